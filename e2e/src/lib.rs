@@ -1,0 +1,18 @@
+//! Shopfleet's local platform, from real components only: a Kubernetes control
+//! plane built from the published Go modules (see `kube/` and `kwok/`) and a
+//! throwaway PostgreSQL. `make up` and `make test` both start it through the
+//! `shopfleet-local` binary; the e2e tests in `tests/` run inside it.
+
+pub mod control_plane;
+pub mod kube_binaries;
+pub mod pki;
+pub mod platform;
+pub mod postgres;
+pub mod process;
+
+use rand::distr::{Alphanumeric, SampleString};
+
+/// A random string of ASCII letters and digits (passwords, name suffixes).
+pub fn random_token(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}

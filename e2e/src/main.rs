@@ -1,0 +1,209 @@
+//! `shopfleet-local`: runs Shopfleet's local platform.
+//!
+//! - `up`: starts the platform in the foreground until Ctrl-C or `down`.
+//! - `down`: stops a running `up`.
+//! - `exec -- CMD ...`: starts the platform, runs CMD inside it (with
+//!   `KUBECONFIG` and `DATABASE_URL` set), stops the platform, and exits with
+//!   CMD's status. `make test` runs the test suite this way, so one control
+//!   plane serves the whole run and nothing outlives it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use shopfleet_e2e::kube_binaries;
+use shopfleet_e2e::platform::Platform;
+
+#[derive(Parser)]
+#[command(about = "Shopfleet's local platform: a real Kubernetes control plane and PostgreSQL")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Bring the platform up and keep it running until Ctrl-C or `down`.
+    Up,
+    /// Stop the platform a running `up` started.
+    Down,
+    /// Run a command inside a fresh platform, then tear the platform down.
+    Exec {
+        #[arg(trailing_var_arg = true, required = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Build (once per machine) and print the folder of the Kubernetes binaries.
+    KubeBinaries,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Cmd) -> Result<ExitCode> {
+    match command {
+        Cmd::Up => up().map(|()| ExitCode::SUCCESS),
+        Cmd::Down => down().map(|()| ExitCode::SUCCESS),
+        Cmd::Exec { command } => exec(&command),
+        Cmd::KubeBinaries => {
+            println!("{}", kube_binaries::ensure()?.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e/ sits in the repo")
+        .to_owned()
+}
+
+/// Where a running `up` records its pid and environment.
+fn state_dir() -> PathBuf {
+    repo_root().join(".local")
+}
+
+/// Set by SIGINT or SIGTERM: time to tear down.
+fn stop_requested() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&flag))?;
+    }
+    Ok(flag)
+}
+
+fn up() -> Result<()> {
+    let state = state_dir();
+    if let Ok(pid) = std::fs::read_to_string(state.join("pid"))
+        && pid_alive(pid.trim())
+    {
+        bail!(
+            "the platform is already up (pid {}); run `make down` first",
+            pid.trim()
+        );
+    }
+    let stop = stop_requested()?;
+    let mut platform = Platform::start()?;
+    install_crds(&platform)?;
+
+    std::fs::create_dir_all(&state)?;
+    let env_file = state.join("env");
+    let exports: String = platform
+        .env()
+        .iter()
+        .map(|(key, value)| format!("export {key}='{}'\n", value.to_string_lossy()))
+        .collect();
+    std::fs::write(&env_file, exports)?;
+    std::fs::write(state.join("pid"), std::process::id().to_string())?;
+
+    println!(
+        "\nShopfleet is up.\n\n  \
+         Use it from another shell:\n    source {env}\n    kubectl get crds -l app.kubernetes.io/part-of=shopfleet\n    \
+         kubectl get tenants,stores -A\n    psql \"$DATABASE_URL\"\n\n  \
+         Logs: {logs}\n  Stop: Ctrl-C here, or `make down` from another shell.\n",
+        env = env_file.display(),
+        logs = platform.dir().display(),
+    );
+    while !stop.load(Ordering::Relaxed) {
+        if let Err(error) = platform.check_running() {
+            eprintln!("error: {error:#}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("==> Stopping the platform");
+    drop(platform);
+    let _ = std::fs::remove_dir_all(&state);
+    eprintln!("==> Stopped; nothing left running");
+    Ok(())
+}
+
+/// Applies the CRDs in `crds/` and waits until the apiserver serves them.
+fn install_crds(platform: &Platform) -> Result<()> {
+    let crds = repo_root().join("crds");
+    for args in [
+        vec!["apply", "--server-side", "--field-manager=shopfleet-local", "-f"],
+        vec!["wait", "--for=condition=Established", "--timeout=60s", "-f"],
+    ] {
+        let out = platform.kubectl().args(args).arg(&crds).output()?;
+        if !out.status.success() {
+            bail!(
+                "installing the CRDs failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    eprintln!("==> CRDs installed from {}", crds.display());
+    Ok(())
+}
+
+fn down() -> Result<()> {
+    let pid_file = state_dir().join("pid");
+    let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+        eprintln!("The platform is not up (no {}).", pid_file.display());
+        return Ok(());
+    };
+    let pid = pid.trim();
+    if !pid_alive(pid) {
+        std::fs::remove_dir_all(state_dir())?;
+        eprintln!("The platform was not running; removed its stale state.");
+        return Ok(());
+    }
+    let raw: i32 = pid.parse().context("reading .local/pid")?;
+    kill(Pid::from_raw(raw), Signal::SIGTERM)?;
+    for _ in 0..600 {
+        if !pid_alive(pid) {
+            eprintln!("Stopped the platform (pid {pid}).");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the platform (pid {pid}) did not stop within a minute")
+}
+
+fn pid_alive(pid: &str) -> bool {
+    pid.parse()
+        .is_ok_and(|raw: i32| kill(Pid::from_raw(raw), None).is_ok())
+}
+
+fn exec(command: &[String]) -> Result<ExitCode> {
+    let stop = stop_requested()?;
+    let platform = Platform::start()?;
+    let mut child = Command::new(&command[0])
+        .args(&command[1..])
+        .envs(platform.env())
+        .spawn()
+        .with_context(|| format!("running {}", command[0]))?;
+    let mut forwarded = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        // A Ctrl-C in the terminal reaches the child too; a SIGTERM sent to us
+        // alone is passed on, and we tear down once the child has gone.
+        if stop.load(Ordering::Relaxed) && !forwarded {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            forwarded = true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(platform);
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}

@@ -1,0 +1,107 @@
+//! The local platform as one value: a control plane and a PostgreSQL server,
+//! or the ones the user already has (`KUBECONFIG`, `DATABASE_URL`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::control_plane::ControlPlane;
+use crate::kube_binaries::{self, KubeBinaries};
+use crate::postgres::Postgres;
+
+pub struct Platform {
+    pub kubeconfig: PathBuf,
+    pub database_url: String,
+    pub binaries: KubeBinaries,
+    // Dropped in this order: the servers stop before their folder is removed.
+    control_plane: Option<ControlPlane>,
+    postgres: Option<Postgres>,
+    dir: tempfile::TempDir,
+}
+
+impl Platform {
+    /// Starts what the environment does not already provide.
+    pub fn start() -> Result<Self> {
+        // kubectl comes from the same build, so it is needed even with a KUBECONFIG.
+        let binaries = kube_binaries::ensure()?;
+        let dir = tempfile::Builder::new()
+            .prefix("shopfleet-")
+            .tempdir()
+            .context("creating the platform's temporary folder")?;
+
+        let (kubeconfig, control_plane) = match std::env::var_os("KUBECONFIG") {
+            Some(path) => {
+                eprintln!(
+                    "==> Using the cluster of your KUBECONFIG ({})",
+                    path.to_string_lossy()
+                );
+                (PathBuf::from(path), None)
+            }
+            None => {
+                let kube_dir = dir.path().join("kube");
+                std::fs::create_dir(&kube_dir)?;
+                let plane = ControlPlane::start(&binaries, &kube_dir)?;
+                (plane.kubeconfig.clone(), Some(plane))
+            }
+        };
+        let (database_url, postgres) = match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                eprintln!("==> Using the PostgreSQL server of your DATABASE_URL");
+                (url, None)
+            }
+            Err(_) => {
+                let server = Postgres::start(&dir.path().join("postgres"))?;
+                (server.url.clone(), Some(server))
+            }
+        };
+        Ok(Self {
+            kubeconfig,
+            database_url,
+            binaries,
+            control_plane,
+            postgres,
+            dir,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The environment a process on this platform needs: `KUBECONFIG`,
+    /// `DATABASE_URL`, and `PATH` with the built kubectl first.
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        let mut path = vec![self.binaries.dir.clone()];
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        vec![
+            ("KUBECONFIG", self.kubeconfig.clone().into_os_string()),
+            ("DATABASE_URL", self.database_url.clone().into()),
+            (
+                "PATH",
+                std::env::join_paths(path).expect("PATH entries have no separator"),
+            ),
+        ]
+    }
+
+    /// A `kubectl` command against this platform's cluster.
+    pub fn kubectl(&self) -> Command {
+        let mut command = Command::new(self.binaries.path("kubectl"));
+        command.env("KUBECONFIG", &self.kubeconfig);
+        command
+    }
+
+    /// Fails if a server we started has exited.
+    pub fn check_running(&mut self) -> Result<()> {
+        if let Some(plane) = &mut self.control_plane {
+            plane.check_running()?;
+        }
+        if let Some(postgres) = &mut self.postgres {
+            postgres.check_running()?;
+        }
+        Ok(())
+    }
+}

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Resource, ResourceExt};
@@ -17,36 +16,9 @@ use serde_json::json;
 use shopfleet_operator::crd::{Industry, Store, StoreSpec};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-use support::{client, database_url, eventually, namespace, repo_root};
+use support::{client, database_url, eventually, install_crds, namespace};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// Applies every CRD under `crds/` and waits until the apiserver serves it.
-async fn install_crds(client: &kube::Client) -> Vec<String> {
-    let api = Api::<CustomResourceDefinition>::all(client.clone());
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(repo_root().join("crds")).unwrap() {
-        let yaml = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let crd: CustomResourceDefinition = serde_yaml::from_str(&yaml).unwrap();
-        let name = crd.name_any();
-        api.patch(
-            &name,
-            &PatchParams::apply("shopfleet-e2e").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
-        tokio::time::timeout(
-            WAIT,
-            await_condition(api.clone(), &name, conditions::is_crd_established()),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("CRD {name} was not Established within {WAIT:?}"))
-        .unwrap();
-        names.push(name);
-    }
-    names
-}
 
 #[tokio::test]
 async fn crds_become_established_and_the_apiserver_enforces_their_rules() {

@@ -1,4 +1,17 @@
 //! The Shopfleet operator: reconciles Tenants and Stores into namespaces,
 //! PostgreSQL databases, Secrets and per-tenant API Deployments.
 
+pub mod config;
+pub mod context;
+pub mod controller;
 pub mod crd;
+pub mod error;
+pub mod postgres;
+pub mod tenant;
+
+use rand::distr::{Alphanumeric, SampleString};
+
+/// A fresh password: 32 ASCII letters and digits (about 190 bits).
+pub fn random_password() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}

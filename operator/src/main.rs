@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use shopfleet_operator::config::Config;
 
 #[derive(Parser)]
 #[command(about = "The Shopfleet operator", version)]
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the controllers against the cluster of the KUBECONFIG (or in-cluster).
+    Run(Config),
     /// Print the CustomResourceDefinitions, or write one file per CRD into a folder.
     Crds {
         /// Folder to write `<plural>.<group>.yaml` files into, instead of stdout.
@@ -22,8 +25,22 @@ enum Cmd {
     },
 }
 
-fn main() -> Result<()> {
+#[tokio::main]
+async fn main() -> Result<()> {
     match Cli::parse().command {
+        Cmd::Run(config) => {
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,kube=warn".into()),
+                )
+                .init();
+            let client = kube::Client::try_default()
+                .await
+                .context("connecting to Kubernetes (KUBECONFIG or in-cluster)")?;
+            shopfleet_operator::controller::run(client, config).await
+        }
         Cmd::Crds { out_dir } => {
             let crds = shopfleet_operator::crd::all();
             if out_dir.is_empty() {

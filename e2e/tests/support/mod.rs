@@ -8,9 +8,14 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ObjectMeta, PostParams};
-use kube::{Api, Client, Config};
+use std::sync::OnceLock;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Api, Client, Config, ResourceExt};
+use shopfleet_e2e::process::ManagedProcess;
 
 const HOW_TO_RUN: &str = "e2e tests run inside the local platform: use `make test`, or \
     `cargo run -p shopfleet-e2e --bin shopfleet-local -- exec -- cargo test -p shopfleet-e2e`";
@@ -72,4 +77,95 @@ where
     tokio::time::timeout(timeout, poll)
         .await
         .unwrap_or_else(|_| panic!("timed out after {timeout:?} waiting until {what}"))
+}
+
+/// Applies every CRD under `crds/` and waits until the apiserver serves it.
+pub async fn install_crds(client: &Client) -> Vec<String> {
+    let api = Api::<CustomResourceDefinition>::all(client.clone());
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(repo_root().join("crds")).unwrap() {
+        let yaml = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let crd: CustomResourceDefinition = serde_yaml::from_str(&yaml).unwrap();
+        let name = crd.name_any();
+        api.patch(
+            &name,
+            &PatchParams::apply("shopfleet-e2e").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("CRD {name} was not Established within a minute"))
+        .unwrap();
+        names.push(name);
+    }
+    names
+}
+
+/// Where the operator finds the platform's PostgreSQL admin credentials: its
+/// default `--postgres-server default=shopfleet-system/postgres-admin`.
+pub async fn install_postgres_admin_secret(client: &Client) {
+    let namespace: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "shopfleet-system"}})).unwrap();
+    let params = PatchParams::apply("shopfleet-e2e").force();
+    Api::<Namespace>::all(client.clone())
+        .patch("shopfleet-system", &params, &Patch::Apply(&namespace))
+        .await
+        .unwrap();
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "postgres-admin", "namespace": "shopfleet-system"},
+        "stringData": {"DATABASE_URL": database_url()},
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), "shopfleet-system")
+        .patch("postgres-admin", &params, &Patch::Apply(&secret))
+        .await
+        .unwrap();
+}
+
+/// The operator binary `cargo build --workspace` put beside the test binaries.
+pub fn operator_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("shopfleet-operator");
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build --workspace` first ({HOW_TO_RUN})",
+        binary.display()
+    );
+    binary
+}
+
+/// Starts one operator for this test binary (with the CRDs and admin Secret
+/// it needs). It runs until the test binary exits: the kernel kills it then,
+/// because its parent thread never ends.
+pub async fn shared_operator() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    let client = client().await;
+    install_crds(&client).await;
+    install_postgres_admin_secret(&client).await;
+    STARTED.get_or_init(|| {
+        let (started, running) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let log = repo_root().join("target/e2e-operator.log");
+            let mut command = std::process::Command::new(operator_binary());
+            command
+                .arg("run")
+                .env("RUST_LOG", "info,shopfleet_operator=debug");
+            let process = ManagedProcess::spawn("shopfleet-operator", command, &log).unwrap();
+            started.send(()).unwrap();
+            let _keep = process;
+            loop {
+                std::thread::park();
+            }
+        });
+        running.recv().expect("the operator started");
+    });
 }

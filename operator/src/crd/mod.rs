@@ -12,7 +12,7 @@ mod tenant;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use condition::{Condition, ConditionStatus};
+pub use condition::{Condition, ConditionStatus, is_true, set_condition};
 pub use store::{Industry, Store, StorePhase, StoreSpec, StoreStatus};
 pub use tenant::{
     DatabaseStatus, DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantPhase,

@@ -1,0 +1,209 @@
+//! The operator turns a Tenant into a namespace, a database with two roles, the
+//! Secrets its API needs and the API Deployment, repairs drift, and cleans up
+//! according to the deletion policy. Real apiserver, real PostgreSQL.
+
+mod support;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{DeleteParams, PostParams};
+use kube::{Api, Client};
+use shopfleet_operator::crd::{
+    DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantSpec, TenantStatus, is_true,
+};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use support::{client, database_url, eventually, shared_operator};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn spec(policy: DeletionPolicy) -> TenantSpec {
+    TenantSpec {
+        display_name: "Acme Outdoor".to_owned(),
+        plan: Plan::Starter,
+        owner: TenantOwner {
+            email: "owner@acme.test".to_owned(),
+        },
+        database: TenantDatabase {
+            server: "default".to_owned(),
+            deletion_policy: policy,
+        },
+        api: TenantApi::default(),
+        suspended: false,
+    }
+}
+
+/// Creates a Tenant with a unique name and waits until it is Ready.
+async fn ready_tenant(client: &Client, policy: DeletionPolicy) -> (String, TenantStatus) {
+    let name = format!("e2e-{}", shopfleet_e2e::random_token(6).to_lowercase());
+    let tenants = Api::<Tenant>::all(client.clone());
+    tenants
+        .create(&PostParams::default(), &Tenant::new(&name, spec(policy)))
+        .await
+        .unwrap();
+    let status = eventually(&format!("Tenant {name} is Ready"), WAIT, || async {
+        let status = tenants.get(&name).await.ok()?.status?;
+        is_true(&status.conditions, "Ready").then_some(status)
+    })
+    .await;
+    (name, status)
+}
+
+async fn secret_value(client: &Client, namespace: &str, name: &str, key: &str) -> String {
+    let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+        .get(name)
+        .await
+        .unwrap();
+    String::from_utf8(secret.data.unwrap()[key].0.clone()).unwrap()
+}
+
+async fn database_exists(name: &str) -> bool {
+    let mut admin = PgConnection::connect(&database_url()).await.unwrap();
+    sqlx::query_scalar("select exists (select from pg_database where datname = $1)")
+        .bind(name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tenant_gets_a_migrated_database_that_its_runtime_role_cannot_escape() {
+    shared_operator().await;
+    let client = client().await;
+    let (name, status) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let (_, other) = ready_tenant(&client, DeletionPolicy::Delete).await;
+
+    let namespace = status.namespace.clone().unwrap();
+    assert_eq!(namespace, format!("tenant-{name}"));
+    for condition in ["NamespaceReady", "DatabaseReady", "CredentialsReady", "ApiReady"] {
+        assert!(
+            is_true(&status.conditions, condition),
+            "{condition} in {:?}",
+            status.conditions
+        );
+    }
+    let db = status.database.unwrap();
+    let latest = shopfleet_operator::postgres::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max();
+    assert_eq!(db.schema_version, latest);
+
+    // The API's credentials connect and see the migrated schema.
+    let url = secret_value(&client, &namespace, &format!("{name}-db"), "DATABASE_URL").await;
+    let mut app = PgConnection::connect(&url)
+        .await
+        .expect("the runtime role logs in");
+    let stores: i64 = sqlx::query_scalar("select count(*) from stores")
+        .fetch_one(&mut app)
+        .await
+        .unwrap();
+    assert_eq!(stores, 0);
+    let (user, bypass): (String, bool) =
+        sqlx::query_as("select current_user::text, rolbypassrls from pg_roles where rolname = current_user")
+            .fetch_one(&mut app)
+            .await
+            .unwrap();
+    assert_eq!(user, db.runtime_role);
+    assert!(!bypass, "the runtime role must not bypass row-level security");
+    let ddl = sqlx::query("create table sneaky (id int)")
+        .execute(&mut app)
+        .await;
+    assert!(ddl.is_err(), "the runtime role cannot change the schema");
+
+    // ...and cannot reach the other tenant's database.
+    let other_db = other.database.unwrap().name;
+    let options = PgConnectOptions::from_str(&url).unwrap().database(&other_db);
+    let error = PgConnection::connect_with(&options)
+        .await
+        .expect_err("another tenant's database is closed");
+    assert!(error.to_string().contains("permission denied"), "{error}");
+
+    // The API Deployment runs as non-root with a read-only root filesystem.
+    let deployment = Api::<Deployment>::namespaced(client.clone(), &namespace)
+        .get(&format!("{name}-api"))
+        .await
+        .unwrap();
+    let container = &deployment.spec.template.spec.unwrap().containers[0];
+    let security = container.security_context.as_ref().unwrap();
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+}
+
+#[tokio::test]
+async fn deleted_or_edited_children_are_repaired() {
+    shared_operator().await;
+    let client = client().await;
+    let (name, status) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let namespace = status.namespace.unwrap();
+    let deployments = Api::<Deployment>::namespaced(client.clone(), &namespace);
+    let api_name = format!("{name}-api");
+    let original = deployments.get(&api_name).await.unwrap();
+    deployments
+        .delete(&api_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the deleted Deployment is recreated", WAIT, || async {
+        let d = deployments.get(&api_name).await.ok()?;
+        (d.metadata.uid != original.metadata.uid).then_some(())
+    })
+    .await;
+
+    let secrets = Api::<Secret>::namespaced(client.clone(), &namespace);
+    let db_secret = format!("{name}-db");
+    let url = secret_value(&client, &namespace, &db_secret, "DATABASE_URL").await;
+    let tampered = serde_json::json!({"data": {"DATABASE_URL": "cG9zdGdyZXM6Ly9ldmls"}});
+    secrets
+        .patch(
+            &db_secret,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&tampered),
+        )
+        .await
+        .unwrap();
+    eventually("the edited Secret is restored", WAIT, || async {
+        let restored = secret_value(&client, &namespace, &db_secret, "DATABASE_URL").await;
+        (restored == url).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deletion_drops_or_keeps_the_database_as_the_policy_says() {
+    shared_operator().await;
+    let client = client().await;
+    let tenants = Api::<Tenant>::all(client.clone());
+    let (dropped, dropped_status) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let (kept, kept_status) = ready_tenant(&client, DeletionPolicy::Retain).await;
+    let dropped_db = dropped_status.database.unwrap().name;
+    let kept_db = kept_status.database.unwrap().name;
+
+    for name in [&dropped, &kept] {
+        tenants.delete(name, &DeleteParams::foreground()).await.unwrap();
+    }
+    for name in [&dropped, &kept] {
+        eventually(&format!("Tenant {name} is gone"), WAIT, || async {
+            tenants.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+    }
+    assert!(!database_exists(&dropped_db).await, "Delete drops the database");
+    assert!(database_exists(&kept_db).await, "Retain keeps the database");
+
+    // The namespace goes with the Tenant (owner references).
+    let namespaces = Api::<Namespace>::all(client.clone());
+    eventually(
+        "the tenant's namespace is deleted or terminating",
+        WAIT,
+        || async {
+            match namespaces.get_opt(&format!("tenant-{dropped}")).await.unwrap() {
+                None => Some(()),
+                Some(ns) => ns.metadata.deletion_timestamp.map(|_| ()),
+            }
+        },
+    )
+    .await;
+}

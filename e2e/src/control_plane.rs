@@ -228,20 +228,8 @@ impl ControlPlane {
         kubectl(&self.binaries.path("kubectl"), &self.kubeconfig, args, None)
     }
 
-    /// `kubectl apply --server-side` of a manifest given as text.
-    pub fn kubectl_apply(&self, manifest: &str) -> Result<String> {
-        kubectl(
-            &self.binaries.path("kubectl"),
-            &self.kubeconfig,
-            &[
-                "apply",
-                "--server-side",
-                "--field-manager=shopfleet-local",
-                "-f",
-                "-",
-            ],
-            Some(manifest),
-        )
+    fn kubectl_apply(&self, manifest: &str) -> Result<()> {
+        kubectl_apply(&self.binaries.path("kubectl"), &self.kubeconfig, manifest)
     }
 }
 
@@ -278,6 +266,18 @@ fn component_kubeconfig_args(kubeconfig: &Path) -> Vec<String> {
         "--bind-address=127.0.0.1".to_owned(),
         "--leader-elect=false".to_owned(),
     ]
+}
+
+/// `kubectl apply --server-side` of a manifest given as text.
+pub fn kubectl_apply(kubectl_path: &Path, kubeconfig: &Path, manifest: &str) -> Result<()> {
+    let args = [
+        "apply",
+        "--server-side",
+        "--field-manager=shopfleet-local",
+        "-f",
+        "-",
+    ];
+    kubectl(kubectl_path, kubeconfig, &args, Some(manifest)).map(drop)
 }
 
 fn kubectl_ok(kubectl_path: &Path, kubeconfig: &Path, args: &[&str]) -> bool {

@@ -19,6 +19,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shopfleet_e2e::kube_binaries;
 use shopfleet_e2e::platform::Platform;
+use shopfleet_e2e::process::ManagedProcess;
 
 #[derive(Parser)]
 #[command(about = "Shopfleet's local platform: a real Kubernetes control plane and PostgreSQL")]
@@ -98,6 +99,24 @@ fn up() -> Result<()> {
     let stop = stop_requested()?;
     let mut platform = Platform::start()?;
     install_crds(&platform)?;
+    let mut operator = start_operator(&platform)?;
+    let sample = repo_root().join("e2e/samples/tenant.yaml");
+    platform.kubectl_apply(&std::fs::read_to_string(&sample)?)?;
+    eprintln!(
+        "==> Applied {}; waiting for Tenant acme to become Ready",
+        sample.display()
+    );
+    let out = platform
+        .kubectl()
+        .args(["wait", "--for=condition=Ready", "--timeout=180s", "tenant/acme"])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "Tenant acme did not become Ready: {}; the operator's log is {}",
+            String::from_utf8_lossy(&out.stderr).trim(),
+            platform.dir().join("operator.log").display()
+        );
+    }
 
     std::fs::create_dir_all(&state)?;
     let env_file = state.join("env");
@@ -111,24 +130,44 @@ fn up() -> Result<()> {
 
     println!(
         "\nShopfleet is up.\n\n  \
-         Use it from another shell:\n    source {env}\n    kubectl get crds -l app.kubernetes.io/part-of=shopfleet\n    \
-         kubectl get tenants,stores -A\n    psql \"$DATABASE_URL\"\n\n  \
+         Use it from another shell:\n    source {env}\n    kubectl get tenants\n    \
+         kubectl get all,secrets -n tenant-acme\n    psql \"$DATABASE_URL\"   # the server's superuser\n    \
+         psql \"$(kubectl get secret acme-db -n tenant-acme -o jsonpath='{{.data.DATABASE_URL}}' | base64 -d)\"   \
+         # as acme's API\n\n  \
          Logs: {logs}\n  Stop: Ctrl-C here, or `make down` from another shell.\n",
         env = env_file.display(),
         logs = platform.dir().display(),
     );
     while !stop.load(Ordering::Relaxed) {
-        if let Err(error) = platform.check_running() {
+        if let Err(error) = platform.check_running().and_then(|()| operator.check_running()) {
             eprintln!("error: {error:#}");
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     eprintln!("==> Stopping the platform");
+    drop(operator);
     drop(platform);
     let _ = std::fs::remove_dir_all(&state);
     eprintln!("==> Stopped; nothing left running");
     Ok(())
+}
+
+/// Runs the operator binary built beside this one against the platform.
+fn start_operator(platform: &Platform) -> Result<ManagedProcess> {
+    let binary = std::env::current_exe()?.with_file_name("shopfleet-operator");
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: build it with `cargo build --workspace`",
+            binary.display()
+        );
+    }
+    let mut command = Command::new(&binary);
+    command.arg("run").envs(platform.env());
+    let log = platform.dir().join("operator.log");
+    let process = ManagedProcess::spawn("shopfleet-operator", command, &log)?;
+    eprintln!("==> Operator running (log: {})", log.display());
+    Ok(process)
 }
 
 /// Applies the CRDs in `crds/` and waits until the apiserver serves them.

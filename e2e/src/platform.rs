@@ -11,6 +11,9 @@ use crate::control_plane::ControlPlane;
 use crate::kube_binaries::{self, KubeBinaries};
 use crate::postgres::Postgres;
 
+/// Where the operator and its configuration live.
+pub const OPERATOR_NAMESPACE: &str = "shopfleet-system";
+
 pub struct Platform {
     pub kubeconfig: PathBuf,
     pub database_url: String,
@@ -56,14 +59,34 @@ impl Platform {
                 (server.url.clone(), Some(server))
             }
         };
-        Ok(Self {
+        let platform = Self {
             kubeconfig,
             database_url,
             binaries,
             control_plane,
             postgres,
             dir,
-        })
+        };
+        platform.install_postgres_admin_secret()?;
+        Ok(platform)
+    }
+
+    /// Gives the operator this PostgreSQL server as its `default` one: the
+    /// Secret its default `--postgres-server` flag names.
+    fn install_postgres_admin_secret(&self) -> Result<()> {
+        let manifest = format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {OPERATOR_NAMESPACE}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata:\n  name: postgres-admin\n  namespace: {OPERATOR_NAMESPACE}\n\
+             stringData:\n  DATABASE_URL: '{}'\n",
+            // YAML single quotes escape a quote by doubling it.
+            self.database_url.replace('\'', "''")
+        );
+        self.kubectl_apply(&manifest)
+    }
+
+    /// `kubectl apply --server-side` of a manifest given as text.
+    pub fn kubectl_apply(&self, manifest: &str) -> Result<()> {
+        crate::control_plane::kubectl_apply(&self.binaries.path("kubectl"), &self.kubeconfig, manifest)
     }
 
     pub fn dir(&self) -> &Path {

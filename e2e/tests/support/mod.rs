@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use std::sync::OnceLock;
 
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -106,27 +106,6 @@ pub async fn install_crds(client: &Client) -> Vec<String> {
     names
 }
 
-/// Where the operator finds the platform's PostgreSQL admin credentials: its
-/// default `--postgres-server default=shopfleet-system/postgres-admin`.
-pub async fn install_postgres_admin_secret(client: &Client) {
-    let namespace: Namespace =
-        serde_json::from_value(serde_json::json!({"metadata": {"name": "shopfleet-system"}})).unwrap();
-    let params = PatchParams::apply("shopfleet-e2e").force();
-    Api::<Namespace>::all(client.clone())
-        .patch("shopfleet-system", &params, &Patch::Apply(&namespace))
-        .await
-        .unwrap();
-    let secret: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "postgres-admin", "namespace": "shopfleet-system"},
-        "stringData": {"DATABASE_URL": database_url()},
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(client.clone(), "shopfleet-system")
-        .patch("postgres-admin", &params, &Patch::Apply(&secret))
-        .await
-        .unwrap();
-}
-
 /// The operator binary `cargo build --workspace` put beside the test binaries.
 pub fn operator_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -149,8 +128,8 @@ pub fn operator_binary() -> PathBuf {
 pub async fn shared_operator() {
     static STARTED: OnceLock<()> = OnceLock::new();
     let client = client().await;
+    // `shopfleet-local exec` gave the operator its PostgreSQL admin Secret.
     install_crds(&client).await;
-    install_postgres_admin_secret(&client).await;
     STARTED.get_or_init(|| {
         let (started, running) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -813,24 +813,30 @@ mod tests {
         assert_eq!(env_value(container(&starter), "SHOPFLEET_RATE_LIMIT"), "50");
     }
 
-    #[test]
-    fn jwt_keys_are_mounted_read_only_from_the_jwt_secret() {
-        let deployment = deployment();
-        let mount = container(&deployment)
+    /// The container's mount at `path` and the pod volume behind it.
+    fn mounted_volume<'a>(deployment: &'a Deployment, path: &str) -> (&'a VolumeMount, &'a Volume) {
+        let mount = container(deployment)
             .volume_mounts
             .as_ref()
             .unwrap()
             .iter()
-            .find(|m| m.mount_path == "/etc/shopfleet/jwt")
-            .expect("a mount at /etc/shopfleet/jwt");
-        assert_eq!(mount.read_only, Some(true));
-        let volume = pod_spec(&deployment)
+            .find(|m| m.mount_path == path)
+            .unwrap_or_else(|| panic!("a mount at {path}"));
+        let volume = pod_spec(deployment)
             .volumes
             .as_ref()
             .unwrap()
             .iter()
             .find(|v| v.name == mount.name)
             .expect("the mounted volume");
+        (mount, volume)
+    }
+
+    #[test]
+    fn jwt_keys_are_mounted_read_only_from_the_jwt_secret() {
+        let deployment = deployment();
+        let (mount, volume) = mounted_volume(&deployment, "/etc/shopfleet/jwt");
+        assert_eq!(mount.read_only, Some(true));
         let secret = volume.secret.as_ref().expect("a Secret volume");
         assert_eq!(secret.secret_name.as_deref(), Some("acme-jwt"));
         assert_eq!(secret.default_mode, Some(0o440));
@@ -839,21 +845,8 @@ mod tests {
     #[test]
     fn tmp_is_a_writable_empty_dir() {
         let deployment = deployment();
-        let mount = container(&deployment)
-            .volume_mounts
-            .as_ref()
-            .unwrap()
-            .iter()
-            .find(|m| m.mount_path == "/tmp")
-            .expect("a mount at /tmp");
+        let (mount, volume) = mounted_volume(&deployment, "/tmp");
         assert_ne!(mount.read_only, Some(true));
-        let volume = pod_spec(&deployment)
-            .volumes
-            .as_ref()
-            .unwrap()
-            .iter()
-            .find(|v| v.name == mount.name)
-            .unwrap();
         assert!(volume.empty_dir.is_some());
     }
 

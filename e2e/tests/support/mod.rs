@@ -133,12 +133,16 @@ pub async fn shared_operator() {
     STARTED.get_or_init(|| {
         let (started, running) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let log = repo_root().join("target/e2e-operator.log");
-            let mut command = std::process::Command::new(operator_binary());
+            let binary = operator_binary();
+            // Beside the binary: the target folder, wherever CARGO_TARGET_DIR puts it.
+            let log = binary.with_file_name("e2e-operator.log");
+            let mut command = std::process::Command::new(&binary);
             command
                 .arg("run")
                 .env("RUST_LOG", "info,shopfleet_operator=debug");
-            let process = ManagedProcess::spawn("shopfleet-operator", command, &log).unwrap();
+            let process = ManagedProcess::spawn("shopfleet-operator", command, &log)
+                .unwrap_or_else(|e| panic!("starting the operator: {e:#}"));
+            eprintln!("operator log: {}", log.display());
             started.send(()).unwrap();
             let _keep = process;
             loop {

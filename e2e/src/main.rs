@@ -19,7 +19,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shopfleet_e2e::kube_binaries;
 use shopfleet_e2e::platform::Platform;
-use shopfleet_e2e::process::ManagedProcess;
+use shopfleet_e2e::process::{ManagedProcess, free_port};
 
 #[derive(Parser)]
 #[command(about = "Shopfleet's local platform: a real Kubernetes control plane and PostgreSQL")]
@@ -100,22 +100,31 @@ fn up() -> Result<()> {
     let mut platform = Platform::start()?;
     install_crds(&platform)?;
     let mut operator = start_operator(&platform)?;
-    let sample = repo_root().join("e2e/samples/tenant.yaml");
-    platform.kubectl_apply(&std::fs::read_to_string(&sample)?)?;
-    eprintln!(
-        "==> Applied {}; waiting for Tenant acme to become Ready",
-        sample.display()
-    );
-    let out = platform
-        .kubectl()
-        .args(["wait", "--for=condition=Ready", "--timeout=180s", "tenant/acme"])
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "Tenant acme did not become Ready: {}; the operator's log is {}",
-            String::from_utf8_lossy(&out.stderr).trim(),
-            platform.dir().join("operator.log").display()
+    for (sample, resource) in [("tenant.yaml", "tenant/acme"), ("store.yaml", "store/main")] {
+        let sample = repo_root().join("e2e/samples").join(sample);
+        platform.kubectl_apply(&std::fs::read_to_string(&sample)?)?;
+        eprintln!(
+            "==> Applied {}; waiting for {resource} to become Ready",
+            sample.display()
         );
+        let out = platform
+            .kubectl()
+            .args([
+                "wait",
+                "--for=condition=Ready",
+                "--timeout=180s",
+                "-n",
+                "tenant-acme",
+                resource,
+            ])
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "{resource} did not become Ready: {}; the operator's log is {}",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                platform.dir().join("operator.log").display()
+            );
+        }
     }
 
     std::fs::create_dir_all(&state)?;
@@ -130,7 +139,7 @@ fn up() -> Result<()> {
 
     println!(
         "\nShopfleet is up.\n\n  \
-         Use it from another shell:\n    source {env}\n    kubectl get tenants\n    \
+         Use it from another shell:\n    source {env}\n    kubectl get tenants,stores -A\n    \
          kubectl get all,secrets -n tenant-acme\n    psql \"$DATABASE_URL\"   # the server's superuser\n    \
          psql \"$(kubectl get secret acme-db -n tenant-acme -o jsonpath='{{.data.DATABASE_URL}}' | base64 -d)\"   \
          # as acme's API\n\n  \
@@ -162,11 +171,17 @@ fn start_operator(platform: &Platform) -> Result<ManagedProcess> {
             binary.display()
         );
     }
+    let port = free_port()?;
     let mut command = Command::new(&binary);
-    command.arg("run").envs(platform.env());
+    command
+        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
+        .envs(platform.env());
     let log = platform.dir().join("operator.log");
     let process = ManagedProcess::spawn("shopfleet-operator", command, &log)?;
-    eprintln!("==> Operator running (log: {})", log.display());
+    eprintln!(
+        "==> Operator running (log: {}; metrics: http://127.0.0.1:{port}/metrics)",
+        log.display()
+    );
     Ok(process)
 }
 

@@ -18,7 +18,8 @@ pub struct Postgres {
     /// Superuser connection URL (the operator's admin connection).
     pub url: String,
     pub port: u16,
-    process: ManagedProcess,
+    process: Option<ManagedProcess>,
+    server: Server,
 }
 
 impl Postgres {
@@ -73,17 +74,81 @@ impl Postgres {
         }
 
         let port = free_port()?;
-        let mut server = as_server_user(bin.join("postgres"));
+        let server = Server {
+            bin,
+            dir: dir.to_owned(),
+            run_as: run_as.map(|user| (user.uid.as_raw(), user.gid.as_raw())),
+            port,
+        };
+        let process = server.launch()?;
+        eprintln!(
+            "==> PostgreSQL ready on 127.0.0.1:{port} in {:.1?}",
+            started.elapsed()
+        );
+        Ok(Self {
+            url: format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres"),
+            port,
+            process: Some(process),
+            server,
+        })
+    }
+
+    /// Fails if the server has exited (or was stopped).
+    pub fn check_running(&mut self) -> Result<()> {
+        match &mut self.process {
+            Some(process) => process.check_running(),
+            None => bail!("PostgreSQL was stopped"),
+        }
+    }
+
+    /// Shuts the server down (fast shutdown), keeping its data, as an outage
+    /// would. [`Postgres::restart`] brings it back on the same port.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.stop();
+        }
+    }
+
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        self.process = Some(self.server.launch()?);
+        Ok(())
+    }
+}
+
+/// How to run `postgres` on an initialised data folder.
+struct Server {
+    bin: PathBuf,
+    dir: PathBuf,
+    /// The unprivileged user and group to run as, when we are root.
+    run_as: Option<(u32, u32)>,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `postgres` and waits until it accepts connections.
+    fn launch(&self) -> Result<ManagedProcess> {
+        let Self {
+            bin,
+            dir,
+            run_as,
+            port,
+        } = self;
+        let mut server = Command::new(bin.join("postgres"));
+        server.current_dir(dir);
+        if let Some((uid, gid)) = run_as {
+            server.uid(*uid).gid(*gid);
+        }
         server
             .arg("-D")
-            .arg(&data)
+            .arg(dir.join("data"))
             .arg("-p")
             .arg(port.to_string())
             .arg("-k")
             .arg(dir)
             .args(["-c", "listen_addresses=127.0.0.1"])
             // Throwaway data: durability only costs time here. (Crash tests kill
-            // our processes, never this server.)
+            // our processes, and stop this server only cleanly.)
             .args([
                 "-c",
                 "fsync=off",
@@ -94,7 +159,8 @@ impl Postgres {
             ])
             // Each tenant gets its own database and pools: leave room for many.
             .args(["-c", "max_connections=500"]);
-        let mut process = ManagedProcess::spawn("postgres", server, &dir.join("postgres.log"))?
+        // Appends, so a restart keeps the earlier log.
+        let mut process = ManagedProcess::spawn_appending("postgres", server, &dir.join("postgres.log"))?
             // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for clients.
             .with_stop_signal(Signal::SIGINT);
         let pg_isready = bin.join("pg_isready");
@@ -104,20 +170,7 @@ impl Postgres {
                 .status()
                 .is_ok_and(|s| s.success())
         })?;
-        eprintln!(
-            "==> PostgreSQL ready on 127.0.0.1:{port} in {:.1?}",
-            started.elapsed()
-        );
-        Ok(Self {
-            url: format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres"),
-            port,
-            process,
-        })
-    }
-
-    /// Fails if the server has exited.
-    pub fn check_running(&mut self) -> Result<()> {
-        self.process.check_running()
+        Ok(process)
     }
 }
 

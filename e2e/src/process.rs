@@ -27,9 +27,23 @@ pub struct ManagedProcess {
 }
 
 impl ManagedProcess {
-    /// Starts `command`, sending its stdout and stderr to `log`.
-    pub fn spawn(name: &str, mut command: Command, log: &Path) -> Result<Self> {
+    /// Starts `command`, sending its stdout and stderr to `log` (replaced).
+    pub fn spawn(name: &str, command: Command, log: &Path) -> Result<Self> {
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        Self::spawn_logging_to(name, command, log, out)
+    }
+
+    /// Like [`ManagedProcess::spawn`], but appends to `log`: for a restart.
+    pub fn spawn_appending(name: &str, command: Command, log: &Path) -> Result<Self> {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        Self::spawn_logging_to(name, command, log, out)
+    }
+
+    fn spawn_logging_to(name: &str, mut command: Command, log: &Path, out: File) -> Result<Self> {
         command
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
@@ -108,6 +122,12 @@ impl ManagedProcess {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would; waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The stop signal, then SIGKILL after a grace period; waits until it is gone.

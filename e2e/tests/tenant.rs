@@ -5,60 +5,15 @@
 mod support;
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{DeleteParams, PostParams};
-use kube::{Api, Client};
-use shopfleet_operator::crd::{
-    DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantSpec, TenantStatus, is_true,
-};
+use kube::Api;
+use kube::api::DeleteParams;
+use shopfleet_operator::crd::{DeletionPolicy, Tenant, is_true};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-use support::{client, database_url, eventually, shared_operator};
-
-const WAIT: Duration = Duration::from_secs(90);
-
-fn spec(policy: DeletionPolicy) -> TenantSpec {
-    TenantSpec {
-        display_name: "Acme Outdoor".to_owned(),
-        plan: Plan::Starter,
-        owner: TenantOwner {
-            email: "owner@acme.test".to_owned(),
-        },
-        database: TenantDatabase {
-            server: "default".to_owned(),
-            deletion_policy: policy,
-        },
-        api: TenantApi::default(),
-        suspended: false,
-    }
-}
-
-/// Creates a Tenant with a unique name and waits until it is Ready.
-async fn ready_tenant(client: &Client, policy: DeletionPolicy) -> (String, TenantStatus) {
-    let name = format!("e2e-{}", shopfleet_e2e::random_token(6).to_lowercase());
-    let tenants = Api::<Tenant>::all(client.clone());
-    tenants
-        .create(&PostParams::default(), &Tenant::new(&name, spec(policy)))
-        .await
-        .unwrap();
-    let status = eventually(&format!("Tenant {name} is Ready"), WAIT, || async {
-        let status = tenants.get(&name).await.ok()?.status?;
-        is_true(&status.conditions, "Ready").then_some(status)
-    })
-    .await;
-    (name, status)
-}
-
-async fn secret_value(client: &Client, namespace: &str, name: &str, key: &str) -> String {
-    let secret = Api::<Secret>::namespaced(client.clone(), namespace)
-        .get(name)
-        .await
-        .unwrap();
-    String::from_utf8(secret.data.unwrap()[key].0.clone()).unwrap()
-}
+use support::{WAIT, client, database_url, eventually, ready_tenant, secret_value, shared_operator};
 
 async fn database_exists(name: &str) -> bool {
     let mut admin = PgConnection::connect(&database_url()).await.unwrap();

@@ -1,6 +1,7 @@
 //! The operator's configuration: flags, each also settable by environment.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::str::FromStr;
 
 use clap::Args;
@@ -25,6 +26,55 @@ pub struct Config {
     /// Objects of one kind reconciled at the same time.
     #[arg(long, env = "SHOPFLEET_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
+
+    /// Address of the HTTP server for /metrics, /healthz and /readyz (port 0
+    /// picks a free port, which the log names).
+    #[arg(long, env = "SHOPFLEET_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Reconcile only the Tenants matching this Kubernetes label selector
+    /// (e.g. `shard=a` or `env in (prod,staging)`), so that several operator
+    /// installs can share a cluster's Tenants. Unset: every Tenant. Give each
+    /// install its own --lease-name too, or all but one stand by.
+    #[arg(long, env = "SHOPFLEET_TENANT_SELECTOR", value_parser = parse_selector)]
+    pub tenant_selector: Option<String>,
+
+    /// Name of the coordination.k8s.io Lease the replicas of this install
+    /// elect their leader with: only the holder reconciles.
+    #[arg(long, env = "SHOPFLEET_LEASE_NAME", default_value = "shopfleet-operator")]
+    pub lease_name: String,
+
+    /// Namespace of that Lease: the operator's own (the Deployment passes it
+    /// through the downward API).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "shopfleet-system")]
+    pub lease_namespace: String,
+
+    /// This replica's name in the Lease; must differ between replicas. In a
+    /// Pod, the Pod's name (downward API); elsewhere the host name and process id.
+    #[arg(long, env = "POD_NAME", default_value_t = default_identity())]
+    pub identity: String,
+}
+
+/// An empty selector would silently match every Tenant: when the flag is
+/// given, it must say something.
+fn parse_selector(s: &str) -> Result<String, String> {
+    let selector = s.trim();
+    if selector.is_empty() {
+        return Err("is empty: leave it unset to reconcile every Tenant".into());
+    }
+    Ok(selector.to_owned())
+}
+
+/// Host name and process id: unique among the processes that may run at
+/// once, even several on one machine.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "shopfleet-operator".into());
+    format!("{host}-{}", std::process::id())
 }
 
 /// Where the admin credentials of one PostgreSQL server are.
@@ -66,7 +116,75 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Cli::try_parse_from(std::iter::once("operator").chain(args.iter().copied())).map(|cli| cli.config)
+    }
+
+    // Read from the command's definition rather than by parsing, which would
+    // pick up the environment variables (POD_NAME, ...) of whoever runs the tests.
+    fn default_of(flag: &str) -> String {
+        let command = <Cli as clap::CommandFactory>::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap();
+        arg.get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy())
+            .collect()
+    }
+
+    #[test]
+    fn new_flags_have_their_defaults() {
+        assert_eq!(default_of("listen"), "0.0.0.0:8080");
+        assert_eq!(default_of("tenant-selector"), "");
+        assert_eq!(default_of("lease-name"), "shopfleet-operator");
+        assert_eq!(default_of("lease-namespace"), "shopfleet-system");
+        let identity = default_identity();
+        let pid = format!("-{}", std::process::id());
+        assert!(
+            identity.ends_with(&pid) && identity.len() > pid.len(),
+            "{identity}"
+        );
+    }
+
+    #[test]
+    fn new_flags_parse() {
+        let config = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--tenant-selector",
+            " shard in (a,b) ",
+            "--lease-name",
+            "shard-a",
+            "--lease-namespace",
+            "ops",
+            "--identity",
+            "pod-1",
+        ])
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(config.tenant_selector.as_deref(), Some("shard in (a,b)"));
+        assert_eq!(config.lease_name, "shard-a");
+        assert_eq!(config.lease_namespace, "ops");
+        assert_eq!(config.identity, "pod-1");
+    }
+
+    #[test]
+    fn malformed_new_flags_are_rejected() {
+        assert!(parse(&["--listen", "8080"]).is_err());
+        assert!(parse(&["--tenant-selector", "  "]).is_err());
+    }
 
     #[test]
     fn server_refs_parse_and_reject_malformed_input() {

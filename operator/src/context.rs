@@ -3,18 +3,21 @@
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::Store as Cache;
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
+use crate::crd::{Store, Tenant};
 use crate::error::Result;
+use crate::metrics::Metrics;
 use crate::postgres::Servers;
 
 /// The one field manager every object the operator writes is applied under.
@@ -25,6 +28,11 @@ pub struct Context {
     pub config: Config,
     pub servers: Servers,
     pub failures: Failures,
+    pub metrics: Arc<Metrics>,
+    /// The Tenants this operator reconciles (those matching its selector).
+    pub tenants: Cache<Tenant>,
+    /// Every Store in the cluster.
+    pub stores: Cache<Store>,
     recorder: Recorder,
 }
 
@@ -47,7 +55,13 @@ impl Failures {
 }
 
 impl Context {
-    pub fn new(client: Client, config: Config) -> Self {
+    pub fn new(
+        client: Client,
+        config: Config,
+        metrics: Arc<Metrics>,
+        tenants: Cache<Tenant>,
+        stores: Cache<Store>,
+    ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_owned(),
             instance: std::env::var("POD_NAME").ok(),
@@ -55,6 +69,9 @@ impl Context {
         Self {
             servers: Servers::new(client.clone(), config.servers()),
             failures: Failures::default(),
+            metrics,
+            tenants,
+            stores,
             recorder: Recorder::new(client.clone(), reporter),
             client,
             config,
@@ -73,6 +90,36 @@ impl Context {
             let name = object.meta().name.as_deref().expect("built objects have names");
             let params = PatchParams::apply(FIELD_MANAGER).force();
             Ok(api.patch(name, &params, &Patch::Apply(object)).await?)
+        }
+        .boxed()
+    }
+
+    /// Writes `status` to `object`'s status subresource as the operator.
+    /// Boxed for the same reason as [`Context::apply`].
+    pub fn patch_status<'a, K, S>(
+        &'a self,
+        api: &'a Api<K>,
+        object: &'a K,
+        status: &'a S,
+    ) -> BoxFuture<'a, Result<()>>
+    where
+        K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync,
+        S: Serialize + Sync,
+    {
+        async move {
+            let name = object
+                .meta()
+                .name
+                .as_deref()
+                .expect("objects from the apiserver have names");
+            let patch = Patch::Apply(serde_json::json!({
+                "apiVersion": K::api_version(&()),
+                "kind": K::kind(&()),
+                "status": status,
+            }));
+            let params = PatchParams::apply(FIELD_MANAGER).force();
+            api.patch_status(name, &params, &patch).await?;
+            Ok(())
         }
         .boxed()
     }

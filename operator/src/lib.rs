@@ -7,6 +7,7 @@ pub mod controller;
 pub mod crd;
 pub mod error;
 pub mod postgres;
+pub mod store;
 pub mod tenant;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -15,3 +16,6 @@ use rand::distr::{Alphanumeric, SampleString};
 pub fn random_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
+pub mod http;
+pub mod leader;
+pub mod metrics;

@@ -11,11 +11,15 @@ use std::time::Duration;
 use std::sync::OnceLock;
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, Config, ResourceExt};
 use shopfleet_e2e::process::ManagedProcess;
+use shopfleet_operator::crd::{
+    DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantSpec, TenantStatus, is_true,
+};
 
 const HOW_TO_RUN: &str = "e2e tests run inside the local platform: use `make test`, or \
     `cargo run -p shopfleet-e2e --bin shopfleet-local -- exec -- cargo test -p shopfleet-e2e`";
@@ -122,9 +126,41 @@ pub fn operator_binary() -> PathBuf {
     binary
 }
 
+/// Tenants with this label are left to the operators a test starts itself
+/// (`--tenant-selector shopfleet.io/e2e-shard=<shard>`), never to the shared one.
+pub const SHARD_LABEL: &str = "shopfleet.io/e2e-shard";
+
+/// An operator process a test started, with the port of its /metrics,
+/// /healthz and /readyz.
+pub struct Operator {
+    pub process: ManagedProcess,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// Starts an operator (`run` plus `args`) on a free port, logging beside its
+/// binary to `e2e-operator-<label>.log`.
+pub fn start_operator(label: &str, args: &[&str]) -> Operator {
+    let binary = operator_binary();
+    // Beside the binary: the target folder, wherever CARGO_TARGET_DIR puts it.
+    let log = binary.with_file_name(format!("e2e-operator-{label}.log"));
+    let port = shopfleet_e2e::process::free_port().unwrap();
+    let mut command = std::process::Command::new(&binary);
+    command
+        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env("RUST_LOG", "info,shopfleet_operator=debug");
+    let process = ManagedProcess::spawn("shopfleet-operator", command, &log)
+        .unwrap_or_else(|e| panic!("starting the operator: {e:#}"));
+    eprintln!("operator {label} log: {}", log.display());
+    Operator { process, port, log }
+}
+
 /// Starts one operator for this test binary (with the CRDs and admin Secret
 /// it needs). It runs until the test binary exits: the kernel kills it then,
-/// because its parent thread never ends.
+/// because its parent thread never ends. It leaves sharded Tenants alone and
+/// has a lease of its own, so it never waits for the operator of the test
+/// binary before it.
 pub async fn shared_operator() {
     static STARTED: OnceLock<()> = OnceLock::new();
     let client = client().await;
@@ -133,22 +169,113 @@ pub async fn shared_operator() {
     STARTED.get_or_init(|| {
         let (started, running) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let binary = operator_binary();
-            // Beside the binary: the target folder, wherever CARGO_TARGET_DIR puts it.
-            let log = binary.with_file_name("e2e-operator.log");
-            let mut command = std::process::Command::new(&binary);
-            command
-                .arg("run")
-                .env("RUST_LOG", "info,shopfleet_operator=debug");
-            let process = ManagedProcess::spawn("shopfleet-operator", command, &log)
-                .unwrap_or_else(|e| panic!("starting the operator: {e:#}"));
-            eprintln!("operator log: {}", log.display());
+            let lease = format!("e2e-shared-{}", shopfleet_e2e::random_token(6).to_lowercase());
+            let selector = format!("!{SHARD_LABEL}");
+            let operator = start_operator(
+                "shared",
+                &["--lease-name", &lease, "--tenant-selector", &selector],
+            );
             started.send(()).unwrap();
-            let _keep = process;
+            let _keep = operator;
             loop {
                 std::thread::park();
             }
         });
         running.recv().expect("the operator started");
     });
+}
+
+/// How long an e2e test waits for the operator to converge.
+pub const WAIT: Duration = Duration::from_secs(90);
+
+pub fn tenant_spec(policy: DeletionPolicy) -> TenantSpec {
+    TenantSpec {
+        display_name: "Acme Outdoor".to_owned(),
+        plan: Plan::Starter,
+        owner: TenantOwner {
+            email: "owner@acme.test".to_owned(),
+        },
+        database: TenantDatabase {
+            server: "default".to_owned(),
+            deletion_policy: policy,
+        },
+        api: TenantApi::default(),
+        suspended: false,
+    }
+}
+
+/// Creates a Tenant with a unique name and waits until it is Ready.
+pub async fn ready_tenant(client: &Client, policy: DeletionPolicy) -> (String, TenantStatus) {
+    let name = format!("e2e-{}", shopfleet_e2e::random_token(6).to_lowercase());
+    let status = create_ready_tenant(client, Tenant::new(&name, tenant_spec(policy))).await;
+    (name, status)
+}
+
+/// A Tenant (unique name, policy Delete) for the operators of `shard` alone.
+pub fn sharded_tenant(shard: &str) -> Tenant {
+    let name = format!("e2e-{}", shopfleet_e2e::random_token(6).to_lowercase());
+    let mut tenant = Tenant::new(&name, tenant_spec(DeletionPolicy::Delete));
+    tenant.metadata.labels = Some([(SHARD_LABEL.to_owned(), shard.to_owned())].into());
+    tenant
+}
+
+/// Creates `tenant` and waits until it is Ready.
+pub async fn create_ready_tenant(client: &Client, tenant: Tenant) -> TenantStatus {
+    let name = tenant.name_any();
+    let tenants = Api::<Tenant>::all(client.clone());
+    tenants.create(&PostParams::default(), &tenant).await.unwrap();
+    eventually(&format!("Tenant {name} is Ready"), WAIT, || async {
+        let status = tenants.get(&name).await.ok()?.status?;
+        is_true(&status.conditions, "Ready").then_some(status)
+    })
+    .await
+}
+
+/// Deletes Tenants and waits until they are gone (their finalizers done).
+pub async fn delete_tenants(client: &Client, names: &[String]) {
+    let tenants = Api::<Tenant>::all(client.clone());
+    for name in names {
+        match tenants.delete(name, &Default::default()).await {
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            result => {
+                result.unwrap();
+            }
+        }
+    }
+    for name in names {
+        eventually(&format!("Tenant {name} is gone"), WAIT, || async {
+            tenants.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+    }
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1 (no chunked body to decode): the
+/// status code and the body.
+pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// The value of an unlabelled metric series (or one whose labels are given
+/// exactly, e.g. `name{controller="tenant",result="success"}`).
+pub fn metric(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+pub async fn secret_value(client: &Client, namespace: &str, name: &str, key: &str) -> String {
+    let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+        .get(name)
+        .await
+        .unwrap();
+    String::from_utf8(secret.data.unwrap()[key].0.clone()).unwrap()
 }

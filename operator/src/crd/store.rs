@@ -96,3 +96,16 @@ pub enum StorePhase {
     Paused,
     Deleting,
 }
+
+impl StorePhase {
+    /// The phase's name, as a metric label (a fixed set).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Ready => "Ready",
+            Self::Failed => "Failed",
+            Self::Paused => "Paused",
+            Self::Deleting => "Deleting",
+        }
+    }
+}

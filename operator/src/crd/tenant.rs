@@ -187,3 +187,17 @@ pub struct DatabaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<i64>,
 }
+
+impl TenantPhase {
+    /// The phase's name, as a metric label (a fixed set).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisioning => "Provisioning",
+            Self::Ready => "Ready",
+            Self::Degraded => "Degraded",
+            Self::Suspended => "Suspended",
+            Self::Paused => "Paused",
+            Self::Deleting => "Deleting",
+        }
+    }
+}

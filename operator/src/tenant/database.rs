@@ -105,7 +105,10 @@ pub fn grants_plan(names: &DatabaseNames) -> Vec<String> {
         format!("GRANT USAGE ON SCHEMA public TO {runtime_role}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime_role}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {runtime_role}"),
-        format!("REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations FROM {runtime_role}"),
+        // Written only by the operator: the API reads stores and their keys.
+        format!(
+            "REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations, stores, store_api_keys FROM {runtime_role}"
+        ),
         format!(
             "ALTER DEFAULT PRIVILEGES FOR ROLE {owner_role} IN SCHEMA public \
              GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime_role}"
@@ -217,7 +220,7 @@ mod tests {
         let all_tables = grants.iter().position(|g| g.contains("ON ALL TABLES")).unwrap();
         let revoke = grants
             .iter()
-            .position(|g| g.contains("ON _sqlx_migrations FROM"))
+            .position(|g| g.contains("ON _sqlx_migrations, stores, store_api_keys FROM"))
             .unwrap();
         assert!(all_tables < revoke);
     }

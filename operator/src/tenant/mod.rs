@@ -20,13 +20,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, ResourceExt};
-use serde_json::json;
 
-use crate::context::{Context, FIELD_MANAGER};
+use crate::context::Context;
 use crate::crd::{
     Condition, ConditionStatus, DatabaseStatus, DeletionPolicy, Store, Tenant, TenantPhase, TenantStatus,
     is_true, set_condition,
@@ -55,18 +54,25 @@ const RESYNC: Duration = Duration::from_secs(15 * 60);
 const STAGES: [&str; 4] = ["NamespaceReady", "DatabaseReady", "CredentialsReady", "ApiReady"];
 
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action> {
+    let measure = ctx.metrics.reconcile_started("tenant");
+    let result = reconcile_tenant(tenant, &ctx).await;
+    measure.finish(result.as_ref().err().map(Error::category));
+    result
+}
+
+async fn reconcile_tenant(tenant: Arc<Tenant>, ctx: &Arc<Context>) -> Result<Action> {
     let api = Api::<Tenant>::all(ctx.client.clone());
     if tenant.annotations().get(PAUSED_ANNOTATION).map(String::as_str) == Some("true") {
         let mut status = tenant.status.clone().unwrap_or_default();
         status.phase = Some(TenantPhase::Paused);
-        write_status(&api, &tenant, status).await?;
+        write_status(ctx, &tenant, status).await?;
         return Ok(Action::await_change());
     }
     let uid = tenant.uid().unwrap_or_default();
     let action = finalizer(&api, FINALIZER, tenant, |event| async {
         match event {
-            Finalizer::Apply(tenant) => apply(&tenant, &ctx).await,
-            Finalizer::Cleanup(tenant) => cleanup(&tenant, &ctx).await,
+            Finalizer::Apply(tenant) => apply(&tenant, ctx).await,
+            Finalizer::Cleanup(tenant) => cleanup(&tenant, ctx).await,
         }
     })
     .await
@@ -101,7 +107,6 @@ impl Progress {
 }
 
 async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action> {
-    let api = Api::<Tenant>::all(ctx.client.clone());
     let mut progress = Progress {
         status: tenant.status.clone().unwrap_or_default(),
         generation: tenant.metadata.generation,
@@ -172,7 +177,7 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     let became_ready = ready.status == ConditionStatus::True && !is_true(&status.conditions, "Ready");
     set_condition(&mut status.conditions, ready);
     status.observed_generation = generation;
-    write_status(&api, tenant, status).await?;
+    write_status(ctx, tenant, status).await?;
     match outcome {
         Ok(()) => {
             if became_ready {
@@ -373,7 +378,7 @@ async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action> {
                         &now,
                     );
                     set_condition(&mut status.conditions, condition);
-                    write_status(&Api::all(ctx.client.clone()), tenant, status).await?;
+                    write_status(ctx, tenant, status).await?;
                     return Err(error);
                 }
             }
@@ -383,13 +388,10 @@ async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action> {
 }
 
 /// Writes the status only when it differs, so steady state costs no writes.
-async fn write_status(api: &Api<Tenant>, tenant: &Tenant, status: TenantStatus) -> Result<()> {
+async fn write_status(ctx: &Context, tenant: &Tenant, status: TenantStatus) -> Result<()> {
     if tenant.status.as_ref() == Some(&status) {
         return Ok(());
     }
-    let patch =
-        Patch::Apply(json!({"apiVersion": "shopfleet.io/v1alpha1", "kind": "Tenant", "status": status}));
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch_status(&tenant.name_any(), &params, &patch).await?;
-    Ok(())
+    ctx.patch_status(&Api::all(ctx.client.clone()), tenant, &status)
+        .await
 }

@@ -1,0 +1,314 @@
+//! The Store controller. A reconcile is a pipeline:
+//! dereference (its Tenant and sibling Stores, from the caches) → admit (pure,
+//! in `build`) → apply (the `stores` row, then the key Secret, then the key
+//! hashes) → status.
+//!
+//! Order matters for crash safety: the row comes first (its id goes into the
+//! Secret), the Secret before the keys become active, and keys are activated
+//! only once the Secret holding them exists, so a crash at any line leaves
+//! state the next reconcile finishes.
+
+pub mod build;
+pub mod database;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+
+use crate::context::Context;
+use crate::crd::{Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, set_condition};
+use crate::error::{Error, Result, database};
+use crate::tenant::PAUSED_ANNOTATION;
+use crate::tenant::database::DatabaseNames;
+use build::{ApiKeys, Blocked};
+
+pub const FINALIZER: &str = "shopfleet.io/store-cleanup";
+
+/// The reason of a Store waiting for a place in its Tenant's plan.
+pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+
+/// Even with nothing to do, look again this often (drift in the database,
+/// which no watch can see).
+const RESYNC: Duration = Duration::from_secs(15 * 60);
+
+pub async fn reconcile(store: Arc<Store>, ctx: Arc<Context>) -> Result<Action> {
+    let measure = ctx.metrics.reconcile_started("store");
+    let result = reconcile_store(store, &ctx).await;
+    measure.finish(result.as_ref().err().map(Error::category));
+    result
+}
+
+async fn reconcile_store(store: Arc<Store>, ctx: &Arc<Context>) -> Result<Action> {
+    let namespace = store
+        .namespace()
+        .ok_or(Error::MissingObjectKey(".metadata.namespace"))?;
+    let api = Api::<Store>::namespaced(ctx.client.clone(), &namespace);
+    let tenant = match owner(&namespace, ctx).await? {
+        Owner::Ours(tenant) => Some(tenant),
+        Owner::Missing => None,
+        // Another operator install (its --tenant-selector) reconciles it.
+        Owner::NotOurs => return Ok(Action::await_change()),
+    };
+    if store.annotations().get(PAUSED_ANNOTATION).map(String::as_str) == Some("true") {
+        let mut status = store.status.clone().unwrap_or_default();
+        status.phase = Some(StorePhase::Paused);
+        write_status(ctx, &store, status).await?;
+        return Ok(Action::await_change());
+    }
+    let uid = store.uid().unwrap_or_default();
+    let action = finalizer(&api, FINALIZER, store, |event| async {
+        match event {
+            Finalizer::Apply(store) => apply(&store, tenant.as_deref(), ctx).await,
+            Finalizer::Cleanup(store) => cleanup(&store, ctx).await,
+        }
+    })
+    .await
+    .map_err(|error| match error {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer(other.to_string()),
+    })?;
+    ctx.failures.clear(&uid);
+    Ok(action)
+}
+
+/// Who a Store in a namespace belongs to.
+enum Owner {
+    Ours(Arc<Tenant>),
+    /// No Tenant owns the namespace.
+    Missing,
+    /// A Tenant this operator does not reconcile.
+    NotOurs,
+}
+
+async fn owner(namespace: &str, ctx: &Context) -> Result<Owner> {
+    let Some(name) = build::tenant_name_of_namespace(namespace) else {
+        return Ok(Owner::Missing);
+    };
+    if let Some(tenant) = ctx.tenants.get(&ObjectRef::new(name)) {
+        return Ok(Owner::Ours(tenant));
+    }
+    // The cache holds only the Tenants this operator reconciles; ask the
+    // apiserver whether the Tenant exists at all.
+    let exists = Api::<Tenant>::all(ctx.client.clone())
+        .get_metadata_opt(name)
+        .await?
+        .is_some();
+    Ok(if exists { Owner::NotOurs } else { Owner::Missing })
+}
+
+async fn apply(store: &Store, tenant: Option<&Tenant>, ctx: &Context) -> Result<Action> {
+    let outcome = match tenant {
+        None => Err(Provision::Blocked(Blocked {
+            reason: "TenantNotFound",
+            message: format!(
+                "no Tenant owns namespace {}: a Store lives in its tenant's namespace tenant-<tenant name>",
+                store.namespace().unwrap_or_default()
+            ),
+        })),
+        Some(tenant) => provision(store, tenant, ctx).await,
+    };
+    let mut status = store.status.clone().unwrap_or_default();
+    let now = Timestamp::now().to_string();
+    let generation = store.metadata.generation;
+    let (phase, state, reason, message) = match &outcome {
+        Ok(provisioned) => {
+            status.store_id = Some(provisioned.store_id.clone());
+            status.api_key_secret = Some(provisioned.secret_name.clone());
+            let message = format!(
+                "in the tenant's database; API keys in Secret {}",
+                provisioned.secret_name
+            );
+            (StorePhase::Ready, ConditionStatus::True, "Ready", message)
+        }
+        Err(Provision::Blocked(blocked)) => {
+            let phase = if blocked.reason == "TenantNotReady" {
+                StorePhase::Pending
+            } else {
+                StorePhase::Failed
+            };
+            (
+                phase,
+                ConditionStatus::False,
+                blocked.reason,
+                blocked.message.clone(),
+            )
+        }
+        Err(Provision::Failed(error)) => (
+            StorePhase::Failed,
+            ConditionStatus::False,
+            error.reason(),
+            error.to_string(),
+        ),
+    };
+    let became_ready = state == ConditionStatus::True && status.phase != Some(StorePhase::Ready);
+    status.phase = Some(phase);
+    status.observed_generation = generation;
+    set_condition(
+        &mut status.conditions,
+        Condition::new("Ready", state, reason, &message, generation, &now),
+    );
+    let changed = store.status.as_ref() != Some(&status);
+    write_status(ctx, store, status).await?;
+    match outcome {
+        Ok(_) => {
+            if became_ready {
+                ctx.event(store, false, "Ready", message).await;
+            }
+            Ok(Action::requeue(RESYNC))
+        }
+        Err(Provision::Blocked(_)) => {
+            if changed {
+                ctx.event(store, true, reason, message).await;
+            }
+            // Tenant and sibling changes trigger a reconcile; this is a safety net.
+            Ok(Action::requeue(RESYNC))
+        }
+        Err(Provision::Failed(error)) => {
+            ctx.event(store, true, error.reason(), error.to_string()).await;
+            Err(error)
+        }
+    }
+}
+
+struct Provisioned {
+    store_id: String,
+    secret_name: String,
+}
+
+enum Provision {
+    /// Cannot proceed until a person or the Tenant changes something.
+    Blocked(Blocked),
+    /// Something failed that retrying may fix.
+    Failed(Error),
+}
+
+impl From<Error> for Provision {
+    fn from(error: Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
+async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Provisioned, Provision> {
+    let namespace = store.namespace().unwrap_or_default();
+    build::admit(store, tenant).map_err(Provision::Blocked)?;
+
+    let store_uid = store.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
+    let tenant_uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
+    let server = &tenant.spec.database.server;
+    let admin = ctx.servers.admin(server).await?;
+    let mut conn = admin
+        .connect_as_owner(&DatabaseNames::for_tenant_uid(&tenant_uid))
+        .await?;
+    let store_id = database::upsert_store(&mut conn, store, &store_uid, build::max_stores(tenant))
+        .await
+        .map_err(database(server))?
+        .ok_or_else(|| Provision::Blocked(build::quota_exceeded(tenant)))?;
+
+    // Keys: the Secret's own when they may still be used, else new ones
+    // (first reconcile, a deleted Secret, or an edited one).
+    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
+    let secret_name = build::api_key_secret_name(&store.name_any());
+    let existing = secrets.get_opt(&secret_name).await.map_err(Error::from)?;
+    let reusable = match existing.as_ref().and_then(ApiKeys::from_secret) {
+        Some(keys)
+            if database::keys_usable(&mut conn, &store_id, &keys)
+                .await
+                .map_err(database(server))? =>
+        {
+            Some(keys)
+        }
+        _ => None,
+    };
+    let keys = reusable.clone().unwrap_or_else(ApiKeys::generate);
+    let mut desired = build::api_key_secret(store, &tenant.name_any(), &store_id, &keys);
+    match (&existing, reusable) {
+        // Unchanged: no write. Besides saving a request, this keeps a
+        // reconcile that read the Secret just before someone deleted it (to
+        // rotate the keys) from bringing the old keys back.
+        (Some(existing), Some(_)) if build::secret_holds(existing, &desired) => {}
+        (Some(existing), Some(_)) => {
+            // Repair only the version we read: a concurrent change is a conflict.
+            desired.metadata.resource_version = existing.metadata.resource_version.clone();
+            ctx.apply(&secrets, &desired).await?;
+        }
+        _ => {
+            ctx.apply(&secrets, &desired).await?;
+        }
+    }
+    database::activate_keys(&mut conn, &store_id, &keys)
+        .await
+        .map_err(database(server))?;
+    Ok(Provisioned {
+        store_id,
+        secret_name,
+    })
+}
+
+/// Store deleted: archive its row and revoke its keys. When its Tenant is
+/// gone or going, the Tenant's own cleanup decides the database's fate.
+async fn cleanup(store: &Store, ctx: &Context) -> Result<Action> {
+    let namespace = store.namespace().unwrap_or_default();
+    let Some(name) = build::tenant_name_of_namespace(&namespace) else {
+        return Ok(Action::await_change());
+    };
+    let tenant = Api::<Tenant>::all(ctx.client.clone()).get_opt(name).await?;
+    let Some(tenant) = tenant.filter(|t| t.metadata.deletion_timestamp.is_none()) else {
+        return Ok(Action::await_change());
+    };
+    if tenant.status.as_ref().and_then(|s| s.database.as_ref()).is_none() {
+        return Ok(Action::await_change());
+    }
+    let server = &tenant.spec.database.server;
+    let archived = async {
+        let admin = ctx.servers.admin(server).await?;
+        let tenant_uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
+        let mut conn = admin
+            .connect_as_owner(&DatabaseNames::for_tenant_uid(&tenant_uid))
+            .await?;
+        database::archive_store(&mut conn, &store.uid().unwrap_or_default())
+            .await
+            .map_err(database(server))
+    }
+    .await;
+    match archived {
+        Ok(true) => {
+            let note = "archived in the tenant's database; its API keys are revoked".to_owned();
+            ctx.event(store, false, "Archived", note).await;
+            Ok(Action::await_change())
+        }
+        Ok(false) => Ok(Action::await_change()),
+        Err(error) => {
+            let mut status = store.status.clone().unwrap_or_default();
+            status.phase = Some(StorePhase::Deleting);
+            let now = Timestamp::now().to_string();
+            let message = format!("cannot archive the store yet, will retry: {error}");
+            let condition = Condition::new(
+                "Ready",
+                ConditionStatus::False,
+                "DeletionBlocked",
+                message,
+                store.metadata.generation,
+                &now,
+            );
+            set_condition(&mut status.conditions, condition);
+            write_status(ctx, store, status).await?;
+            Err(error)
+        }
+    }
+}
+
+/// Writes the status only when it differs, so steady state costs no writes.
+async fn write_status(ctx: &Context, store: &Store, status: StoreStatus) -> Result<()> {
+    if store.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let api = Api::<Store>::namespaced(ctx.client.clone(), &store.namespace().unwrap_or_default());
+    ctx.patch_status(&api, store, &status).await
+}

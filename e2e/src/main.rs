@@ -98,7 +98,7 @@ fn up() -> Result<()> {
     }
     let stop = stop_requested()?;
     let mut platform = Platform::start()?;
-    install_crds(&platform)?;
+    platform.install_crds(&repo_root().join("crds"))?;
     let mut operator = start_operator(&platform)?;
     for (sample, resource) in [("tenant.yaml", "tenant/acme"), ("store.yaml", "store/main")] {
         let sample = repo_root().join("e2e/samples").join(sample);
@@ -183,25 +183,6 @@ fn start_operator(platform: &Platform) -> Result<ManagedProcess> {
         log.display()
     );
     Ok(process)
-}
-
-/// Applies the CRDs in `crds/` and waits until the apiserver serves them.
-fn install_crds(platform: &Platform) -> Result<()> {
-    let crds = repo_root().join("crds");
-    for args in [
-        vec!["apply", "--server-side", "--field-manager=shopfleet-local", "-f"],
-        vec!["wait", "--for=condition=Established", "--timeout=60s", "-f"],
-    ] {
-        let out = platform.kubectl().args(args).arg(&crds).output()?;
-        if !out.status.success() {
-            bail!(
-                "installing the CRDs failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-    eprintln!("==> CRDs installed from {}", crds.display());
-    Ok(())
 }
 
 fn down() -> Result<()> {

@@ -89,6 +89,24 @@ impl Platform {
         crate::control_plane::kubectl_apply(&self.binaries.path("kubectl"), &self.kubeconfig, manifest)
     }
 
+    /// Applies the CRDs in `dir` and waits until the apiserver serves them.
+    pub fn install_crds(&self, dir: &Path) -> Result<()> {
+        for args in [
+            vec!["apply", "--server-side", "--field-manager=shopfleet-local", "-f"],
+            vec!["wait", "--for=condition=Established", "--timeout=60s", "-f"],
+        ] {
+            let out = self.kubectl().args(args).arg(dir).output()?;
+            if !out.status.success() {
+                anyhow::bail!(
+                    "installing the CRDs failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        eprintln!("==> CRDs installed from {}", dir.display());
+        Ok(())
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use kube::runtime::controller::Action;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Kubernetes API: {0}")]
@@ -66,6 +68,28 @@ impl Error {
         Duration::from_secs(seconds.min(300))
     }
 }
+
+/// Flattens the outcome of kube-runtime's finalizer helper. Adding or
+/// removing the finalizer fails when our cached copy of the object is stale
+/// (the JSON patch's `test` fails: 422, or a conflict: 409), typically just
+/// after our own write: that is no failure, just look again shortly.
+pub fn finalizer_outcome(
+    result: std::result::Result<Action, kube::runtime::finalizer::Error<Error>>,
+) -> Result<Action> {
+    use kube::runtime::finalizer::Error as Finalizer;
+    match result {
+        Ok(action) => Ok(action),
+        Err(Finalizer::ApplyFailed(error) | Finalizer::CleanupFailed(error)) => Err(error),
+        Err(
+            Finalizer::AddFinalizer(kube::Error::Api(status))
+            | Finalizer::RemoveFinalizer(kube::Error::Api(status)),
+        ) if status.code == 409 || status.code == 422 => Ok(Action::requeue(STALE_CACHE_RETRY)),
+        Err(other) => Err(Error::Finalizer(other.to_string())),
+    }
+}
+
+/// How soon to look again after a write refused because our copy was stale.
+const STALE_CACHE_RETRY: Duration = Duration::from_millis(200);
 
 /// Wraps an sqlx error with the server it came from.
 pub fn database(server: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use shopfleet_operator::config::Config;
 use shopfleet_operator::http::{self, Health};
 use shopfleet_operator::leader::{self, LeaseConfig};
-use shopfleet_operator::metrics::Metrics;
+use shopfleet_operator::metrics::{self, Metrics};
 use tokio::net::TcpListener;
 
 /// How long the controllers get to finish their reconciles after SIGTERM,
@@ -92,9 +92,7 @@ async fn run(config: Config) -> Result<()> {
         }
     });
 
-    let client = kube::Client::try_default()
-        .await
-        .context("connecting to Kubernetes (KUBECONFIG or in-cluster)")?;
+    let client = counting_client(metrics.clone()).await?;
     let lease = LeaseConfig::new(&config.lease_name, &config.lease_namespace, &config.identity);
     tracing::info!(
         lease = %lease.name,
@@ -142,6 +140,24 @@ async fn run(config: Config) -> Result<()> {
         ),
     }
     result
+}
+
+/// A client for the cluster of the KUBECONFIG (or in-cluster) that counts
+/// every request it sends in `shopfleet_operator_kube_requests_total`.
+async fn counting_client(metrics: Arc<Metrics>) -> Result<kube::Client> {
+    let config = kube::Config::infer()
+        .await
+        .context("reading the Kubernetes configuration (KUBECONFIG or in-cluster)")?;
+    let count = tower::util::MapRequestLayer::new(move |request: ::http::Request<kube::client::Body>| {
+        let uri = request.uri();
+        metrics.kube_request(
+            metrics::kube_verb(request.method(), uri.query()),
+            metrics::kube_resource(uri.path()),
+        );
+        request
+    });
+    let builder = kube::client::ClientBuilder::try_from(config).context("building the Kubernetes client")?;
+    Ok(builder.with_layer(&count).build())
 }
 
 /// Another replica may be reconciling already: stop this instant, mid-reconcile

@@ -23,6 +23,7 @@ const DURATION_BUCKETS: &[f64] = &[
 pub struct Metrics {
     registry: Registry,
     series: Series,
+    kube_requests: IntCounterVec,
     leader: IntGauge,
     objects: IntGaugeVec,
     /// The phases each kind has reported, so a phase that empties out drops
@@ -78,6 +79,15 @@ impl Metrics {
             &["kind", "phase"],
         )
         .expect("valid metric");
+        let kube_requests = IntCounterVec::new(
+            Opts::new(
+                "kube_requests_total",
+                "Requests this operator sent to the Kubernetes API, by verb (watch, read, create, \
+                 update, patch, delete) and resource.",
+            ),
+            &["verb", "resource"],
+        )
+        .expect("valid metric");
         let leader = IntGauge::new("leader", "1 while this replica holds the leader Lease, else 0.")
             .expect("valid metric");
 
@@ -87,6 +97,7 @@ impl Metrics {
             Box::new(series.duration.clone()),
             Box::new(series.in_flight.clone()),
             Box::new(objects.clone()),
+            Box::new(kube_requests.clone()),
             Box::new(leader.clone()),
         ] {
             registry.register(collector).expect("each name registered once");
@@ -94,6 +105,7 @@ impl Metrics {
         Self {
             registry,
             series,
+            kube_requests,
             leader,
             objects,
             phases_seen: Mutex::default(),
@@ -130,6 +142,12 @@ impl Metrics {
         }
     }
 
+    /// Counts one request to the Kubernetes API (see [`kube_verb`] and
+    /// [`kube_resource`]).
+    pub fn kube_request(&self, verb: &'static str, resource: &'static str) {
+        self.kube_requests.with_label_values(&[verb, resource]).inc();
+    }
+
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
     }
@@ -147,6 +165,61 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The verb of a request to the Kubernetes API, from its method and query:
+/// a small fixed set, so it can be a label.
+pub fn kube_verb(method: &http::Method, query: Option<&str>) -> &'static str {
+    let watch = query.is_some_and(|q| q.split('&').any(|pair| pair == "watch=true" || pair == "watch=1"));
+    match *method {
+        http::Method::GET if watch => "watch",
+        http::Method::GET => "read",
+        http::Method::POST => "create",
+        http::Method::PUT => "update",
+        http::Method::PATCH => "patch",
+        http::Method::DELETE => "delete",
+        _ => "other",
+    }
+}
+
+/// The resources the operator works with; any other is counted as "other",
+/// so the label stays a small fixed set.
+const KUBE_RESOURCES: &[&str] = &[
+    "tenants",
+    "stores",
+    "namespaces",
+    "secrets",
+    "deployments",
+    "services",
+    "resourcequotas",
+    "limitranges",
+    "networkpolicies",
+    "poddisruptionbudgets",
+    "leases",
+    "events",
+    "customresourcedefinitions",
+];
+
+/// The resource a Kubernetes API path is about: `/api/v1/namespaces/x/secrets/y`
+/// and `/apis/apps/v1/deployments` give "secrets" and "deployments".
+pub fn kube_resource(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let rest = match segments.first() {
+        Some(&"api") => segments.get(2..),
+        Some(&"apis") => segments.get(3..),
+        _ => None,
+    }
+    .unwrap_or_default();
+    let resource: &str = match rest {
+        ["namespaces", _, resource, ..] => resource,
+        [resource, ..] => resource,
+        [] => "",
+    };
+    KUBE_RESOURCES
+        .iter()
+        .find(|known| **known == resource)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// One reconcile being measured; see [`Metrics::reconcile_started`].
@@ -244,6 +317,42 @@ mod tests {
         assert!(
             !text.contains(r#"result="error""#),
             "a cancelled reconcile is no error: {text}"
+        );
+    }
+
+    #[test]
+    fn kube_requests_are_counted_by_verb() {
+        assert_eq!(
+            kube_verb(&http::Method::GET, Some("labelSelector=a&watch=true")),
+            "watch"
+        );
+        assert_eq!(kube_verb(&http::Method::GET, Some("limit=500")), "read");
+        assert_eq!(kube_verb(&http::Method::PATCH, Some("fieldManager=x")), "patch");
+        assert_eq!(kube_verb(&http::Method::POST, None), "create");
+        assert_eq!(
+            kube_resource("/api/v1/namespaces/tenant-a/secrets/a-db"),
+            "secrets"
+        );
+        assert_eq!(kube_resource("/api/v1/namespaces/tenant-a"), "namespaces");
+        assert_eq!(kube_resource("/api/v1/namespaces"), "namespaces");
+        assert_eq!(
+            kube_resource("/apis/shopfleet.io/v1alpha1/tenants/acme/status"),
+            "tenants"
+        );
+        assert_eq!(
+            kube_resource("/apis/coordination.k8s.io/v1/namespaces/s/leases/op"),
+            "leases"
+        );
+        assert_eq!(kube_resource("/apis/apps/v1/deployments"), "deployments");
+        assert_eq!(kube_resource("/apis/example.com/v1/widgets"), "other");
+        assert_eq!(kube_resource("/version"), "other");
+        let metrics = Metrics::new();
+        metrics.kube_request("patch", "secrets");
+        metrics.kube_request("patch", "secrets");
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"shopfleet_operator_kube_requests_total{resource="secrets",verb="patch"} 2"#),
+            "{text}"
         );
     }
 

@@ -141,6 +141,11 @@ pub struct Operator {
 /// Starts an operator (`run` plus `args`) on a free port, logging beside its
 /// binary to `e2e-operator-<label>.log`.
 pub fn start_operator(label: &str, args: &[&str]) -> Operator {
+    start_operator_with_env(label, args, &[])
+}
+
+/// [`start_operator`] with environment variables of its own (e.g. another KUBECONFIG).
+pub fn start_operator_with_env(label: &str, args: &[&str], env: &[(&str, &Path)]) -> Operator {
     let binary = operator_binary();
     // Beside the binary: the target folder, wherever CARGO_TARGET_DIR puts it.
     let log = binary.with_file_name(format!("e2e-operator-{label}.log"));
@@ -149,7 +154,8 @@ pub fn start_operator(label: &str, args: &[&str]) -> Operator {
     command
         .args(["run", "--listen", &format!("127.0.0.1:{port}")])
         .args(args)
-        .env("RUST_LOG", "info,shopfleet_operator=debug");
+        .env("RUST_LOG", "info,shopfleet_operator=debug")
+        .envs(env.iter().copied());
     let process = ManagedProcess::spawn("shopfleet-operator", command, &log)
         .unwrap_or_else(|e| panic!("starting the operator: {e:#}"));
     eprintln!("operator {label} log: {}", log.display());

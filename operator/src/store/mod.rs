@@ -23,7 +23,7 @@ use kube::{Api, ResourceExt};
 
 use crate::context::Context;
 use crate::crd::{Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, set_condition};
-use crate::error::{Error, Result, database};
+use crate::error::{Error, Result, database, finalizer_outcome};
 use crate::tenant::PAUSED_ANNOTATION;
 use crate::tenant::database::DatabaseNames;
 use build::{ApiKeys, Blocked};
@@ -68,12 +68,8 @@ async fn reconcile_store(store: Arc<Store>, ctx: &Arc<Context>) -> Result<Action
             Finalizer::Cleanup(store) => cleanup(&store, ctx).await,
         }
     })
-    .await
-    .map_err(|error| match error {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(other.to_string()),
-    })?;
+    .await;
+    let action = finalizer_outcome(action)?;
     ctx.failures.clear(&uid);
     Ok(action)
 }

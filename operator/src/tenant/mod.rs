@@ -30,7 +30,7 @@ use crate::crd::{
     Condition, ConditionStatus, DatabaseStatus, DeletionPolicy, Store, Tenant, TenantPhase, TenantStatus,
     is_true, set_condition,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, finalizer_outcome};
 use database::DatabaseNames;
 use jwt::{KeySet, RotationPolicy};
 use plan::PlanDefaults;
@@ -75,12 +75,8 @@ async fn reconcile_tenant(tenant: Arc<Tenant>, ctx: &Arc<Context>) -> Result<Act
             Finalizer::Cleanup(tenant) => cleanup(&tenant, ctx).await,
         }
     })
-    .await
-    .map_err(|error| match error {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(other.to_string()),
-    })?;
+    .await;
+    let action = finalizer_outcome(action)?;
     ctx.failures.clear(&uid);
     Ok(action)
 }
@@ -245,13 +241,7 @@ async fn provision(tenant: &Tenant, ctx: &Context, progress: &mut Progress) -> R
         .filter(|p| database::is_valid_password(p))
         .unwrap_or_else(crate::random_password);
     let admin = ctx.servers.admin(server).await?;
-    let (host, port) = admin.host_port();
-    let credentials = secrets::DbCredentials {
-        names: &names,
-        password: &password,
-        host: &host,
-        port,
-    };
+    let credentials = secrets::DbCredentials::at(&names, &password, admin.host_port());
     ctx.apply(&secrets, &secrets::db_secret(tenant, &credentials))
         .await?;
     admin

@@ -16,8 +16,20 @@ use crate::crd::Tenant;
 pub struct DbCredentials<'a> {
     pub names: &'a DatabaseNames,
     pub password: &'a str,
-    pub host: &'a str,
+    pub host: String,
     pub port: u16,
+}
+
+impl<'a> DbCredentials<'a> {
+    /// The runtime role's credentials on the server at `(host, port)`.
+    pub fn at(names: &'a DatabaseNames, password: &'a str, (host, port): (String, u16)) -> Self {
+        Self {
+            names,
+            password,
+            host,
+            port,
+        }
+    }
 }
 
 pub fn db_secret(tenant: &Tenant, credentials: &DbCredentials) -> Secret {

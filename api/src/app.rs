@@ -1,15 +1,51 @@
 //! The actix application, built the same way for the binary and for tests.
 
 use actix_web::{HttpResponse, web};
+use sqlx::PgPool;
 
-/// Registers every route of the API.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz));
+use crate::db;
+use crate::error::{self, ApiError};
+
+/// The largest request body any route accepts.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// What every request can reach.
+pub struct State {
+    pub pool: PgPool,
+}
+
+/// Registers every route of the API, with `state` and the shared extractor
+/// settings (body limit, problem+json for unreadable requests).
+pub fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(state)
+            .app_data(error::json_config(BODY_LIMIT))
+            .app_data(error::path_config())
+            .app_data(error::query_config())
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz));
+    }
 }
 
 /// The process is up and serving; says nothing about the database.
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// Ready to serve: the database answers and is at the schema this build expects.
+async fn readyz(state: web::Data<State>) -> Result<HttpResponse, ApiError> {
+    let expected = db::expected_schema_version();
+    let version = db::schema_version(&state.pool).await.map_err(|error| {
+        tracing::warn!(%error, "readiness: the database does not answer");
+        ApiError::Unavailable("the database does not answer".to_owned())
+    })?;
+    match version {
+        Some(version) if version == expected => Ok(HttpResponse::Ok().content_type("text/plain").body("ok")),
+        other => Err(ApiError::Unavailable(format!(
+            "the database is at schema version {}, this build expects {expected}",
+            other.map_or("none".to_owned(), |v| v.to_string())
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -19,9 +55,15 @@ mod tests {
 
     use super::*;
 
+    /// A state whose database is never reached by these tests.
+    fn state() -> web::Data<State> {
+        let pool = db::pool("postgres://nobody@127.0.0.1:1/none").unwrap();
+        web::Data::new(State { pool })
+    }
+
     #[actix_web::test]
     async fn healthz_answers_ok() {
-        let app = actix_test::init_service(App::new().configure(configure)).await;
+        let app = actix_test::init_service(App::new().configure(configure(state()))).await;
         let response =
             actix_test::call_service(&app, actix_test::TestRequest::get().uri("/healthz").to_request()).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -30,7 +72,7 @@ mod tests {
 
     #[actix_web::test]
     async fn unknown_paths_are_not_found() {
-        let app = actix_test::init_service(App::new().configure(configure)).await;
+        let app = actix_test::init_service(App::new().configure(configure(state()))).await;
         let response =
             actix_test::call_service(&app, actix_test::TestRequest::get().uri("/nope").to_request()).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);

@@ -2,3 +2,6 @@
 //! analytics. `app` builds the routes, shared by `main.rs` and the tests.
 
 pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;

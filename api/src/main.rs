@@ -1,8 +1,10 @@
 //! `shopfleet-api`: serves one tenant. Configured by environment (see
-//! docs of `SHOPFLEET_LISTEN`); the operator runs it per tenant.
+//! `config.rs`); the operator runs it per tenant.
 
-use actix_web::{App, HttpServer};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use shopfleet_api::app::{State, configure};
+use shopfleet_api::config::Config;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -10,11 +12,15 @@ async fn main() -> anyhow::Result<()> {
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let listen = std::env::var("SHOPFLEET_LISTEN").unwrap_or_else(|_| "0.0.0.0:8080".to_owned());
-    tracing::info!(%listen, "serving");
-    HttpServer::new(|| App::new().configure(shopfleet_api::app::configure))
-        .bind(&listen)
-        .with_context(|| format!("binding {listen}"))?
+    let config = Config::from_env()?;
+    let state = web::Data::new(State {
+        pool: shopfleet_api::db::pool(&config.database_url)?,
+    });
+    tracing::info!(listen = %config.listen, tenant = %config.tenant, "serving");
+    // actix stops gracefully on SIGTERM: in-flight requests finish first.
+    HttpServer::new(move || App::new().configure(configure(state.clone())))
+        .bind(&config.listen)
+        .with_context(|| format!("binding {}", config.listen))?
         .run()
         .await?;
     Ok(())

@@ -1,0 +1,25 @@
+//! The API's configuration, from the environment the operator sets (see
+//! docs/operator.md and the `<tenant>-db` Secret).
+
+use anyhow::Context;
+
+pub struct Config {
+    /// The runtime role's connection (`DATABASE_URL`, from `<tenant>-db`).
+    pub database_url: String,
+    /// The tenant this process serves (`SHOPFLEET_TENANT`), for logs.
+    pub tenant: String,
+    /// Where to listen (`SHOPFLEET_LISTEN`, default `0.0.0.0:8080`).
+    pub listen: String,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            database_url: std::env::var("DATABASE_URL").context(
+                "DATABASE_URL is not set: the tenant database's connection URL (its `<tenant>-db` Secret)",
+            )?,
+            tenant: std::env::var("SHOPFLEET_TENANT").unwrap_or_else(|_| "unknown".to_owned()),
+            listen: std::env::var("SHOPFLEET_LISTEN").unwrap_or_else(|_| "0.0.0.0:8080".to_owned()),
+        })
+    }
+}

@@ -1,0 +1,212 @@
+//! Every error the API returns, rendered as RFC 9457 `application/problem+json`.
+//! This is the only place that knows the shape of an HTTP error: handlers
+//! return an [`ApiError`], and the extractors' own failures (malformed JSON,
+//! a bad path or query) are turned into one by the `*_config` functions.
+
+use std::fmt;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::Serialize;
+
+/// Problem types are stable URIs under this base; a client may switch on them.
+const TYPE_BASE: &str = "https://shopfleet.io/problems/";
+
+/// One offending field of a request, e.g. `{"field": "price", "detail": "must be at least 0"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body, path or query could not be read (malformed JSON, wrong type, unknown field).
+    #[error("{0}")]
+    MalformedRequest(String),
+
+    /// The request was read, but some fields are invalid.
+    #[error("{} field(s) are invalid", .0.len())]
+    Validation(Vec<FieldError>),
+
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+
+    #[error("{0}")]
+    NotFound(String),
+
+    /// The database is unreachable or not at the schema this build expects.
+    #[error("{0}")]
+    Unavailable(String),
+
+    /// A bug or an outage: the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The problem's stable `type` suffix and `title`.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::MalformedRequest(_) => ("malformed-request", "The request could not be read"),
+            Self::Validation(_) => ("validation", "The request has invalid fields"),
+            Self::PayloadTooLarge(_) => ("payload-too-large", "The request body is too large"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::Unavailable(_) => ("unavailable", "The service is not ready"),
+            Self::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(format!("database: {error}"))
+    }
+}
+
+/// The problem+json body.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "something went wrong on our side; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let (suffix, title) = self.kind();
+        let errors = match self {
+            Self::Validation(errors) => errors.as_slice(),
+            _ => &[],
+        };
+        let problem = Problem {
+            type_: format!("{TYPE_BASE}{suffix}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        HttpResponse::build(status)
+            .insert_header(ContentType(
+                "application/problem+json".parse().expect("a valid media type"),
+            ))
+            .json(problem)
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.detail)
+    }
+}
+
+/// JSON bodies: at most `limit` bytes, and every failure as problem+json that
+/// names the field when serde can (e.g. `price: invalid type: string "x", expected i64`).
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |error, _: &HttpRequest| {
+            match error {
+                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::PayloadTooLarge(limit)
+                }
+                JsonPayloadError::ContentType => ApiError::MalformedRequest(
+                    "the body must be JSON (Content-Type: application/json)".to_owned(),
+                ),
+                JsonPayloadError::Deserialize(error) => {
+                    ApiError::MalformedRequest(format!("invalid JSON body: {error}"))
+                }
+                other => ApiError::MalformedRequest(other.to_string()),
+            }
+            .into()
+        })
+}
+
+/// Path parameters (ids) that do not parse.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error: PathError, _| {
+        ApiError::MalformedRequest(format!("invalid path parameter: {error}")).into()
+    })
+}
+
+/// Query strings that do not parse.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _| {
+        ApiError::MalformedRequest(format!("invalid query: {error}")).into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (StatusCode, String, serde_json::Value) {
+        let response = error.error_response();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body()).await.unwrap();
+        (status, content_type, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn validation_errors_name_their_fields() {
+        let error = ApiError::Validation(vec![FieldError::new("price", "must be at least 0")]);
+        let (status, content_type, body) = body_of(error).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(body["type"], "https://shopfleet.io/problems/validation");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["errors"][0]["field"], "price");
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_keep_their_detail_to_the_logs() {
+        let error = ApiError::Internal("relation \"secrets\" does not exist".to_owned());
+        let (status, _, body) = body_of(error).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.to_string().contains("relation"), "{body}");
+        assert!(body.get("errors").is_none());
+    }
+}

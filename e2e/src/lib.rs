@@ -5,6 +5,7 @@
 
 pub mod control_plane;
 pub mod kube_binaries;
+pub mod operator;
 pub mod pki;
 pub mod platform;
 pub mod postgres;

@@ -18,8 +18,9 @@ use clap::{Parser, Subcommand};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shopfleet_e2e::kube_binaries;
+use shopfleet_e2e::operator;
 use shopfleet_e2e::platform::Platform;
-use shopfleet_e2e::process::{ManagedProcess, free_port};
+use shopfleet_e2e::process::ManagedProcess;
 
 #[derive(Parser)]
 #[command(about = "Shopfleet's local platform: a real Kubernetes control plane and PostgreSQL")]
@@ -165,24 +166,14 @@ fn up() -> Result<()> {
 /// Runs the operator binary built beside this one against the platform.
 fn start_operator(platform: &Platform) -> Result<ManagedProcess> {
     let binary = std::env::current_exe()?.with_file_name("shopfleet-operator");
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: build it with `cargo build --workspace`",
-            binary.display()
-        );
-    }
-    let port = free_port()?;
-    let mut command = Command::new(&binary);
-    command
-        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
-        .envs(platform.env());
     let log = platform.dir().join("operator.log");
-    let process = ManagedProcess::spawn("shopfleet-operator", command, &log)?;
+    let operator = operator::start(&binary, &[], platform.env(), &log)?;
     eprintln!(
-        "==> Operator running (log: {}; metrics: http://127.0.0.1:{port}/metrics)",
-        log.display()
+        "==> Operator running (log: {}; metrics: http://127.0.0.1:{}/metrics)",
+        log.display(),
+        operator.port
     );
-    Ok(process)
+    Ok(operator.process)
 }
 
 fn down() -> Result<()> {

@@ -57,7 +57,7 @@ async fn lease_holder(client: &Client, lease: &str) -> Option<String> {
 }
 
 async fn leader_gauge(operator: &Operator) -> Option<f64> {
-    let (status, body) = http_get(operator.port, "/metrics").await?;
+    let (status, body) = http_get(operator.port, "/metrics")?;
     (status == 200).then(|| metric(&body, "shopfleet_operator_leader"))?
 }
 
@@ -82,12 +82,12 @@ async fn two_replicas_elect_one_leader_and_the_standby_takes_over_when_it_dies()
         (gauges == (1.0, 0.0)).then_some(())
     })
     .await;
-    let (ready, _) = http_get(replicas[standby].port, "/readyz").await.unwrap();
+    let (ready, _) = http_get(replicas[standby].port, "/readyz").unwrap();
     assert_eq!(ready, 200, "a healthy standby is ready: it can take over");
 
     let first = sharded_tenant(&shard.name);
     create_ready_tenant(&client, first.clone()).await;
-    let (_, standby_metrics) = http_get(replicas[standby].port, "/metrics").await.unwrap();
+    let (_, standby_metrics) = http_get(replicas[standby].port, "/metrics").unwrap();
     let standby_reconciles = metric(
         &standby_metrics,
         r#"shopfleet_operator_reconciles_total{controller="tenant",result="success"}"#,

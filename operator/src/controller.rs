@@ -99,10 +99,7 @@ pub async fn run(
         let store_cache = store_cache.clone();
         move |tenant: Tenant| {
             let namespace = tenant::build::namespace_name(&tenant.name_any());
-            store_cache
-                .state()
-                .into_iter()
-                .filter(|store| store.namespace().as_deref() == Some(namespace.as_str()))
+            stores_in(&store_cache, &namespace)
                 .map(|store| ObjectRef::from_obj(store.as_ref()))
                 .collect::<Vec<_>>()
         }
@@ -112,11 +109,9 @@ pub async fn run(
     let waiting_siblings = {
         let store_cache = store_cache.clone();
         move |changed: Store| {
-            let namespace = changed.namespace();
-            store_cache
-                .state()
-                .into_iter()
-                .filter(|store| store.namespace() == namespace && store.name_any() != changed.name_any())
+            let namespace = changed.namespace().unwrap_or_default();
+            stores_in(&store_cache, &namespace)
+                .filter(|store| store.name_any() != changed.name_any())
                 .filter(|store| {
                     let conditions = store
                         .status
@@ -207,6 +202,15 @@ fn error_policy<K: Resource<DynamicType = ()>>(object: Arc<K>, error: &Error, ct
         "reconcile failed"
     );
     Action::requeue(Error::backoff(attempt))
+}
+
+/// The cached Stores of one namespace.
+fn stores_in(cache: &Cache<Store>, namespace: &str) -> impl Iterator<Item = Arc<Store>> {
+    let namespace = namespace.to_owned();
+    cache
+        .state()
+        .into_iter()
+        .filter(move |store| store.namespace().as_deref() == Some(namespace.as_str()))
 }
 
 /// The Tenant that owns a child. (`Controller::owns` would give a

@@ -16,7 +16,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, Config, ResourceExt};
-use shopfleet_e2e::process::ManagedProcess;
+pub use shopfleet_e2e::operator::Operator;
 use shopfleet_operator::crd::{
     DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantSpec, TenantStatus, is_true,
 };
@@ -130,14 +130,6 @@ pub fn operator_binary() -> PathBuf {
 /// (`--tenant-selector shopfleet.io/e2e-shard=<shard>`), never to the shared one.
 pub const SHARD_LABEL: &str = "shopfleet.io/e2e-shard";
 
-/// An operator process a test started, with the port of its /metrics,
-/// /healthz and /readyz.
-pub struct Operator {
-    pub process: ManagedProcess,
-    pub port: u16,
-    pub log: PathBuf,
-}
-
 /// Starts an operator (`run` plus `args`) on a free port, logging beside its
 /// binary to `e2e-operator-<label>.log`.
 pub fn start_operator(label: &str, args: &[&str]) -> Operator {
@@ -149,17 +141,13 @@ pub fn start_operator_with_env(label: &str, args: &[&str], env: &[(&str, &Path)]
     let binary = operator_binary();
     // Beside the binary: the target folder, wherever CARGO_TARGET_DIR puts it.
     let log = binary.with_file_name(format!("e2e-operator-{label}.log"));
-    let port = shopfleet_e2e::process::free_port().unwrap();
-    let mut command = std::process::Command::new(&binary);
-    command
-        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .env("RUST_LOG", "info,shopfleet_operator=debug")
-        .envs(env.iter().copied());
-    let process = ManagedProcess::spawn("shopfleet-operator", command, &log)
+    let env = [("RUST_LOG", Path::new("info,shopfleet_operator=debug"))]
+        .into_iter()
+        .chain(env.iter().copied());
+    let operator = shopfleet_e2e::operator::start(&binary, args, env, &log)
         .unwrap_or_else(|e| panic!("starting the operator: {e:#}"));
     eprintln!("operator {label} log: {}", log.display());
-    Operator { process, port, log }
+    operator
 }
 
 /// Starts one operator for this test binary (with the CRDs and admin Secret
@@ -256,18 +244,9 @@ pub async fn delete_tenants(client: &Client, names: &[String]) {
     }
 }
 
-/// A plain HTTP/1.0 GET on 127.0.0.1 (no chunked body to decode): the
-/// status code and the body.
-pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
+/// A GET on an operator's HTTP endpoint: status and body, None if it does not answer.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    shopfleet_e2e::operator::http_get(port, path).ok()
 }
 
 /// The value of an unlabelled metric series (or one whose labels are given

@@ -24,8 +24,8 @@ use kube::{Api, ResourceExt};
 use crate::context::Context;
 use crate::crd::{Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, set_condition};
 use crate::error::{Error, Result, database, finalizer_outcome};
-use crate::tenant::PAUSED_ANNOTATION;
 use crate::tenant::database::DatabaseNames;
+use crate::tenant::is_paused;
 use build::{ApiKeys, Blocked};
 
 pub const FINALIZER: &str = "shopfleet.io/store-cleanup";
@@ -55,7 +55,7 @@ async fn reconcile_store(store: Arc<Store>, ctx: &Arc<Context>) -> Result<Action
         // Another operator install (its --tenant-selector) reconciles it.
         Owner::NotOurs => return Ok(Action::await_change()),
     };
-    if store.annotations().get(PAUSED_ANNOTATION).map(String::as_str) == Some("true") {
+    if is_paused(store.as_ref()) {
         let mut status = store.status.clone().unwrap_or_default();
         status.phase = Some(StorePhase::Paused);
         write_status(ctx, &store, status).await?;

@@ -37,6 +37,11 @@ use plan::PlanDefaults;
 
 pub const FINALIZER: &str = "shopfleet.io/tenant-cleanup";
 pub const PAUSED_ANNOTATION: &str = "shopfleet.io/paused";
+
+/// Whether a person asked the operator to leave `object` alone.
+pub fn is_paused(object: &impl ResourceExt) -> bool {
+    object.annotations().get(PAUSED_ANNOTATION).map(String::as_str) == Some("true")
+}
 pub const ROTATE_JWT_ANNOTATION: &str = "shopfleet.io/rotate-jwt";
 
 /// Signing keys rotate monthly; access tokens live 15 minutes (the API's
@@ -62,7 +67,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action>
 
 async fn reconcile_tenant(tenant: Arc<Tenant>, ctx: &Arc<Context>) -> Result<Action> {
     let api = Api::<Tenant>::all(ctx.client.clone());
-    if tenant.annotations().get(PAUSED_ANNOTATION).map(String::as_str) == Some("true") {
+    if is_paused(tenant.as_ref()) {
         let mut status = tenant.status.clone().unwrap_or_default();
         status.phase = Some(TenantPhase::Paused);
         write_status(ctx, &tenant, status).await?;

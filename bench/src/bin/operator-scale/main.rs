@@ -19,8 +19,8 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, ResourceExt};
+use shopfleet_e2e::operator::{self, Operator};
 use shopfleet_e2e::platform::Platform;
-use shopfleet_e2e::process::{ManagedProcess, free_port};
 use shopfleet_operator::crd::{
     DeletionPolicy, Industry, Plan, Store, StoreSpec, Tenant, TenantApi, TenantDatabase, TenantOwner,
     TenantSpec, is_true,
@@ -115,38 +115,19 @@ async fn run(platform: &Platform, args: &Args) -> Result<()> {
     Ok(())
 }
 
-struct Operator {
-    process: ManagedProcess,
-    port: u16,
-}
-
 /// The release operator built beside this binary, on the platform.
 fn start_operator(platform: &Platform) -> Result<Operator> {
     let binary = std::env::current_exe()?.with_file_name("shopfleet-operator");
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: `cargo build --release -p shopfleet-operator -p shopfleet-bench`",
-            binary.display()
-        );
-    }
-    let port = free_port()?;
-    let mut command = std::process::Command::new(&binary);
-    command
-        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
-        .envs(platform.env())
-        .env("RUST_LOG", "warn");
-    let log = platform.dir().join("operator.log");
-    let process = ManagedProcess::spawn("shopfleet-operator", command, &log)?;
-    eprintln!("==> Operator log: {}", log.display());
-    Ok(Operator { process, port })
+    let env = platform.env().into_iter().chain([("RUST_LOG", "warn".into())]);
+    let operator = operator::start(&binary, &[], env, &platform.dir().join("operator.log"))
+        .context("`cargo build --release -p shopfleet-operator -p shopfleet-bench` builds both")?;
+    eprintln!("==> Operator log: {}", operator.log.display());
+    Ok(operator)
 }
 
 async fn wait_until_leading(port: u16) -> Result<()> {
     for _ in 0..120 {
-        if http_get(port, "/readyz")
-            .await
-            .is_ok_and(|body| body.contains("leading"))
-        {
+        if http_get(port, "/readyz").is_ok_and(|body| body.contains("leading")) {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -267,7 +248,7 @@ pub fn store_specs() -> [(&'static str, StoreSpec); 2] {
 
 /// The operator's requests to the apiserver so far, by (verb, resource).
 async fn kube_requests(port: u16) -> Result<BTreeMap<(String, String), f64>> {
-    let body = http_get(port, "/metrics").await?;
+    let body = http_get(port, "/metrics")?;
     let prefix = "shopfleet_operator_kube_requests_total{resource=\"";
     Ok(body
         .lines()
@@ -312,19 +293,9 @@ fn peak_rss_kib(pid: u32) -> Result<u64> {
     Ok(line.split_whitespace().nth(1).context("VmHWM value")?.parse()?)
 }
 
-/// The body of a plain HTTP/1.0 GET on 127.0.0.1.
-async fn http_get(port: u16, path: &str) -> Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    Ok(response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default())
+/// The body of a GET on the operator's HTTP endpoint.
+fn http_get(port: u16, path: &str) -> Result<String> {
+    Ok(operator::http_get(port, path)?.1)
 }
 
 fn repo_root() -> PathBuf {

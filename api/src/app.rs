@@ -1,17 +1,19 @@
 //! The actix application, built the same way for the binary and for tests.
 
 use actix_web::{HttpResponse, web};
-use sqlx::PgPool;
 
-use crate::db;
+use crate::auth::tokens::Issuer;
+use crate::db::{self, Db};
 use crate::error::{self, ApiError};
+use crate::{auth, stores};
 
 /// The largest request body any route accepts.
 const BODY_LIMIT: usize = 256 * 1024;
 
 /// What every request can reach.
 pub struct State {
-    pub pool: PgPool,
+    pub db: Db,
+    pub issuer: Issuer,
 }
 
 /// Registers every route of the API, with `state` and the shared extractor
@@ -23,7 +25,9 @@ pub fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig
             .app_data(error::path_config())
             .app_data(error::query_config())
             .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz));
+            .route("/readyz", web::get().to(readyz))
+            .configure(auth::routes::routes)
+            .configure(stores::routes);
     }
 }
 
@@ -35,7 +39,7 @@ async fn healthz() -> HttpResponse {
 /// Ready to serve: the database answers and is at the schema this build expects.
 async fn readyz(state: web::Data<State>) -> Result<HttpResponse, ApiError> {
     let expected = db::expected_schema_version();
-    let version = db::schema_version(&state.pool).await.map_err(|error| {
+    let version = state.db.schema_version().await.map_err(|error| {
         tracing::warn!(%error, "readiness: the database does not answer");
         ApiError::Unavailable("the database does not answer".to_owned())
     })?;
@@ -55,10 +59,14 @@ mod tests {
 
     use super::*;
 
-    /// A state whose database is never reached by these tests.
+    /// A state whose database and keys are never reached by these tests.
     fn state() -> web::Data<State> {
-        let pool = db::pool("postgres://nobody@127.0.0.1:1/none").unwrap();
-        web::Data::new(State { pool })
+        let db = Db::connect_lazy("postgres://nobody@127.0.0.1:1/none", 1).unwrap();
+        let keys = crate::auth::keys::tests::key_ring();
+        web::Data::new(State {
+            db,
+            issuer: Issuer::new(keys, "test"),
+        })
     }
 
     #[actix_web::test]

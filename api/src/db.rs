@@ -1,11 +1,17 @@
-//! The tenant database: the connection pool, and the schema version this
-//! build expects (`/readyz` fails until the operator has migrated to it).
+//! The tenant database. Handlers never get the pool: they open either a
+//! [`StoreTx`], in which row-level security shows only one store's rows, or,
+//! for the tenant-wide tables (users, tokens, stores), a [`Db::tenant_wide`]
+//! transaction, in which RLS shows no store rows at all.
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::error::ApiError;
+use crate::ids::StoreId;
 
 /// The tenant schema. The operator applies it; the API embeds it only to
 /// know which version it was built for.
@@ -16,24 +22,88 @@ pub fn expected_schema_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// A pool that connects on first use, so the process starts (and answers
-/// `/healthz`) while the database is still unreachable.
-pub fn pool(database_url: &str) -> anyhow::Result<PgPool> {
-    Ok(PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect_lazy(database_url)?)
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
 }
 
-/// The version the database is migrated to (None when never migrated).
-pub async fn schema_version(pool: &PgPool) -> sqlx::Result<Option<i64>> {
-    let migrated: bool = sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await?;
-    if !migrated {
-        return Ok(None);
+/// The store a [`StoreTx`] is scoped to.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub id: StoreId,
+    pub currency: String,
+}
+
+/// A transaction that sees only one store's rows: `shopfleet.store_id` is
+/// set with `set_config(..., true)` inside it, so the setting ends with the
+/// transaction and a pooled connection never carries it to the next request.
+pub struct StoreTx {
+    tx: Transaction<'static, Postgres>,
+    pub store: Store,
+}
+
+impl StoreTx {
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
     }
-    sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await
+
+    pub async fn commit(self) -> Result<(), ApiError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl Db {
+    /// A pool that connects on first use, so the process starts (and answers
+    /// `/healthz`) while the database is still unreachable.
+    pub fn connect_lazy(database_url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy(database_url)?;
+        Ok(Self { pool })
+    }
+
+    /// Opens a transaction scoped to `store`; 404 when there is no such
+    /// (unarchived) store.
+    pub async fn store(&self, store: StoreId) -> Result<StoreTx, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        // One round trip: the setting is made as the store's row is read.
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT s.currency::text, set_config('shopfleet.store_id', $1::text, true) \
+             FROM stores s WHERE s.id = $1 AND s.archived_at IS NULL",
+        )
+        .bind(store)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (currency, _) = row.ok_or_else(|| ApiError::NotFound(format!("store {store} does not exist")))?;
+        Ok(StoreTx {
+            tx,
+            store: Store { id: store, currency },
+        })
+    }
+
+    /// A transaction over the tenant-wide tables (users, invitations, tokens,
+    /// stores). No store is set, so store-scoped tables show nothing here.
+    pub async fn tenant_wide(&self) -> Result<Transaction<'static, Postgres>, ApiError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A connection for one statement on the tenant-wide tables, where a
+    /// transaction would only add round trips (an API key lookup).
+    pub async fn tenant_wide_conn(&self) -> Result<PoolConnection<Postgres>, ApiError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// The version the database is migrated to (None when never migrated).
+    pub async fn schema_version(&self) -> sqlx::Result<Option<i64>> {
+        let migrated: bool = sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        if !migrated {
+            return Ok(None);
+        }
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+    }
 }

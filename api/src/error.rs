@@ -43,8 +43,24 @@ pub enum ApiError {
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
 
+    /// No credentials, or credentials that do not check out.
+    #[error("{0}")]
+    Unauthorized(String),
+
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+
     #[error("{0}")]
     NotFound(String),
+
+    /// The request conflicts with the current state: a stale `version`, a
+    /// taken email or SKU. The field is named when there is one.
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        field: Option<&'static str>,
+    },
 
     /// The database is unreachable or not at the schema this build expects.
     #[error("{0}")]
@@ -62,16 +78,48 @@ impl ApiError {
             Self::MalformedRequest(_) => ("malformed-request", "The request could not be read"),
             Self::Validation(_) => ("validation", "The request has invalid fields"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "The request body is too large"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication is required"),
+            Self::Forbidden(_) => ("forbidden", "Not allowed"),
             Self::NotFound(_) => ("not-found", "Not found"),
+            Self::Conflict { .. } => ("conflict", "The request conflicts with the current state"),
             Self::Unavailable(_) => ("unavailable", "The service is not ready"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
     }
 }
 
+impl ApiError {
+    /// A conflict on one field, e.g. a taken email.
+    pub fn conflict(field: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+            field: Some(field),
+        }
+    }
+
+    /// A write made from a stale copy: the client read `version` before someone else wrote.
+    pub fn stale_version() -> Self {
+        Self::conflict(
+            "version",
+            "the object was changed since this version was read; read it again and retry",
+        )
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {error}"))
+        match error {
+            sqlx::Error::PoolTimedOut => Self::Unavailable("the database is busy; retry shortly".to_owned()),
+            other => Self::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// The name of the unique constraint `error` violated, if it is one.
+pub fn unique_violation(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),
+        _ => None,
     }
 }
 
@@ -93,7 +141,10 @@ impl ResponseError for ApiError {
             Self::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,8 +160,16 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let (suffix, title) = self.kind();
+        let conflict_field;
         let errors = match self {
             Self::Validation(errors) => errors.as_slice(),
+            Self::Conflict {
+                detail,
+                field: Some(field),
+            } => {
+                conflict_field = [FieldError::new(*field, detail.clone())];
+                conflict_field.as_slice()
+            }
             _ => &[],
         };
         let problem = Problem {
@@ -120,11 +179,14 @@ impl ResponseError for ApiError {
             detail,
             errors,
         };
-        HttpResponse::build(status)
-            .insert_header(ContentType(
-                "application/problem+json".parse().expect("a valid media type"),
-            ))
-            .json(problem)
+        let mut response = HttpResponse::build(status);
+        response.insert_header(ContentType(
+            "application/problem+json".parse().expect("a valid media type"),
+        ));
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(problem)
     }
 }
 

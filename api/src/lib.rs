@@ -2,6 +2,11 @@
 //! analytics. `app` builds the routes, shared by `main.rs` and the tests.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod ids;
+pub mod pagination;
+pub mod stores;
+pub mod validate;

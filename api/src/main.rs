@@ -1,10 +1,18 @@
 //! `shopfleet-api`: serves one tenant. Configured by environment (see
 //! `config.rs`); the operator runs it per tenant.
 
+use std::sync::Arc;
+
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use shopfleet_api::app::{State, configure};
+use shopfleet_api::auth::keys::KeyRing;
+use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::config::Config;
+use shopfleet_api::db::Db;
+
+/// Connections to the tenant database per process.
+const DB_CONNECTIONS: u32 = 16;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,8 +21,11 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let config = Config::from_env()?;
+    let keys = Arc::new(KeyRing::load(&config.jwt_keys)?);
+    keys.clone().watch();
     let state = web::Data::new(State {
-        pool: shopfleet_api::db::pool(&config.database_url)?,
+        db: Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
+        issuer: Issuer::new(keys, &config.tenant),
     });
     tracing::info!(listen = %config.listen, tenant = %config.tenant, "serving");
     // actix stops gracefully on SIGTERM: in-flight requests finish first.

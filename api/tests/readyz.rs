@@ -4,29 +4,22 @@
 mod support;
 
 use actix_web::http::StatusCode;
-use actix_web::test as actix_test;
-use actix_web::{App, web};
-use shopfleet_api::app::{State, configure};
-use shopfleet_api::db;
+use support::{As, TestApp};
 
+/// `/readyz` of an app whose database is at `database_url`.
 async fn readyz(database_url: &str) -> (StatusCode, String) {
-    let state = web::Data::new(State {
-        pool: db::pool(database_url).unwrap(),
-    });
-    let app = actix_test::init_service(App::new().configure(configure(state))).await;
-    let response =
-        actix_test::call_service(&app, actix_test::TestRequest::get().uri("/readyz").to_request()).await;
-    let status = response.status();
-    (
-        status,
-        String::from_utf8(actix_test::read_body(response).await.to_vec()).unwrap(),
-    )
+    let reply = TestApp::over(database_url, None).get("/readyz", As::Nobody).await;
+    let body = match reply.body {
+        serde_json::Value::String(text) => text,
+        json => json.to_string(),
+    };
+    (reply.status, body)
 }
 
 #[actix_web::test]
 async fn ready_once_the_database_is_at_the_expected_schema() {
-    let url = support::tenant_database().await;
-    assert_eq!(readyz(&url).await, (StatusCode::OK, "ok".to_owned()));
+    let tenant = support::Tenant::new().await;
+    assert_eq!(readyz(&tenant.url).await, (StatusCode::OK, "ok".to_owned()));
 }
 
 #[actix_web::test]

@@ -1,12 +1,29 @@
 //! A tenant database on the real PostgreSQL of the test platform, made the
-//! way the operator makes one (its own SQL plans), so the API under test
-//! connects as the runtime role: RLS binds it as in production.
+//! way the operator makes one (its own SQL plans, stores, keys and owner
+//! invitation), and the API over it, connected as the runtime role so RLS
+//! binds it as in production.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::sync::Arc;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use actix_web::{App, web};
+use serde_json::Value;
+use shopfleet_api::app::{State, configure};
+use shopfleet_api::auth::keys::KeyRing;
+use shopfleet_api::auth::tokens::Issuer;
+use shopfleet_api::db::Db;
+use shopfleet_api::ids::StoreId;
 use shopfleet_operator::postgres::Admin;
+use shopfleet_operator::store::build::ApiKeys;
 use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
+use shopfleet_operator::tenant::jwt::KeySet;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The tenant name the test apps serve (the issuer and audience of their tokens).
+pub const TENANT: &str = "acme";
 
 /// The platform's superuser URL. Panics, saying what is missing, when unset.
 pub fn admin_url() -> String {
@@ -49,10 +66,232 @@ pub async fn empty_tenant_database(admin: &Admin) -> (DatabaseNames, String) {
     (names, url)
 }
 
-/// A migrated tenant database, as the operator leaves it: the runtime role's URL.
-pub async fn tenant_database() -> String {
-    let admin = admin().await;
-    let (names, url) = empty_tenant_database(&admin).await;
-    admin.migrate(&names, &grants_plan(&names)).await.unwrap();
-    url
+/// A migrated tenant database, as the operator leaves it.
+pub struct Tenant {
+    pub admin: Admin,
+    pub names: DatabaseNames,
+    /// The runtime role's URL.
+    pub url: String,
+}
+
+impl Tenant {
+    pub async fn new() -> Self {
+        let admin = admin().await;
+        let (names, url) = empty_tenant_database(&admin).await;
+        admin.migrate(&names, &grants_plan(&names)).await.unwrap();
+        Self { admin, names, url }
+    }
+
+    /// The owner role's connection, for what only the operator writes.
+    pub async fn owner(&self) -> sqlx::PgConnection {
+        self.admin.connect_as_owner(&self.names).await.unwrap()
+    }
+
+    /// A store, as the operator adds one for a Store resource, and its keys.
+    pub async fn add_store(&self, name: &str, currency: &str) -> (StoreId, ApiKeys) {
+        let mut owner = self.owner().await;
+        let id = StoreId::generate();
+        sqlx::query(
+            "INSERT INTO stores (id, k8s_uid, name, display_name, industry, currency, timezone) \
+             VALUES ($1, gen_random_uuid(), $2, $2, 'retail', $3, 'Europe/Berlin')",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(currency)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+        let keys = ApiKeys::generate();
+        shopfleet_operator::store::database::activate_keys(&mut owner, &id.to_string(), &keys)
+            .await
+            .unwrap();
+        (id, keys)
+    }
+
+    /// The operator's owner invitation for `email`: its token.
+    pub async fn invite_owner(&self, email: &str) -> String {
+        let token = shopfleet_operator::tenant::invite::generate_token();
+        shopfleet_operator::tenant::invite::record_owner_invitation(&mut self.owner().await, email, &token)
+            .await
+            .unwrap();
+        token
+    }
+}
+
+/// The API of a fresh tenant, called in-process through the full actix app.
+pub struct TestApp {
+    tenant: Option<Tenant>,
+    pub state: web::Data<State>,
+    pub keys: Arc<KeyRing>,
+    pub keys_path: std::path::PathBuf,
+    _keys_dir: tempfile::TempDir,
+}
+
+/// A response: status, content type and the JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected reply: {:#}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem+json reply of this status and type suffix; returns the problem.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, kind: &str) -> Value {
+        assert_eq!(self.content_type, "application/problem+json", "{:#}", self.body);
+        let body = self.expect(status);
+        assert_eq!(
+            body["type"],
+            format!("https://shopfleet.io/problems/{kind}"),
+            "{body:#}"
+        );
+        assert_eq!(body["status"], status);
+        body
+    }
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy)]
+pub enum As<'a> {
+    Nobody,
+    Bearer(&'a str),
+    Key(&'a str),
+}
+
+impl TestApp {
+    /// The API of a fresh, migrated tenant database.
+    pub async fn new() -> Self {
+        let tenant = Tenant::new().await;
+        let url = tenant.url.clone();
+        Self::over(&url, Some(tenant))
+    }
+
+    /// The API over the database at `url`.
+    pub fn over(url: &str, tenant: Option<Tenant>) -> Self {
+        let keys_dir = tempfile::tempdir().unwrap();
+        let keys_path = keys_dir.path().join("keys.json");
+        std::fs::write(
+            &keys_path,
+            serde_json::to_vec(&KeySet::new(jiff::Timestamp::now())).unwrap(),
+        )
+        .unwrap();
+        let keys = Arc::new(KeyRing::load(&keys_path).unwrap());
+        let state = web::Data::new(State {
+            db: Db::connect_lazy(url, 8).unwrap(),
+            issuer: Issuer::new(keys.clone(), TENANT),
+        });
+        Self {
+            tenant,
+            state,
+            keys,
+            keys_path,
+            _keys_dir: keys_dir,
+        }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        self.tenant.as_ref().expect("this app was made with a tenant")
+    }
+
+    pub async fn send(&self, request: TestRequest) -> Reply {
+        let app = init_service(App::new().configure(configure(self.state.clone()))).await;
+        let response = call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = read_body(response).await;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    /// A request with `who`'s credentials and, unless Null, a JSON body.
+    pub async fn call(&self, method: Method, uri: &str, who: As<'_>, body: Value) -> Reply {
+        let mut request = TestRequest::default().method(method).uri(uri);
+        request = match who {
+            As::Nobody => request,
+            As::Bearer(token) => request.insert_header(("Authorization", format!("Bearer {token}"))),
+            As::Key(key) => request.insert_header(("X-Api-Key", key.to_owned())),
+        };
+        if !body.is_null() {
+            request = request.set_json(body);
+        }
+        self.send(request).await
+    }
+
+    pub async fn get(&self, uri: &str, who: As<'_>) -> Reply {
+        self.call(Method::GET, uri, who, Value::Null).await
+    }
+
+    pub async fn post(&self, uri: &str, who: As<'_>, body: Value) -> Reply {
+        self.call(Method::POST, uri, who, body).await
+    }
+
+    /// A registered customer's session.
+    pub async fn customer(&self, email: &str) -> Value {
+        self.post(
+            "/v1/auth/register",
+            As::Nobody,
+            serde_json::json!({"email": email, "password": "correct horse battery", "name": "Customer"}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// The first owner's session, through the operator's invitation.
+    pub async fn owner(&self) -> Value {
+        let token = self.tenant().invite_owner("owner@acme.test").await;
+        self.post(
+            "/v1/auth/accept-invitation",
+            As::Nobody,
+            serde_json::json!({"token": token, "password": "owner password 1", "name": "Olga Owner"}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// A staff member's session, invited by `owner_token`, limited to `stores` when given.
+    pub async fn staff(&self, owner_token: &str, email: &str, stores: Option<&[StoreId]>) -> Value {
+        let invitation = self
+            .post(
+                "/v1/invitations",
+                As::Bearer(owner_token),
+                serde_json::json!({"email": email, "role": "staff", "store_ids": stores}),
+            )
+            .await
+            .expect(201);
+        self.post(
+            "/v1/auth/accept-invitation",
+            As::Nobody,
+            serde_json::json!({"token": invitation["token"], "password": "staff password 1"}),
+        )
+        .await
+        .expect(201)
+    }
+}
+
+/// The access token of a session.
+pub fn access(session: &Value) -> &str {
+    session["access_token"]
+        .as_str()
+        .expect("a session has an access token")
 }

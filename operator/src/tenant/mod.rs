@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod database;
+pub mod invite;
 pub mod jwt;
 pub mod plan;
 pub mod secrets;

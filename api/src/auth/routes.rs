@@ -1,0 +1,299 @@
+//! `/v1/auth/*`, `/v1/invitations` and `/v1/me`.
+//!
+//! Customers register themselves. Owners and staff join by invitation: the
+//! tenant's first owner through the invitation the operator creates for
+//! `Tenant.spec.owner.email` (its token is in Secret `<tenant>-owner-invite`),
+//! everyone after through `POST /v1/invitations` by an owner.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::accounts::{self, Refresh};
+use super::email::Email;
+use super::password::{self, Password};
+use super::tokens::ACCESS_TOKEN_SECONDS;
+use super::{KeyKind, Principal, Role, User};
+use crate::app::State;
+use crate::error::ApiError;
+use crate::ids::StoreId;
+use crate::validate::{Checks, text};
+
+/// How long a staff invitation may wait to be accepted.
+const INVITATION_DAYS: i64 = 7;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/auth/register", web::post().to(register))
+        .route("/v1/auth/login", web::post().to(login))
+        .route("/v1/auth/refresh", web::post().to(refresh))
+        .route("/v1/auth/logout", web::post().to(logout))
+        .route("/v1/auth/accept-invitation", web::post().to(accept_invitation))
+        .route("/v1/invitations", web::post().to(invite))
+        .route("/v1/me", web::get().to(me));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterRequest {
+    email: String,
+    password: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptInvitationRequest {
+    token: String,
+    password: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteRequest {
+    email: String,
+    role: Role,
+    store_ids: Option<Vec<StoreId>>,
+}
+
+/// A signed-in session: a short-lived access token and the refresh token
+/// that gets the next one.
+#[derive(Serialize)]
+struct Session {
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    refresh_token: String,
+    user: User,
+}
+
+#[derive(Serialize)]
+struct InvitationCreated {
+    id: Uuid,
+    email: String,
+    role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_ids: Option<Vec<StoreId>>,
+    /// Give this to the invitee; it is not shown again.
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "principal", rename_all = "snake_case")]
+enum Me {
+    User(User),
+    StoreKey { store_id: StoreId, key_kind: KeyKind },
+}
+
+/// A new customer account, signed in.
+async fn register(
+    state: web::Data<State>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut checks = Checks::default();
+    let email = checks.parse("email", Email::parse(&body.email));
+    let name = checks.parse("name", text(&body.name, 0, 100));
+    let password = checks.parse("password", Password::parse(body.password));
+    checks.finish()?;
+    let (email, name, password) = (email.unwrap(), name.unwrap(), password.unwrap());
+    let hash = password.hash().await?;
+    let mut tx = state.db.tenant_wide().await?;
+    let user = accounts::create_user(&mut tx, &email, &name, Role::Customer, None, &hash).await?;
+    let session = session(&state, &mut tx, user, None).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(session))
+}
+
+async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let invalid = || ApiError::Unauthorized("the email or password is wrong".to_owned());
+    let email = Email::parse(&body.email).map_err(|_| invalid())?;
+    let mut tx = state.db.tenant_wide().await?;
+    let found = accounts::user_for_login(&mut tx, &email).await?;
+    let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
+    if !password::verify(body.password, hash).await? {
+        return Err(invalid());
+    }
+    let session = session(&state, &mut tx, user.ok_or_else(invalid)?, None).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// Spends a refresh token for a new session in the same family. A token
+/// spent before revokes the family: whoever holds it must sign in again.
+async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let mut tx = state.db.tenant_wide().await?;
+    let outcome = accounts::spend_refresh_token(&mut tx, &body.refresh_token).await?;
+    let (user, family) = match outcome {
+        Refresh::Spent { user, family } => (user, family),
+        Refresh::Reused => {
+            // The revocation must stick even though the request fails.
+            tx.commit().await?;
+            tracing::warn!("a spent refresh token was presented again; its family is revoked");
+            return Err(ApiError::Unauthorized(
+                "this refresh token was already used; every session it began is now signed out".to_owned(),
+            ));
+        }
+        Refresh::Invalid => {
+            return Err(ApiError::Unauthorized(
+                "the refresh token is unknown, expired or revoked".to_owned(),
+            ));
+        }
+    };
+    let user = accounts::user(&mut tx, user)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+    let session = session(&state, &mut tx, user, Some(family)).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// Signs out the session of a refresh token (its whole family). Access
+/// tokens already issued expire on their own within minutes.
+async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let mut tx = state.db.tenant_wide().await?;
+    accounts::revoke_family_of(&mut tx, &body.refresh_token).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Turns an invitation into an owner or staff account, signed in.
+async fn accept_invitation(
+    state: web::Data<State>,
+    body: web::Json<AcceptInvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut checks = Checks::default();
+    let name = checks.parse("name", text(&body.name, 0, 100));
+    let password = checks.parse("password", Password::parse(body.password));
+    checks.finish()?;
+    let hash = password.unwrap().hash().await?;
+    let mut tx = state.db.tenant_wide().await?;
+    let invitation = accounts::pending_invitation(&mut tx, &body.token)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned()))?;
+    let email = Email::parse(&invitation.email).map_err(ApiError::Internal)?;
+    let user = accounts::create_user(
+        &mut tx,
+        &email,
+        &name.unwrap(),
+        invitation.role,
+        invitation.store_ids.as_deref(),
+        &hash,
+    )
+    .await?;
+    accounts::mark_accepted(&mut tx, invitation.id, user.id).await?;
+    let session = session(&state, &mut tx, user, None).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(session))
+}
+
+/// An owner invites an owner or a staff member (optionally limited to some stores).
+async fn invite(
+    state: web::Data<State>,
+    principal: Principal,
+    body: web::Json<InviteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = principal.require_owner()?.sub;
+    let body = body.into_inner();
+    let mut checks = Checks::default();
+    let email = checks.parse("email", Email::parse(&body.email));
+    checks.check(
+        body.role != Role::Customer,
+        "role",
+        "must be owner or staff; customers register themselves",
+    );
+    checks.check(
+        body.store_ids.is_none() || body.role == Role::Staff,
+        "store_ids",
+        "only staff can be limited to some stores",
+    );
+    checks.check(
+        body.store_ids.as_ref().is_none_or(|ids| !ids.is_empty()),
+        "store_ids",
+        "must name at least one store (leave it out for every store)",
+    );
+    checks.finish()?;
+    let email = email.unwrap();
+    let mut tx = state.db.tenant_wide().await?;
+    if let Some(stores) = &body.store_ids {
+        let unknown = accounts::unknown_stores(&mut tx, stores).await?;
+        if let Some(store) = unknown.first() {
+            return Err(ApiError::Validation(vec![crate::error::FieldError::new(
+                "store_ids",
+                format!("store {store} does not exist"),
+            )]));
+        }
+    }
+    let expires_at = Utc::now() + Duration::days(INVITATION_DAYS);
+    let (id, token) = accounts::create_invitation(
+        &mut tx,
+        &email,
+        body.role,
+        body.store_ids.as_deref(),
+        owner,
+        expires_at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(InvitationCreated {
+        id,
+        email: email.as_str().to_owned(),
+        role: body.role,
+        store_ids: body.store_ids,
+        token,
+        expires_at,
+    }))
+}
+
+/// Who the caller is: the account (read fresh, not from the token) or the API key.
+async fn me(state: web::Data<State>, principal: Principal) -> Result<HttpResponse, ApiError> {
+    let me = match principal {
+        Principal::User(claims) => {
+            let mut tx = state.db.tenant_wide().await?;
+            let user = accounts::user(&mut tx, claims.sub)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+            Me::User(user)
+        }
+        Principal::StoreKey { store_id, kind } => Me::StoreKey {
+            store_id,
+            key_kind: kind,
+        },
+    };
+    Ok(HttpResponse::Ok().json(me))
+}
+
+async fn session(
+    state: &State,
+    conn: &mut sqlx::PgConnection,
+    user: User,
+    family: Option<Uuid>,
+) -> Result<Session, ApiError> {
+    let refresh_token = accounts::issue_refresh_token(conn, user.id, family).await?;
+    Ok(Session {
+        token_type: "Bearer",
+        access_token: state.issuer.access_token(&user),
+        expires_in: ACCESS_TOKEN_SECONDS,
+        refresh_token,
+        user,
+    })
+}

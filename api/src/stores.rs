@@ -1,0 +1,96 @@
+//! `/v1/stores`: the tenant's stores, read-only (the operator creates them
+//! from Store resources). A caller sees the stores it has access to.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::State;
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::ids::StoreId;
+use crate::pagination::{self, Page};
+use crate::validate::Checks;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/stores", web::get().to(list))
+        .route("/v1/stores/{store_id}", web::get().to(get));
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct Store {
+    id: StoreId,
+    name: String,
+    display_name: String,
+    industry: String,
+    currency: String,
+    timezone: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The columns of a [`Store`], for `concat!` into static SQL.
+macro_rules! columns {
+    () => {
+        "id, name, display_name, industry, currency::text, timezone, created_at"
+    };
+}
+
+/// Active stores by name; only its own for an API key, only theirs for limited staff.
+async fn list(
+    state: web::Data<State>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let limit = pagination::limit(&mut checks, query.limit);
+    let after: Option<String> = pagination::cursor(&mut checks, query.cursor.as_deref());
+    checks.finish()?;
+    // None: every store.
+    let only: Option<Vec<StoreId>> = match &principal {
+        Principal::User(claims) if claims.role == Role::Staff => claims.stores.clone(),
+        Principal::User(_) => None,
+        Principal::StoreKey { store_id, .. } => Some(vec![*store_id]),
+    };
+    let mut conn = state.db.tenant_wide_conn().await?;
+    let rows: Vec<Store> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM stores WHERE archived_at IS NULL \
+         AND ($1::uuid[] IS NULL OR id = ANY($1)) AND ($2::text IS NULL OR name > $2) \
+         ORDER BY name LIMIT $3"
+    ))
+    .bind(only)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |store| store.name.clone())))
+}
+
+async fn get(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    principal.store_access(id)?;
+    let mut conn = state.db.tenant_wide_conn().await?;
+    let store: Option<Store> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM stores WHERE id = $1 AND archived_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    store
+        .map(|store| HttpResponse::Ok().json(store))
+        .ok_or_else(|| ApiError::NotFound(format!("store {id} does not exist")))
+}

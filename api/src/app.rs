@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
 use crate::error::{self, ApiError};
-use crate::{auth, stores};
+use crate::{auth, catalog, stores};
 
 /// The largest request body any route accepts.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -27,7 +27,8 @@ pub fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .configure(auth::routes::routes)
-            .configure(stores::routes);
+            .configure(stores::routes)
+            .configure(catalog::routes);
     }
 }
 

@@ -295,3 +295,31 @@ pub fn access(session: &Value) -> &str {
         .as_str()
         .expect("a session has an access token")
 }
+
+/// A standard product with one variant, active unless changed.
+pub fn product(title: &str, sku: &str, price_minor: i64) -> Value {
+    serde_json::json!({
+        "title": title,
+        "kind": "standard",
+        "status": "active",
+        "variants": [{"sku": sku, "price_minor": price_minor}],
+    })
+}
+
+/// The values of `field` in a page's items.
+pub fn field_of_items<'v>(page: &'v Value, field: &str) -> Vec<&'v Value> {
+    page["items"]
+        .as_array()
+        .expect("a page has items")
+        .iter()
+        .map(|item| &item[field])
+        .collect()
+}
+
+/// The fields a problem names.
+pub fn problem_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap()).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,324 @@
+//! The catalog of each store: categories, products and their variants.
+//!
+//! Shoppers (customers, publishable keys) read active products; a store's
+//! managers (owners, its staff, its secret key) see every status and change
+//! things, each change carrying the `version` it read (409 when stale).
+
+pub mod model;
+pub mod sql;
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use self::model::{
+    Kind, NewCategoryRequest, NewProductRequest, NewVariantRequest, ProductPatchRequest, Status,
+    VariantPatchRequest,
+};
+use self::sql::{ProductCursor, ProductFilter};
+use crate::app::State;
+use crate::auth::{Principal, StoreAccess};
+use crate::db::StoreTx;
+use crate::error::ApiError;
+use crate::ids::{CategoryId, ProductId, StoreId, VariantId};
+use crate::pagination::{self, Page};
+use crate::validate::{Checks, text};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1/stores/{store_id}")
+            .route("/categories", web::get().to(list_categories))
+            .route("/categories", web::post().to(create_category))
+            .route("/categories/{category_id}", web::delete().to(delete_category))
+            .route("/products", web::get().to(list_products))
+            .route("/products", web::post().to(create_product))
+            .route("/products/{product_id}", web::get().to(get_product))
+            .route("/products/{product_id}", web::patch().to(update_product))
+            .route("/products/{product_id}", web::delete().to(delete_product))
+            .route("/products/{product_id}/variants", web::post().to(create_variant))
+            .route(
+                "/products/{product_id}/variants/{variant_id}",
+                web::patch().to(update_variant),
+            )
+            .route(
+                "/products/{product_id}/variants/{variant_id}",
+                web::delete().to(delete_variant),
+            ),
+    );
+}
+
+/// Opens `store`'s transaction for `principal`, who must have `needed` access.
+async fn open(
+    state: &State,
+    principal: &Principal,
+    store: StoreId,
+    needed: StoreAccess,
+) -> Result<(StoreTx, StoreAccess), ApiError> {
+    let access = principal.store_access(store)?;
+    if access < needed {
+        return Err(ApiError::Forbidden(format!(
+            "only the staff of store {store} may do this"
+        )));
+    }
+    Ok((state.db.store(store).await?, access))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductQuery {
+    status: Option<Status>,
+    kind: Option<Kind>,
+    category: Option<CategoryId>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    q: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionQuery {
+    version: i32,
+}
+
+async fn list_categories(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let limit = pagination::limit(&mut checks, query.limit);
+    let after: Option<String> = pagination::cursor(&mut checks, query.cursor.as_deref());
+    checks.finish()?;
+    let (mut tx, _) = open(&state, &principal, path.into_inner(), StoreAccess::Shopper).await?;
+    let rows = sql::list_categories(&mut tx, after, limit).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |c| c.slug.clone())))
+}
+
+async fn create_category(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    body: web::Json<NewCategoryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let name = checks.parse("name", text(&body.name, 1, 100));
+    let slug = checks.parse("slug", model::slug(&body.slug));
+    checks.finish()?;
+    let (mut tx, _) = open(&state, &principal, path.into_inner(), StoreAccess::Manager).await?;
+    let category = sql::insert_category(&mut tx, &name.unwrap(), &slug.unwrap()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(category))
+}
+
+async fn delete_category(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, CategoryId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, category) = path.into_inner();
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Manager).await?;
+    sql::delete_category(&mut tx, category).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Newest first, or by relevance with `q`; shoppers see active products only.
+async fn list_products(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    query: web::Query<ProductQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let store = path.into_inner();
+    let access = principal.store_access(store)?;
+    let mut checks = Checks::default();
+    let limit = pagination::limit(&mut checks, query.limit);
+    let after: Option<ProductCursor> = pagination::cursor(&mut checks, query.cursor.as_deref());
+    let search = query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    checks.check(
+        search.as_ref().is_none_or(|q| q.len() <= 200),
+        "q",
+        "must be at most 200 characters",
+    );
+    checks.check(
+        after.is_none_or(|cursor| cursor.rank.is_some() == search.is_some()),
+        "cursor",
+        "belongs to another query (with or without `q`)",
+    );
+    for (field, price) in [("min_price", query.min_price), ("max_price", query.max_price)] {
+        checks.check(price.is_none_or(|p| p >= 0), field, "must be at least 0");
+    }
+    if let (Some(min), Some(max)) = (query.min_price, query.max_price) {
+        checks.check(min <= max, "max_price", "must not be below min_price");
+    }
+    let status = match access {
+        StoreAccess::Manager => query.status,
+        StoreAccess::Shopper => {
+            checks.check(
+                query.status.is_none_or(|s| s == Status::Active),
+                "status",
+                "only the store's staff see products that are not active",
+            );
+            Some(Status::Active)
+        }
+    };
+    checks.finish()?;
+    let filter = ProductFilter {
+        status,
+        kind: query.kind,
+        category: query.category,
+        min_price: query.min_price,
+        max_price: query.max_price,
+        search,
+    };
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Shopper).await?;
+    let rows = sql::list_products(&mut tx, &filter, after, limit).await?;
+    tx.commit().await?;
+    let page = Page::from_rows(rows, limit, |(product, rank)| ProductCursor {
+        id: product.id,
+        rank: *rank,
+    });
+    Ok(HttpResponse::Ok().json(Page {
+        items: page.items.into_iter().map(|(product, _)| product).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+async fn get_product(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, ProductId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, id) = path.into_inner();
+    let (mut tx, access) = open(&state, &principal, store, StoreAccess::Shopper).await?;
+    let only = (access == StoreAccess::Shopper).then_some(Status::Active);
+    let product = sql::product(&mut tx, id, only).await?;
+    tx.commit().await?;
+    product
+        .map(|product| HttpResponse::Ok().json(product))
+        .ok_or_else(|| ApiError::NotFound(format!("product {id} does not exist")))
+}
+
+async fn create_product(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    body: web::Json<NewProductRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (fields, variants) = body.into_inner().parse()?;
+    let (mut tx, _) = open(&state, &principal, path.into_inner(), StoreAccess::Manager).await?;
+    let id = sql::insert_product(&mut tx, &fields, &variants).await?;
+    respond_with_product(tx, id, HttpResponse::Created()).await
+}
+
+async fn update_product(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, ProductId)>,
+    body: web::Json<ProductPatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, id) = path.into_inner();
+    let patch = body.into_inner();
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Manager).await?;
+    let (current, version) = sql::lock_product(&mut tx, id).await?;
+    if version != patch.version {
+        return Err(ApiError::stale_version());
+    }
+    let mut checks = Checks::default();
+    let fields = current.patched(patch, &mut checks);
+    checks.finish()?;
+    sql::update_product(&mut tx, id, version, &fields).await?;
+    respond_with_product(tx, id, HttpResponse::Ok()).await
+}
+
+async fn delete_product(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, ProductId)>,
+    query: web::Query<VersionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, id) = path.into_inner();
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Manager).await?;
+    sql::delete_product(&mut tx, id, query.version).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn create_variant(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, ProductId)>,
+    body: web::Json<NewVariantRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, product) = path.into_inner();
+    let mut checks = Checks::default();
+    let variant = body.into_inner().parse(&mut checks, "");
+    checks.finish()?;
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Manager).await?;
+    let position = sql::next_variant_position(&mut tx, product).await?;
+    sql::insert_variants(&mut tx, product, &[variant], position).await?;
+    respond_with_product(tx, product, HttpResponse::Created()).await
+}
+
+async fn update_variant(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, ProductId, VariantId)>,
+    body: web::Json<VariantPatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, product, id) = path.into_inner();
+    let patch = body.into_inner();
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Manager).await?;
+    let current = sql::lock_variant(&mut tx, product, id).await?;
+    if current.version != patch.version {
+        return Err(ApiError::stale_version());
+    }
+    let mut checks = Checks::default();
+    checks.check(
+        patch.position.is_none_or(|p| p >= 0),
+        "position",
+        "must be at least 0",
+    );
+    let position = patch.position.unwrap_or(current.position);
+    let fields = current.fields.patched(patch, &mut checks);
+    checks.finish()?;
+    sql::update_variant(&mut tx, id, current.version, &fields, position).await?;
+    respond_with_product(tx, product, HttpResponse::Ok()).await
+}
+
+async fn delete_variant(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, ProductId, VariantId)>,
+    query: web::Query<VersionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, product, id) = path.into_inner();
+    let (mut tx, _) = open(&state, &principal, store, StoreAccess::Manager).await?;
+    sql::delete_variant(&mut tx, product, id, query.version).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Commits and answers with the product as it now is.
+async fn respond_with_product(
+    mut tx: StoreTx,
+    id: ProductId,
+    mut response: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, ApiError> {
+    let product = sql::product(&mut tx, id, None)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("product {id} does not exist")))?;
+    tx.commit().await?;
+    Ok(response.json(product))
+}

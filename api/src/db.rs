@@ -22,6 +22,12 @@ pub fn expected_schema_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
+/// Scopes the transaction to store $1 and reads its currency, in one round
+/// trip: the setting is made as the store's row is read (none when the store
+/// does not exist). Public so `bench/api-load` runs the same SQL.
+pub const STORE_SCOPE: &str = "SELECT s.currency::text, set_config('shopfleet.store_id', $1::text, true) \
+     FROM stores s WHERE s.id = $1 AND s.archived_at IS NULL";
+
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
@@ -67,14 +73,10 @@ impl Db {
     /// (unarchived) store.
     pub async fn store(&self, store: StoreId) -> Result<StoreTx, ApiError> {
         let mut tx = self.pool.begin().await?;
-        // One round trip: the setting is made as the store's row is read.
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT s.currency::text, set_config('shopfleet.store_id', $1::text, true) \
-             FROM stores s WHERE s.id = $1 AND s.archived_at IS NULL",
-        )
-        .bind(store)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<(String, String)> = sqlx::query_as(STORE_SCOPE)
+            .bind(store)
+            .fetch_optional(&mut *tx)
+            .await?;
         let (currency, _) = row.ok_or_else(|| ApiError::NotFound(format!("store {store} does not exist")))?;
         Ok(StoreTx {
             tx,

@@ -73,6 +73,42 @@ macro_rules! product_filters {
     };
 }
 
+/// Newest products first. Parameters: $1 store, $2 status, $3 kind,
+/// $4 category, $5 min price, $6 max price, $7 cursor id, $10 limit.
+/// (The read queries are public so `bench/api-load` runs the same SQL in pgbench.)
+pub const LIST_PRODUCTS: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    ", NULL::real AS rank FROM products p WHERE ",
+    product_filters!(),
+    // $8 and $9 belong to the search; named only so both queries bind alike.
+    " AND ($7::uuid IS NULL OR p.id < $7) AND ($8::real IS NULL OR TRUE) AND ($9::text IS NULL OR TRUE) \
+     ORDER BY p.id DESC LIMIT $10"
+);
+
+/// Products matching $9 (web search syntax), most relevant first; after
+/// (rank $8, id $7) when paging. Other parameters as [`LIST_PRODUCTS`].
+pub const SEARCH_PRODUCTS: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    ", ts_rank(p.search, q) AS rank FROM products p, websearch_to_tsquery('english', $9) q WHERE ",
+    product_filters!(),
+    " AND p.search @@ q \
+     AND ($7::uuid IS NULL OR (ts_rank(p.search, q), p.id) < ($8::real, $7)) \
+     ORDER BY rank DESC, p.id DESC LIMIT $10"
+);
+
+/// One product by id ($1), only with status $2 when given.
+pub const PRODUCT: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    ", NULL::real AS rank FROM products p WHERE p.id = $1 AND ($2::text IS NULL OR p.status = $2)"
+);
+
+/// The variants of the products $1, priced in the store's currency $2.
+pub const VARIANTS_OF: &str = "SELECT v.id, v.product_id, v.sku, v.title, v.price_minor, $2::text AS currency, \
+     v.attributes, v.position, v.version FROM variants v WHERE v.product_id = ANY($1) ORDER BY v.position, v.id";
+
 /// One page of products (`limit + 1` rows, for [`crate::pagination::Page`]):
 /// newest first, or by relevance when searching.
 pub async fn list_products(
@@ -82,26 +118,10 @@ pub async fn list_products(
     limit: i64,
 ) -> Result<Vec<(Product, Option<f32>)>, ApiError> {
     let store = tx.store.id;
-    let query = match &filter.search {
-        None => sqlx::query_as::<_, ProductRow>(concat!(
-            "SELECT ",
-            product_columns!(),
-            ", NULL::real AS rank FROM products p WHERE ",
-            product_filters!(),
-            // $8 and $9 belong to the search; named only so both queries bind alike.
-            " AND ($7::uuid IS NULL OR p.id < $7) AND ($8::real IS NULL OR TRUE) AND ($9::text IS NULL OR TRUE) \
-             ORDER BY p.id DESC LIMIT $10"
-        )),
-        Some(_) => sqlx::query_as::<_, ProductRow>(concat!(
-            "SELECT ",
-            product_columns!(),
-            ", ts_rank(p.search, q) AS rank FROM products p, websearch_to_tsquery('english', $9) q WHERE ",
-            product_filters!(),
-            " AND p.search @@ q \
-             AND ($7::uuid IS NULL OR (ts_rank(p.search, q), p.id) < ($8::real, $7)) \
-             ORDER BY rank DESC, p.id DESC LIMIT $10"
-        )),
-    };
+    let query = sqlx::query_as::<_, ProductRow>(match filter.search {
+        None => LIST_PRODUCTS,
+        Some(_) => SEARCH_PRODUCTS,
+    });
     let rows = query
         .bind(store)
         .bind(filter.status)
@@ -125,15 +145,11 @@ pub async fn product(
     id: ProductId,
     status: Option<Status>,
 ) -> Result<Option<Product>, ApiError> {
-    let row: Option<ProductRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        product_columns!(),
-        ", NULL::real AS rank FROM products p WHERE p.id = $1 AND ($2::text IS NULL OR p.status = $2)"
-    ))
-    .bind(id)
-    .bind(status)
-    .fetch_optional(tx.conn())
-    .await?;
+    let row: Option<ProductRow> = sqlx::query_as(PRODUCT)
+        .bind(id)
+        .bind(status)
+        .fetch_optional(tx.conn())
+        .await?;
     Ok(with_variants(tx, row.into_iter().collect())
         .await?
         .pop()
@@ -147,14 +163,11 @@ async fn with_variants(
 ) -> Result<Vec<(Product, Option<f32>)>, ApiError> {
     let ids: Vec<ProductId> = rows.iter().map(|row| row.id).collect();
     let currency = tx.store.currency.clone();
-    let variants: Vec<Variant> = sqlx::query_as(
-        "SELECT v.id, v.product_id, v.sku, v.title, v.price_minor, $2::text AS currency, v.attributes, \
-         v.position, v.version FROM variants v WHERE v.product_id = ANY($1) ORDER BY v.position, v.id",
-    )
-    .bind(&ids)
-    .bind(currency)
-    .fetch_all(tx.conn())
-    .await?;
+    let variants: Vec<Variant> = sqlx::query_as(VARIANTS_OF)
+        .bind(&ids)
+        .bind(currency)
+        .fetch_all(tx.conn())
+        .await?;
     let mut by_product: HashMap<ProductId, Vec<Variant>> = HashMap::new();
     for variant in variants {
         by_product.entry(variant.product_id).or_default().push(variant);

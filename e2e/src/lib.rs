@@ -4,12 +4,14 @@
 //! `shopfleet-local` binary; the e2e tests in `tests/` run inside it.
 
 pub mod control_plane;
+pub mod http;
 pub mod kube_binaries;
 pub mod operator;
 pub mod pki;
 pub mod platform;
 pub mod postgres;
 pub mod process;
+pub mod tenant_api;
 
 use rand::distr::{Alphanumeric, SampleString};
 

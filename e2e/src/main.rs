@@ -21,6 +21,7 @@ use shopfleet_e2e::kube_binaries;
 use shopfleet_e2e::operator;
 use shopfleet_e2e::platform::Platform;
 use shopfleet_e2e::process::ManagedProcess;
+use shopfleet_e2e::tenant_api::{self, TenantApi, TenantSecrets};
 
 #[derive(Parser)]
 #[command(about = "Shopfleet's local platform: a real Kubernetes control plane and PostgreSQL")]
@@ -128,6 +129,9 @@ fn up() -> Result<()> {
         }
     }
 
+    let mut api = start_sample_api(&platform)?;
+    let invitation = owner_invitation(&platform, api.port)?;
+
     std::fs::create_dir_all(&state)?;
     let env_file = state.join("env");
     let exports: String = platform
@@ -144,18 +148,25 @@ fn up() -> Result<()> {
          kubectl get all,secrets -n tenant-acme\n    psql \"$DATABASE_URL\"   # the server's superuser\n    \
          psql \"$(kubectl get secret acme-db -n tenant-acme -o jsonpath='{{.data.DATABASE_URL}}' | base64 -d)\"   \
          # as acme's API\n\n  \
+         Acme's API (a local process, as kwok runs no containers): http://127.0.0.1:{port}\n{invitation}\n  \
          Logs: {logs}\n  Stop: Ctrl-C here, or `make down` from another shell.\n",
         env = env_file.display(),
         logs = platform.dir().display(),
+        port = api.port,
     );
     while !stop.load(Ordering::Relaxed) {
-        if let Err(error) = platform.check_running().and_then(|()| operator.check_running()) {
+        let running = platform
+            .check_running()
+            .and_then(|()| operator.check_running())
+            .and_then(|()| api.process.check_running());
+        if let Err(error) = running {
             eprintln!("error: {error:#}");
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     eprintln!("==> Stopping the platform");
+    drop(api);
     drop(operator);
     drop(platform);
     let _ = std::fs::remove_dir_all(&state);
@@ -174,6 +185,40 @@ fn start_operator(platform: &Platform) -> Result<ManagedProcess> {
         operator.port
     );
     Ok(operator.process)
+}
+
+/// Runs acme's API from acme's Secrets, as its Pod would.
+fn start_sample_api(platform: &Platform) -> Result<TenantApi> {
+    let secrets = TenantSecrets {
+        database_url: platform.secret_value("tenant-acme", "acme-db", "DATABASE_URL")?,
+        jwt_keys: platform.secret_value("tenant-acme", "acme-jwt", "keys.json")?,
+    };
+    let binary = std::env::current_exe()?.with_file_name("shopfleet-api");
+    let api = tenant_api::start(&binary, "acme", &secrets, platform.dir())?;
+    eprintln!(
+        "==> Acme's API running on http://127.0.0.1:{} (log: {})",
+        api.port,
+        api.log.display()
+    );
+    Ok(api)
+}
+
+/// How the sample tenant's first owner gets in: the operator's invitation,
+/// accepted with a password, then a sign-in. Printed with working commands.
+fn owner_invitation(platform: &Platform, port: u16) -> Result<String> {
+    let email = platform.secret_value("tenant-acme", "acme-owner-invite", "email")?;
+    let token = platform.secret_value("tenant-acme", "acme-owner-invite", "token")?;
+    let api = format!("http://127.0.0.1:{port}");
+    Ok(format!(
+        "\n  Sign in as acme's first owner ({email}):\n    \
+         # once: accept the operator's invitation (Secret acme-owner-invite) with a password of your choice\n    \
+         curl -s {api}/v1/auth/accept-invitation -H 'content-type: application/json' \\\n      \
+         -d '{{\"token\": \"{token}\", \"password\": \"choose-a-passphrase\"}}'\n    \
+         # then, any time: sign in for an access token\n    \
+         curl -s {api}/v1/auth/login -H 'content-type: application/json' \\\n      \
+         -d '{{\"email\": \"{email}\", \"password\": \"choose-a-passphrase\"}}'\n    \
+         # and use it: curl -s {api}/v1/stores -H \"Authorization: Bearer $TOKEN\"\n"
+    ))
 }
 
 fn down() -> Result<()> {

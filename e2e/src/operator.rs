@@ -3,12 +3,10 @@
 //! tests and the benchmarks.
 
 use std::ffi::OsStr;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::process::{ManagedProcess, free_port};
 
@@ -44,21 +42,8 @@ where
     })
 }
 
-/// A plain HTTP/1.0 GET on 127.0.0.1 (no chunked body to decode): the status
-/// code and the body.
+/// A GET on 127.0.0.1:`port`: the status code and the body.
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .context("no HTTP status line")?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
+    let response = crate::http::request(port, "GET", path, &[], None)?;
+    Ok((response.status, response.body))
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
+use base64::Engine;
 
 use crate::control_plane::ControlPlane;
 use crate::kube_binaries::{self, KubeBinaries};
@@ -133,6 +134,27 @@ impl Platform {
         let mut command = Command::new(self.binaries.path("kubectl"));
         command.env("KUBECONFIG", &self.kubeconfig);
         command
+    }
+
+    /// One value of a Secret, decoded.
+    pub fn secret_value(&self, namespace: &str, name: &str, key: &str) -> Result<String> {
+        let path = format!("{{.data.{}}}", key.replace('.', "\\."));
+        let out = self
+            .kubectl()
+            .args(["get", "secret", name, "-n", namespace, "-o"])
+            .arg(format!("jsonpath={path}"))
+            .output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "reading Secret {namespace}/{name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(out.stdout.trim_ascii())
+            .with_context(|| format!("Secret {namespace}/{name} key {key} is not base64"))?;
+        String::from_utf8(decoded)
+            .with_context(|| format!("Secret {namespace}/{name} key {key} is not UTF-8"))
     }
 
     /// Fails if a server we started has exited.

@@ -6,45 +6,15 @@
 mod support;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use sha2::{Digest, Sha256};
-use shopfleet_operator::crd::{
-    Condition, DeletionPolicy, Industry, Store, StorePhase, StoreSpec, StoreStatus, is_true,
-};
+use shopfleet_operator::crd::{DeletionPolicy, Store, StorePhase, is_true};
 use sqlx::{Connection, PgConnection};
-use support::{WAIT, client, eventually, ready_tenant, secret_value, shared_operator};
-
-fn store_spec(timezone: &str) -> StoreSpec {
-    StoreSpec {
-        display_name: "Acme Paris".to_owned(),
-        industry: Industry::Retail,
-        currency: "EUR".to_owned(),
-        timezone: timezone.to_owned(),
-    }
-}
-
-async fn create_store(client: &Client, namespace: &str, name: &str, timezone: &str) {
-    Api::<Store>::namespaced(client.clone(), namespace)
-        .create(&PostParams::default(), &Store::new(name, store_spec(timezone)))
-        .await
-        .unwrap_or_else(|e| panic!("creating Store {name}: {e}"));
-}
-
-/// Waits until the Store's Ready condition has `reason`.
-async fn store_reaching(client: &Client, namespace: &str, name: &str, reason: &str) -> StoreStatus {
-    let stores = Api::<Store>::namespaced(client.clone(), namespace);
-    eventually(&format!("Store {name} is {reason}"), WAIT, || async {
-        let status = stores.get(name).await.ok()?.status?;
-        ready_condition(&status).filter(|c| c.reason == reason)?;
-        Some(status)
-    })
-    .await
-}
-
-fn ready_condition(status: &StoreStatus) -> Option<&Condition> {
-    status.conditions.iter().find(|c| c.type_ == "Ready")
-}
+use support::{
+    WAIT, client, create_store, eventually, ready_condition, ready_tenant, secret_value, shared_operator,
+    store_reaching,
+};
 
 /// A connection to the tenant's database as the API's runtime role.
 async fn tenant_database(client: &Client, tenant: &str) -> PgConnection {

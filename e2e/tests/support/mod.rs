@@ -18,7 +18,8 @@ use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, Config, ResourceExt};
 pub use shopfleet_e2e::operator::Operator;
 use shopfleet_operator::crd::{
-    DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantSpec, TenantStatus, is_true,
+    Condition, DeletionPolicy, Industry, Plan, Store, StoreSpec, StoreStatus, Tenant, TenantApi,
+    TenantDatabase, TenantOwner, TenantSpec, TenantStatus, is_true,
 };
 
 const HOW_TO_RUN: &str = "e2e tests run inside the local platform: use `make test`, or \
@@ -263,4 +264,38 @@ pub async fn secret_value(client: &Client, namespace: &str, name: &str, key: &st
         .await
         .unwrap();
     String::from_utf8(secret.data.unwrap()[key].0.clone()).unwrap()
+}
+
+/// A retail Store's spec, in `timezone`.
+pub fn store_spec(timezone: &str) -> StoreSpec {
+    StoreSpec {
+        display_name: "Acme Paris".to_owned(),
+        industry: Industry::Retail,
+        currency: "EUR".to_owned(),
+        timezone: timezone.to_owned(),
+    }
+}
+
+/// Creates Store `name` in `namespace` (its Tenant's).
+pub async fn create_store(client: &Client, namespace: &str, name: &str, timezone: &str) {
+    Api::<Store>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &Store::new(name, store_spec(timezone)))
+        .await
+        .unwrap_or_else(|e| panic!("creating Store {name}: {e}"));
+}
+
+/// Waits until the Store's Ready condition has `reason`.
+pub async fn store_reaching(client: &Client, namespace: &str, name: &str, reason: &str) -> StoreStatus {
+    let stores = Api::<Store>::namespaced(client.clone(), namespace);
+    eventually(&format!("Store {name} is {reason}"), WAIT, || async {
+        let status = stores.get(name).await.ok()?.status?;
+        ready_condition(&status).filter(|c| c.reason == reason)?;
+        Some(status)
+    })
+    .await
+}
+
+/// The Store's `Ready` condition.
+pub fn ready_condition(status: &StoreStatus) -> Option<&Condition> {
+    status.conditions.iter().find(|c| c.type_ == "Ready")
 }

@@ -67,6 +67,10 @@ pub fn jwt_secret_name(tenant_name: &str) -> String {
     format!("{tenant_name}-jwt")
 }
 
+pub fn owner_invite_secret_name(tenant_name: &str) -> String {
+    format!("{tenant_name}-owner-invite")
+}
+
 /// In-cluster URL of the tenant's API (its Service).
 pub fn api_endpoint(tenant_name: &str) -> String {
     format!(
@@ -488,7 +492,7 @@ fn string_map<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> BTre
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crd::{Plan, TenantApi, TenantDatabase, TenantOwner, TenantSpec};
 
@@ -512,7 +516,7 @@ mod tests {
         tenant
     }
 
-    fn tenant() -> Tenant {
+    pub(crate) fn tenant() -> Tenant {
         tenant_with(Plan::Growth, TenantApi::default(), false)
     }
 

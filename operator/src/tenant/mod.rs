@@ -25,6 +25,7 @@ use kube::api::{DeleteParams, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, ResourceExt};
+use sqlx::Connection;
 
 use crate::context::Context;
 use crate::crd::{
@@ -285,7 +286,27 @@ async fn provision(tenant: &Tenant, ctx: &Context, progress: &mut Progress) -> R
         .unwrap_or_else(|| KeySet::new(now))
         .reconciled(now, JWT_POLICY, request);
     ctx.apply(&secrets, &secrets::jwt_secret(tenant, &keys)).await?;
-    progress.done("Written", format!("Secrets {db_secret_name} and {jwt_name}"));
+
+    // The first owner's invitation: the Secret first, then the token's hash in
+    // the database, so a crash between the two leaves a token the next
+    // reconcile records rather than one nobody knows.
+    let invite_name = build::owner_invite_secret_name(&name);
+    let token = secrets
+        .get_opt(&invite_name)
+        .await?
+        .and_then(|existing| secrets::owner_invite_token(tenant, &existing))
+        .unwrap_or_else(invite::generate_token);
+    ctx.apply(&secrets, &secrets::owner_invite_secret(tenant, &token))
+        .await?;
+    let mut owner = admin.connect_as_owner(&names).await?;
+    invite::record_owner_invitation(&mut owner, &tenant.spec.owner.email, &token)
+        .await
+        .map_err(crate::error::database(server))?;
+    owner.close().await.map_err(crate::error::database(server))?;
+    progress.done(
+        "Written",
+        format!("Secrets {db_secret_name}, {jwt_name} and {invite_name}"),
+    );
 
     // The API: Deployment, Service, and a PodDisruptionBudget when it has replicas to spare.
     let image = tenant.spec.api.image.as_deref().unwrap_or(&ctx.config.api_image);

@@ -75,6 +75,28 @@ pub fn jwt_secret(tenant: &Tenant, keys: &KeySet) -> Secret {
     )
 }
 
+/// The first owner's invitation: who it is for and the token they accept it with.
+pub fn owner_invite_secret(tenant: &Tenant, token: &str) -> Secret {
+    secret(
+        tenant,
+        build::owner_invite_secret_name(&tenant_name(tenant)),
+        [
+            (OWNER_INVITE_EMAIL, tenant.spec.owner.email.as_str()),
+            (OWNER_INVITE_TOKEN, token),
+        ],
+    )
+}
+
+pub const OWNER_INVITE_EMAIL: &str = "email";
+pub const OWNER_INVITE_TOKEN: &str = "token";
+
+/// The token of an existing invitation Secret, if it is still for the
+/// spec's owner and a token we could have made.
+pub fn owner_invite_token(tenant: &Tenant, existing: &Secret) -> Option<String> {
+    let same_owner = read(existing, OWNER_INVITE_EMAIL).as_deref() == Some(tenant.spec.owner.email.as_str());
+    read(existing, OWNER_INVITE_TOKEN).filter(|token| same_owner && super::invite::is_token(token))
+}
+
 /// A value of a Secret, if present and UTF-8.
 pub fn read(secret: &Secret, key: &str) -> Option<String> {
     let bytes = secret.data.as_ref()?.get(key)?;
@@ -105,5 +127,34 @@ fn secret<'a>(
                 .collect::<BTreeMap<_, _>>(),
         ),
         ..Secret::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::build::tests::tenant;
+    use crate::tenant::invite::generate_token;
+
+    #[test]
+    fn the_owner_invitation_names_the_owner_and_holds_the_token() {
+        let tenant = tenant();
+        let token = generate_token();
+        let secret = owner_invite_secret(&tenant, &token);
+        assert_eq!(secret.metadata.name.as_deref(), Some("acme-owner-invite"));
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("tenant-acme"));
+        assert_eq!(read(&secret, "email").as_deref(), Some("owner@acme.example"));
+        assert_eq!(owner_invite_token(&tenant, &secret), Some(token));
+    }
+
+    #[test]
+    fn a_new_owner_or_an_edited_token_gets_a_new_invitation() {
+        let tenant = tenant();
+        let secret = owner_invite_secret(&tenant, &generate_token());
+        let mut new_owner = tenant.clone();
+        new_owner.spec.owner.email = "someone@else.example".to_owned();
+        assert_eq!(owner_invite_token(&new_owner, &secret), None);
+        let edited = owner_invite_secret(&tenant, "sf_inv_chosen-by-hand");
+        assert_eq!(owner_invite_token(&tenant, &edited), None);
     }
 }

@@ -1,10 +1,15 @@
 //! The actix application, built the same way for the binary and for tests.
 
-use actix_web::{HttpResponse, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, web};
 
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
 use crate::error::{self, ApiError};
+use crate::metrics::Metrics;
+use crate::middleware;
 use crate::{auth, catalog, stores};
 
 /// The largest request body any route accepts.
@@ -14,11 +19,29 @@ const BODY_LIMIT: usize = 256 * 1024;
 pub struct State {
     pub db: Db,
     pub issuer: Issuer,
+    pub metrics: Metrics,
+}
+
+/// The whole application: every route behind the request middleware.
+pub fn app(
+    state: web::Data<State>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .wrap(from_fn(middleware::observe))
+        .configure(configure(state))
 }
 
 /// Registers every route of the API, with `state` and the shared extractor
 /// settings (body limit, problem+json for unreadable requests).
-pub fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
+fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(state)
             .app_data(error::json_config(BODY_LIMIT))
@@ -26,6 +49,7 @@ pub fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig
             .app_data(error::query_config())
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
             .configure(auth::routes::routes)
             .configure(stores::routes)
             .configure(catalog::routes);
@@ -35,6 +59,12 @@ pub fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig
 /// The process is up and serving; says nothing about the database.
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn metrics(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.db.pool_connections()))
 }
 
 /// Ready to serve: the database answers and is at the schema this build expects.
@@ -55,8 +85,8 @@ async fn readyz(state: web::Data<State>) -> Result<HttpResponse, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use actix_web::http::StatusCode;
     use actix_web::test as actix_test;
-    use actix_web::{App, http::StatusCode};
 
     use super::*;
 
@@ -67,12 +97,13 @@ mod tests {
         web::Data::new(State {
             db,
             issuer: Issuer::new(keys, "test"),
+            metrics: Metrics::new(),
         })
     }
 
     #[actix_web::test]
     async fn healthz_answers_ok() {
-        let app = actix_test::init_service(App::new().configure(configure(state()))).await;
+        let app = actix_test::init_service(app(state())).await;
         let response =
             actix_test::call_service(&app, actix_test::TestRequest::get().uri("/healthz").to_request()).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -81,7 +112,7 @@ mod tests {
 
     #[actix_web::test]
     async fn unknown_paths_are_not_found() {
-        let app = actix_test::init_service(App::new().configure(configure(state()))).await;
+        let app = actix_test::init_service(app(state())).await;
         let response =
             actix_test::call_service(&app, actix_test::TestRequest::get().uri("/nope").to_request()).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);

@@ -96,6 +96,11 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
+    /// The pool's open and idle connections, for the metrics.
+    pub fn pool_connections(&self) -> (u32, u32) {
+        (self.pool.size(), self.pool.num_idle() as u32)
+    }
+
     /// The version the database is migrated to (None when never migrated).
     pub async fn schema_version(&self) -> sqlx::Result<Option<i64>> {
         let migrated: bool = sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")

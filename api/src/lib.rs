@@ -8,6 +8,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod metrics;
+pub mod middleware;
 pub mod pagination;
 pub mod stores;
 pub mod validate;

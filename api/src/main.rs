@@ -3,16 +3,20 @@
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{HttpServer, web};
 use anyhow::Context;
-use shopfleet_api::app::{State, configure};
+use shopfleet_api::app::{State, app};
 use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::config::Config;
 use shopfleet_api::db::Db;
+use shopfleet_api::metrics::Metrics;
 
 /// Connections to the tenant database per process.
 const DB_CONNECTIONS: u32 = 16;
+
+/// How long in-flight requests may take to finish after SIGTERM.
+const SHUTDOWN_SECONDS: u64 = 25;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,10 +30,13 @@ async fn main() -> anyhow::Result<()> {
     let state = web::Data::new(State {
         db: Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
         issuer: Issuer::new(keys, &config.tenant),
+        metrics: Metrics::new(),
     });
     tracing::info!(listen = %config.listen, tenant = %config.tenant, "serving");
-    // actix stops gracefully on SIGTERM: in-flight requests finish first.
-    HttpServer::new(move || App::new().configure(configure(state.clone())))
+    // On SIGTERM actix stops accepting and lets in-flight requests finish,
+    // within the Pod's 30 s grace period.
+    HttpServer::new(move || app(state.clone()))
+        .shutdown_timeout(SHUTDOWN_SECONDS)
         .bind(&config.listen)
         .with_context(|| format!("binding {}", config.listen))?
         .run()

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
-use actix_web::{App, web};
+use actix_web::web;
 use serde_json::Value;
-use shopfleet_api::app::{State, configure};
+use shopfleet_api::app::{State, app};
 use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::db::Db;
 use shopfleet_api::ids::StoreId;
+use shopfleet_api::metrics::Metrics;
 use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::ApiKeys;
 use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
@@ -187,6 +188,7 @@ impl TestApp {
         let state = web::Data::new(State {
             db: Db::connect_lazy(url, 8).unwrap(),
             issuer: Issuer::new(keys.clone(), TENANT),
+            metrics: Metrics::new(),
         });
         Self {
             tenant,
@@ -201,9 +203,16 @@ impl TestApp {
         self.tenant.as_ref().expect("this app was made with a tenant")
     }
 
+    /// The response itself, headers and all.
+    pub async fn send_raw(&self, request: TestRequest) -> actix_web::dev::ServiceResponse {
+        let app = init_service(app(self.state.clone())).await;
+        call_service(&app, request.to_request())
+            .await
+            .map_into_boxed_body()
+    }
+
     pub async fn send(&self, request: TestRequest) -> Reply {
-        let app = init_service(App::new().configure(configure(self.state.clone()))).await;
-        let response = call_service(&app, request.to_request()).await;
+        let response = self.send_raw(request).await;
         let status = response.status();
         let content_type = response
             .headers()

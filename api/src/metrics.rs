@@ -1,0 +1,158 @@
+//! The API's Prometheus metrics, served on `/metrics`.
+//!
+//! Every series is named `shopfleet_api_*` on a registry of its own. Labels
+//! take bounded values only: the route *template* (`/v1/stores/{store_id}/products`,
+//! never the ids in a path), the method and the status code.
+
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+/// Requests take from a fraction of a millisecond (a cached read) to a
+/// second or so (hashing a password under load).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// The route label of requests no route matched, so scanners cannot mint series.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_in_use: IntGauge,
+    pool_idle: IntGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry =
+            Registry::new_custom(Some("shopfleet_api".into()), None).expect("a constant, valid prefix");
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "Requests answered, by method, route template and status.",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer a request, by route template.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )
+        .expect("valid metric");
+        let pool_in_use = IntGauge::new(
+            "db_pool_connections_in_use",
+            "Database connections serving a request.",
+        )
+        .expect("valid metric");
+        let pool_idle = IntGauge::new(
+            "db_pool_connections_idle",
+            "Database connections open and waiting.",
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(pool_in_use.clone()),
+            Box::new(pool_idle.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("each metric is registered once");
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            pool_in_use,
+            pool_idle,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn observe(&self, method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+        let method = bounded_method(method);
+        self.requests
+            .with_label_values(&[method, route, status.as_str()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition, with the pool's current `(open, idle)` connections.
+    pub fn render(&self, (open, idle): (u32, u32)) -> String {
+        self.pool_in_use.set(i64::from(open.saturating_sub(idle)));
+        self.pool_idle.set(i64::from(idle));
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .expect("text encoding of valid metrics cannot fail")
+    }
+}
+
+/// Standard methods by name; anything else as one label value.
+fn bounded_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_template() {
+        let metrics = Metrics::new();
+        let route = "/v1/stores/{store_id}/products";
+        metrics.observe(&Method::GET, route, StatusCode::OK, Duration::from_millis(3));
+        metrics.observe(&Method::GET, route, StatusCode::OK, Duration::from_millis(4));
+        metrics.observe(
+            &Method::from_bytes(b"BREW").unwrap(),
+            UNMATCHED_ROUTE,
+            StatusCode::NOT_FOUND,
+            Duration::ZERO,
+        );
+        let text = metrics.render((5, 3));
+        assert!(
+            text.contains(r#"shopfleet_api_http_requests_total{method="GET",route="/v1/stores/{store_id}/products",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"method="other",route="unmatched",status="404"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("shopfleet_api_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shopfleet_api_db_pool_connections_in_use 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shopfleet_api_db_pool_connections_idle 3"),
+            "{text}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, Problem};
 use crate::metrics::Metrics;
 use crate::middleware;
 use crate::{auth, catalog, stores};
@@ -39,6 +39,11 @@ pub fn app(
         .configure(configure(state))
 }
 
+/// The OpenAPI description of the system routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz, metrics))]
+pub struct Api;
+
 /// Registers every route of the API, with `state` and the shared extractor
 /// settings (body limit, problem+json for unreadable requests).
 fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -50,17 +55,38 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
+            .default_service(web::to(no_route))
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                    .url("/openapi.json", crate::openapi::document()),
+            )
             .configure(auth::routes::routes)
             .configure(stores::routes)
             .configure(catalog::routes);
     }
 }
 
+/// Any request no route matches, including a known path with another
+/// method (actix hands those to the app's default service too).
+async fn no_route(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.path()
+    )))
+}
+
 /// The process is up and serving; says nothing about the database.
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
+    responses((status = 200, description = "Up", body = String, content_type = "text/plain")))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
+/// Prometheus metrics: requests by method, route template and status,
+/// latency by route, database pool connections.
+#[utoipa::path(get, path = "/metrics", tag = "system", security(()),
+    responses((status = 200, description = "Text exposition format", body = String, content_type = "text/plain")))]
 async fn metrics(state: web::Data<State>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
@@ -68,6 +94,11 @@ async fn metrics(state: web::Data<State>) -> HttpResponse {
 }
 
 /// Ready to serve: the database answers and is at the schema this build expects.
+#[utoipa::path(get, path = "/readyz", tag = "system", security(()),
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain"),
+        (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn readyz(state: web::Data<State>) -> Result<HttpResponse, ApiError> {
     let expected = db::expected_schema_version();
     let version = state.db.schema_version().await.map_err(|error| {

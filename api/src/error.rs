@@ -15,7 +15,7 @@ use serde::Serialize;
 const TYPE_BASE: &str = "https://shopfleet.io/problems/";
 
 /// One offending field of a request, e.g. `{"field": "price", "detail": "must be at least 0"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub detail: String,
@@ -123,16 +123,19 @@ pub fn unique_violation(error: &sqlx::Error) -> Option<&str> {
     }
 }
 
-/// The problem+json body.
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem: the body of every error (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A stable URI under `https://shopfleet.io/problems/`; switch on it.
     #[serde(rename = "type")]
-    type_: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [FieldError],
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// The offending fields, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
 }
 
 impl ResponseError for ApiError {
@@ -160,21 +163,17 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let (suffix, title) = self.kind();
-        let conflict_field;
         let errors = match self {
-            Self::Validation(errors) => errors.as_slice(),
+            Self::Validation(errors) => errors.clone(),
             Self::Conflict {
                 detail,
                 field: Some(field),
-            } => {
-                conflict_field = [FieldError::new(*field, detail.clone())];
-                conflict_field.as_slice()
-            }
-            _ => &[],
+            } => vec![FieldError::new(*field, detail.clone())],
+            _ => Vec::new(),
         };
         let problem = Problem {
             type_: format!("{TYPE_BASE}{suffix}"),
-            title,
+            title: title.to_owned(),
             status: status.as_u16(),
             detail,
             errors,

@@ -5,7 +5,7 @@ macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[derive(serde::Serialize, serde::Deserialize, sqlx::Type)]
+        #[derive(serde::Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema)]
         #[serde(transparent)]
         #[sqlx(transparent)]
         pub struct $name(pub uuid::Uuid);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod pagination;
 pub mod stores;
 pub mod validate;

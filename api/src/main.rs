@@ -20,6 +20,11 @@ const SHUTDOWN_SECONDS: u64 = 25;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
+    // `shopfleet-api openapi` prints the OpenAPI document (`make openapi`).
+    if std::env::args().nth(1).as_deref() == Some("openapi") {
+        print!("{}", shopfleet_api::openapi::document_json());
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

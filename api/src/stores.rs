@@ -7,17 +7,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::State;
 use crate::auth::{Principal, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::ids::StoreId;
 use crate::pagination::{self, Page};
 use crate::validate::Checks;
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, get))]
+pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/stores", web::get().to(list))
         .route("/v1/stores/{store_id}", web::get().to(get));
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Store {
     id: StoreId,
     name: String,
@@ -28,7 +33,8 @@ struct Store {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     limit: Option<i64>,
@@ -43,6 +49,17 @@ macro_rules! columns {
 }
 
 /// Active stores by name; only its own for an API key, only theirs for limited staff.
+#[utoipa::path(
+    get,
+    path = "/v1/stores",
+    tag = "stores",
+    summary = "The stores the caller may use",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of stores by name", body = Page<Store>),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn list(
     state: web::Data<State>,
     principal: Principal,
@@ -74,6 +91,17 @@ async fn list(
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |store| store.name.clone())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}",
+    tag = "stores",
+    summary = "One store",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)")),
+    responses(
+        (status = 200, description = "The store", body = Store),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn get(
     state: web::Data<State>,
     principal: Principal,

@@ -8,6 +8,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::accounts::{self, Refresh};
@@ -16,12 +17,17 @@ use super::password::{self, Password};
 use super::tokens::ACCESS_TOKEN_SECONDS;
 use super::{KeyKind, Principal, Role, User};
 use crate::app::State;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::ids::StoreId;
 use crate::validate::{Checks, text};
 
 /// How long a staff invitation may wait to be accepted.
 const INVITATION_DAYS: i64 = 7;
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, login, refresh, logout, accept_invitation, invite, me))]
+pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/auth/register", web::post().to(register))
@@ -33,7 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/me", web::get().to(me));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterRequest {
     email: String,
@@ -42,20 +48,20 @@ struct RegisterRequest {
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AcceptInvitationRequest {
     token: String,
@@ -64,7 +70,7 @@ struct AcceptInvitationRequest {
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InviteRequest {
     email: String,
@@ -74,7 +80,7 @@ struct InviteRequest {
 
 /// A signed-in session: a short-lived access token and the refresh token
 /// that gets the next one.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Session {
     token_type: &'static str,
     access_token: String,
@@ -83,7 +89,7 @@ struct Session {
     user: User,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct InvitationCreated {
     id: Uuid,
     email: String,
@@ -95,7 +101,7 @@ struct InvitationCreated {
     expires_at: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(tag = "principal", rename_all = "snake_case")]
 enum Me {
     User(User),
@@ -103,6 +109,18 @@ enum Me {
 }
 
 /// A new customer account, signed in.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "auth",
+    summary = "Register a customer account, signed in",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new account's session", body = Session),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 async fn register(
     state: web::Data<State>,
     body: web::Json<RegisterRequest>,
@@ -122,6 +140,18 @@ async fn register(
     Ok(HttpResponse::Created().json(session))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    summary = "Sign in with email and password",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A new session", body = Session),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let invalid = || ApiError::Unauthorized("the email or password is wrong".to_owned());
@@ -139,6 +169,18 @@ async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result
 
 /// Spends a refresh token for a new session in the same family. A token
 /// spent before revokes the family: whoever holds it must sign in again.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    summary = "Spend a refresh token for a new session; reusing one signs out its family",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "The next session", body = Session),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let mut tx = state.db.tenant_wide().await?;
     let outcome = accounts::spend_refresh_token(&mut tx, &body.refresh_token).await?;
@@ -168,6 +210,18 @@ async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Re
 
 /// Signs out the session of a refresh token (its whole family). Access
 /// tokens already issued expire on their own within minutes.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    summary = "Sign out the session of a refresh token",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Done"),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let mut tx = state.db.tenant_wide().await?;
     accounts::revoke_family_of(&mut tx, &body.refresh_token).await?;
@@ -176,6 +230,18 @@ async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Res
 }
 
 /// Turns an invitation into an owner or staff account, signed in.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/accept-invitation",
+    tag = "auth",
+    summary = "Accept an owner or staff invitation with a password",
+    request_body = AcceptInvitationRequest,
+    responses(
+        (status = 201, description = "The new account's session", body = Session),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 async fn accept_invitation(
     state: web::Data<State>,
     body: web::Json<AcceptInvitationRequest>,
@@ -207,6 +273,17 @@ async fn accept_invitation(
 }
 
 /// An owner invites an owner or a staff member (optionally limited to some stores).
+#[utoipa::path(
+    post,
+    path = "/v1/invitations",
+    tag = "auth",
+    summary = "Invite an owner or staff member (owners only)",
+    request_body = InviteRequest,
+    responses(
+        (status = 201, description = "The invitation and its token", body = InvitationCreated),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn invite(
     state: web::Data<State>,
     principal: Principal,
@@ -265,6 +342,16 @@ async fn invite(
 }
 
 /// Who the caller is: the account (read fresh, not from the token) or the API key.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "auth",
+    summary = "Who the caller is",
+    responses(
+        (status = 200, description = "The signed-in user or the API key", body = Me),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn me(state: web::Data<State>, principal: Principal) -> Result<HttpResponse, ApiError> {
     let me = match principal {
         Principal::User(claims) => {

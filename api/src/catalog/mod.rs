@@ -11,17 +11,34 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use self::model::{
-    Kind, NewCategoryRequest, NewProductRequest, NewVariantRequest, ProductPatchRequest, Status,
-    VariantPatchRequest,
+    Category, Kind, NewCategoryRequest, NewProductRequest, NewVariantRequest, Product, ProductPatchRequest,
+    Status, VariantPatchRequest,
 };
 use self::sql::{ProductCursor, ProductFilter};
 use crate::app::State;
 use crate::auth::{Principal, StoreAccess};
 use crate::db::StoreTx;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::ids::{CategoryId, ProductId, StoreId, VariantId};
 use crate::pagination::{self, Page};
 use crate::validate::{Checks, text};
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_categories,
+    create_category,
+    delete_category,
+    list_products,
+    get_product,
+    create_product,
+    update_product,
+    delete_product,
+    create_variant,
+    update_variant,
+    delete_variant
+))]
+pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -62,14 +79,16 @@ async fn open(
     Ok((state.db.store(store).await?, access))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     limit: Option<i64>,
     cursor: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ProductQuery {
     status: Option<Status>,
@@ -82,12 +101,24 @@ struct ProductQuery {
     cursor: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct VersionQuery {
     version: i32,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}/categories",
+    tag = "catalog",
+    summary = "The store's categories, by slug",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), PageQuery),
+    responses(
+        (status = 200, description = "A page of categories", body = Page<Category>),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn list_categories(
     state: web::Data<State>,
     principal: Principal,
@@ -104,6 +135,18 @@ async fn list_categories(
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |c| c.slug.clone())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/stores/{store_id}/categories",
+    tag = "catalog",
+    summary = "Create a category (store staff)",
+    request_body = NewCategoryRequest,
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)")),
+    responses(
+        (status = 201, description = "The category", body = Category),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn create_category(
     state: web::Data<State>,
     principal: Principal,
@@ -120,6 +163,17 @@ async fn create_category(
     Ok(HttpResponse::Created().json(category))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/stores/{store_id}/categories/{category_id}",
+    tag = "catalog",
+    summary = "Delete a category; its products stay",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("category_id" = CategoryId, Path)),
+    responses(
+        (status = 204, description = "Done"),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn delete_category(
     state: web::Data<State>,
     principal: Principal,
@@ -133,6 +187,17 @@ async fn delete_category(
 }
 
 /// Newest first, or by relevance with `q`; shoppers see active products only.
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}/products",
+    tag = "catalog",
+    summary = "List, filter and search products (shoppers see active ones)",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ProductQuery),
+    responses(
+        (status = 200, description = "A page of products, newest first or by relevance with `q`", body = Page<Product>),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn list_products(
     state: web::Data<State>,
     principal: Principal,
@@ -195,6 +260,17 @@ async fn list_products(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stores/{store_id}/products/{product_id}",
+    tag = "catalog",
+    summary = "One product with its variants",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("product_id" = ProductId, Path)),
+    responses(
+        (status = 200, description = "The product", body = Product),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn get_product(
     state: web::Data<State>,
     principal: Principal,
@@ -210,6 +286,18 @@ async fn get_product(
         .ok_or_else(|| ApiError::NotFound(format!("product {id} does not exist")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/stores/{store_id}/products",
+    tag = "catalog",
+    summary = "Create a product with its variants (store staff)",
+    request_body = NewProductRequest,
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)")),
+    responses(
+        (status = 201, description = "The product, at version 1", body = Product),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn create_product(
     state: web::Data<State>,
     principal: Principal,
@@ -222,6 +310,18 @@ async fn create_product(
     respond_with_product(tx, id, HttpResponse::Created()).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/stores/{store_id}/products/{product_id}",
+    tag = "catalog",
+    summary = "Change a product (store staff); 409 when `version` is stale",
+    request_body = ProductPatchRequest,
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("product_id" = ProductId, Path)),
+    responses(
+        (status = 200, description = "The product, at its next version", body = Product),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn update_product(
     state: web::Data<State>,
     principal: Principal,
@@ -242,6 +342,17 @@ async fn update_product(
     respond_with_product(tx, id, HttpResponse::Ok()).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/stores/{store_id}/products/{product_id}",
+    tag = "catalog",
+    summary = "Delete a product and its variants (store staff)",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("product_id" = ProductId, Path), VersionQuery),
+    responses(
+        (status = 204, description = "Done"),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn delete_product(
     state: web::Data<State>,
     principal: Principal,
@@ -255,6 +366,18 @@ async fn delete_product(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/stores/{store_id}/products/{product_id}/variants",
+    tag = "catalog",
+    summary = "Add a variant (store staff)",
+    request_body = NewVariantRequest,
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("product_id" = ProductId, Path)),
+    responses(
+        (status = 201, description = "The product with the new variant", body = Product),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn create_variant(
     state: web::Data<State>,
     principal: Principal,
@@ -271,6 +394,18 @@ async fn create_variant(
     respond_with_product(tx, product, HttpResponse::Created()).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/stores/{store_id}/products/{product_id}/variants/{variant_id}",
+    tag = "catalog",
+    summary = "Change a variant (store staff); 409 when `version` is stale",
+    request_body = VariantPatchRequest,
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("product_id" = ProductId, Path), ("variant_id" = VariantId, Path)),
+    responses(
+        (status = 200, description = "The product with the changed variant", body = Product),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn update_variant(
     state: web::Data<State>,
     principal: Principal,
@@ -297,6 +432,17 @@ async fn update_variant(
     respond_with_product(tx, product, HttpResponse::Ok()).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/stores/{store_id}/products/{product_id}/variants/{variant_id}",
+    tag = "catalog",
+    summary = "Delete a variant; a product keeps at least one",
+    params(("store_id" = StoreId, Path, description = "The store (`status.storeId` of its Store resource)"), ("product_id" = ProductId, Path), ("variant_id" = VariantId, Path), VersionQuery),
+    responses(
+        (status = 204, description = "Done"),
+        (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn delete_variant(
     state: web::Data<State>,
     principal: Principal,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{CategoryId, ProductId, StoreId, VariantId};
 use crate::validate::{Checks, text};
@@ -14,7 +15,7 @@ const MAX_IMAGES: usize = 20;
 /// One billion in major units: beyond any real price, well within i64.
 pub const MAX_PRICE_MINOR: i64 = 100_000_000_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Kind {
@@ -26,7 +27,7 @@ pub enum Kind {
     Ticket,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Status {
@@ -35,7 +36,7 @@ pub enum Status {
     Archived,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub struct Product {
     pub id: ProductId,
     pub store_id: StoreId,
@@ -58,7 +59,7 @@ pub struct Product {
     pub variants: Vec<Variant>,
 }
 
-#[derive(Serialize, Debug, sqlx::FromRow)]
+#[derive(Serialize, Debug, sqlx::FromRow, ToSchema)]
 pub struct Variant {
     pub id: VariantId,
     #[serde(skip)]
@@ -68,12 +69,13 @@ pub struct Variant {
     /// In the minor unit of `currency` (cents for EUR).
     pub price_minor: i64,
     pub currency: String,
+    #[schema(value_type = Object)]
     pub attributes: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
     pub position: i32,
     pub version: i32,
 }
 
-#[derive(Serialize, Debug, sqlx::FromRow)]
+#[derive(Serialize, Debug, sqlx::FromRow, ToSchema)]
 pub struct Category {
     pub id: CategoryId,
     pub name: String,
@@ -81,14 +83,14 @@ pub struct Category {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCategoryRequest {
     pub name: String,
     pub slug: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProductRequest {
     pub title: String,
@@ -111,7 +113,7 @@ fn draft() -> Status {
     Status::Draft
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVariantRequest {
     pub sku: String,
@@ -119,11 +121,12 @@ pub struct NewVariantRequest {
     pub title: String,
     pub price_minor: i64,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A change to a product: only the fields sent change. `version` is the one read.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatchRequest {
     pub version: i32,
@@ -137,13 +140,14 @@ pub struct ProductPatchRequest {
     pub event_ends_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantPatchRequest {
     pub version: i32,
     pub sku: Option<String>,
     pub title: Option<String>,
     pub price_minor: Option<i64>,
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
     pub position: Option<i32>,
 }

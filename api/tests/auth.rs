@@ -496,3 +496,36 @@ async fn unreadable_requests_get_problems_not_500s() {
     let plain = TestRequest::post().uri("/v1/auth/login").set_payload("email=a");
     app.send(plain).await.expect_problem(400, "malformed-request");
 }
+
+#[actix_web::test]
+async fn an_invitation_to_an_email_with_an_account_takes_that_account_over() {
+    let app = TestApp::new().await;
+    // Someone registered the owner's email first, as a customer.
+    let squatter = app.customer("owner@acme.test").await;
+    let owner = app.owner().await;
+    assert_eq!(owner["user"]["id"], squatter["user"]["id"]);
+    assert_eq!(owner["user"]["role"], "owner");
+    assert_eq!(owner["user"]["name"], "Olga Owner");
+    // The earlier password and sessions no longer get in.
+    app.post(
+        "/v1/auth/login",
+        As::Nobody,
+        json!({"email": "owner@acme.test", "password": PASSWORD}),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    app.post(
+        "/v1/auth/refresh",
+        As::Nobody,
+        json!({"refresh_token": squatter["refresh_token"]}),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    app.post(
+        "/v1/auth/login",
+        As::Nobody,
+        json!({"email": "owner@acme.test", "password": "owner password 1"}),
+    )
+    .await
+    .expect(200);
+}

@@ -59,6 +59,52 @@ pub async fn create_user(
     })
 }
 
+/// The account an accepted invitation makes: a new one, or the existing
+/// account of that email turned into the invited role with the new password
+/// (whoever registered the email before cannot keep a way in).
+pub async fn join_as_invited(
+    conn: &mut PgConnection,
+    email: &Email,
+    name: &str,
+    invitation: &Invitation,
+    password_hash: &str,
+) -> Result<User, ApiError> {
+    let existing: Option<User> = sqlx::query_as(concat!(
+        "UPDATE users SET role = $2, store_ids = $3, password_hash = $4, \
+         name = CASE WHEN $5 = '' THEN name ELSE $5 END, updated_at = now() WHERE email = $1 RETURNING ",
+        user_columns!()
+    ))
+    .bind(email.as_str())
+    .bind(invitation.role)
+    .bind(invitation.store_ids.as_deref())
+    .bind(password_hash)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match existing {
+        Some(user) => {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user.id)
+            .execute(conn)
+            .await?;
+            Ok(user)
+        }
+        None => {
+            create_user(
+                conn,
+                email,
+                name,
+                invitation.role,
+                invitation.store_ids.as_deref(),
+                password_hash,
+            )
+            .await
+        }
+    }
+}
+
 /// The account with this email and its password hash.
 pub async fn user_for_login(
     conn: &mut PgConnection,

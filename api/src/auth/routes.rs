@@ -156,12 +156,13 @@ async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result
     let body = body.into_inner();
     let invalid = || ApiError::Unauthorized("the email or password is wrong".to_owned());
     let email = Email::parse(&body.email).map_err(|_| invalid())?;
-    let mut tx = state.db.tenant_wide().await?;
-    let found = accounts::user_for_login(&mut tx, &email).await?;
+    // No connection is held while the password is checked (tens of milliseconds).
+    let found = accounts::user_for_login(&mut *state.db.tenant_wide_conn().await?, &email).await?;
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     if !password::verify(body.password, hash).await? {
         return Err(invalid());
     }
+    let mut tx = state.db.tenant_wide().await?;
     let session = session(&state, &mut tx, user.ok_or_else(invalid)?, None).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(session))
@@ -229,7 +230,9 @@ async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Res
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Turns an invitation into an owner or staff account, signed in.
+/// Turns an invitation into an owner or staff account, signed in. An
+/// account that already has the email (say, a customer) becomes that
+/// account, with the new password; its other sessions end.
 #[utoipa::path(
     post,
     path = "/v1/auth/accept-invitation",
@@ -257,15 +260,7 @@ async fn accept_invitation(
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned()))?;
     let email = Email::parse(&invitation.email).map_err(ApiError::Internal)?;
-    let user = accounts::create_user(
-        &mut tx,
-        &email,
-        &name.unwrap(),
-        invitation.role,
-        invitation.store_ids.as_deref(),
-        &hash,
-    )
-    .await?;
+    let user = accounts::join_as_invited(&mut tx, &email, &name.unwrap(), &invitation, &hash).await?;
     accounts::mark_accepted(&mut tx, invitation.id, user.id).await?;
     let session = session(&state, &mut tx, user, None).await?;
     tx.commit().await?;
@@ -355,8 +350,8 @@ async fn invite(
 async fn me(state: web::Data<State>, principal: Principal) -> Result<HttpResponse, ApiError> {
     let me = match principal {
         Principal::User(claims) => {
-            let mut tx = state.db.tenant_wide().await?;
-            let user = accounts::user(&mut tx, claims.sub)
+            let mut conn = state.db.tenant_wide_conn().await?;
+            let user = accounts::user(&mut conn, claims.sub)
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
             Me::User(user)

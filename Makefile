@@ -7,7 +7,7 @@ CARGO ?= cargo
 LOCAL := $(CARGO) run --quiet --locked -p shopfleet-e2e --bin shopfleet-local --
 
 .DEFAULT_GOAL := help
-.PHONY: help up down test lint crds openapi prerequisites bench-operator
+.PHONY: help up down test lint crds openapi prerequisites bench-operator bench-api
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,6 +34,10 @@ TENANTS ?= 100
 bench-operator: prerequisites ## benchmark: TENANTS (default 100) Tenants × 2 Stores, operator vs a plain script
 	$(CARGO) build --locked --release -p shopfleet-operator
 	$(CARGO) run --locked --release -p shopfleet-bench --bin operator-scale -- --tenants $(TENANTS)
+
+bench-api: ## benchmark: the API's catalog reads under wrk, against pgbench running the same SQL (the ceiling)
+	$(CARGO) build --locked --release -p shopfleet-api
+	$(CARGO) run --locked --release -p shopfleet-bench --bin api-load
 
 openapi: ## regenerate api/openapi.json from the API's code
 	$(CARGO) run --quiet --locked -p shopfleet-api -- openapi > api/openapi.json

@@ -19,16 +19,18 @@ macro_rules! user_columns {
     };
 }
 
+/// The store and kind of the active key whose SHA-256 is $1, if its store is
+/// active. Public so `bench/api-load` runs the same SQL.
+pub const STORE_KEY: &str = "SELECT k.store_id, k.kind FROM store_api_keys k JOIN stores s ON s.id = k.store_id \
+     WHERE k.key_sha256 = $1 AND k.revoked_at IS NULL AND s.archived_at IS NULL";
+
 /// The store and kind of an active API key of an active store.
 pub async fn store_key(db: &Db, key: &str) -> Result<Option<(StoreId, KeyKind)>, ApiError> {
     let mut conn = db.tenant_wide_conn().await?;
-    Ok(sqlx::query_as(
-        "SELECT k.store_id, k.kind FROM store_api_keys k JOIN stores s ON s.id = k.store_id \
-         WHERE k.key_sha256 = $1 AND k.revoked_at IS NULL AND s.archived_at IS NULL",
-    )
-    .bind(sha256(key))
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(sqlx::query_as(STORE_KEY)
+        .bind(sha256(key))
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// The new account of a user; 409 naming `email` when it is taken.

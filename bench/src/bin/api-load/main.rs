@@ -1,0 +1,240 @@
+//! `api-load`: how fast the API serves its catalog reads, against a ceiling.
+//!
+//! On a throwaway PostgreSQL it makes a tenant database as the operator does,
+//! one store with N products × M variants (`store.rs`), and starts the release
+//! API over it. For each scenario (product list, product get, product search:
+//! `scenario.rs`) it loads the API with wrk (`wrk.rs`), then the database with
+//! pgbench running the same SQL the API runs per request (`ceiling.rs`), and
+//! reports requests per second, p50 and p99 of both and their ratio. See
+//! bench/README.md.
+
+mod api;
+mod ceiling;
+mod cpu;
+mod scenario;
+mod store;
+mod wrk;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use shopfleet_e2e::postgres::Postgres;
+
+use crate::cpu::{CpuTimes, Processes};
+use crate::scenario::Scenario;
+
+#[derive(Parser)]
+#[command(about = "Loads the API's catalog reads with wrk, and the same SQL with pgbench (the ceiling)")]
+struct Args {
+    /// Products in the store.
+    #[arg(long, default_value_t = 10_000)]
+    products: u32,
+    /// Variants of each product.
+    #[arg(long, default_value_t = 3)]
+    variants: u32,
+    /// Connections of wrk, and clients of pgbench.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// Threads of wrk and of pgbench (one per core of the reference machine).
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+    /// How long each measurement lasts.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+}
+
+/// How hard both sides are loaded.
+pub struct Load {
+    pub connections: u32,
+    pub threads: u32,
+    pub seconds: u64,
+}
+
+/// Throughput and latency of one side of one scenario.
+pub struct Measurement {
+    /// Requests (wrk) or transactions (pgbench).
+    pub count: u64,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// One side of one scenario, and the CPU it took per request or transaction.
+struct Side {
+    measurement: Measurement,
+    cpu_per_call: CpuTimes,
+}
+
+impl Side {
+    /// Measures `run`, reading the CPU times of `processes` around it.
+    fn measure(processes: &Processes, run: impl FnOnce() -> Result<Measurement>) -> Result<Self> {
+        let before = processes.cpu_times()?;
+        let measurement = run()?;
+        let used = processes.cpu_times()? - before;
+        Ok(Self {
+            cpu_per_call: used.per_call(measurement.count),
+            measurement,
+        })
+    }
+}
+
+/// Products the get scenario asks for, drawn at random. pgbench takes each
+/// request as a script of its own, and at most 128 scripts.
+const SAMPLE: usize = 100;
+const _: () = assert!(SAMPLE <= ceiling::MAX_SCRIPTS && store::WORDS.len() <= ceiling::MAX_SCRIPTS);
+
+/// wrk's run before each measurement: the API's pool connects lazily, and
+/// pgbench's figures leave out its connections too.
+const WARM_UP_SECONDS: u64 = 2;
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if cfg!(debug_assertions) {
+        bail!(
+            "api-load is a debug build, so it would load the debug API beside it: run it with \
+             `cargo run --release` (`make bench-api` does)"
+        );
+    }
+    let load = Load {
+        connections: args.connections,
+        threads: args.threads,
+        seconds: args.seconds,
+    };
+    let wrk = wrk::find_or_install()?;
+    let pgbench = ceiling::find()?;
+    let dir = tempfile::Builder::new()
+        .prefix("shopfleet-api-load-")
+        .tempdir()
+        .context("creating the benchmark's temporary folder")?;
+    run(&args, &load, &wrk, &pgbench, dir.path()).inspect_err(|_| {
+        let kept = dir.keep();
+        eprintln!(
+            "==> Kept {} for its logs (PostgreSQL, the API, wrk, pgbench)",
+            kept.display()
+        );
+    })
+}
+
+/// Everything that runs in `dir`; every process has stopped when it returns.
+fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Result<()> {
+    let postgres = Postgres::start(&dir.join("postgres"))?;
+    eprintln!(
+        "==> Seeding a store with {} products × {} variants",
+        args.products, args.variants
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    let store = runtime.block_on(store::seed(&postgres.url, args.products, args.variants, SAMPLE))?;
+    let (fewest, most) = store.match_shares;
+    eprintln!(
+        "==> Each search word finds {:.1}–{:.1} % of the products",
+        fewest * 100.0,
+        most * 100.0
+    );
+    let mut api = api::start(dir, &store)?;
+    let scenarios = scenario::scenarios(&store);
+    for scenario in &scenarios {
+        api.check(scenario, &store)?;
+    }
+    eprintln!(
+        "==> API on 127.0.0.1:{} answers every request as its queries do",
+        api.port
+    );
+
+    let processes = Processes::new(api.pid(), &dir.join("postgres/data"))?;
+    let load_average = load_average()?;
+    eprintln!("==> Load average before measuring: {load_average}");
+    let mut rows = Vec::new();
+    for scenario in &scenarios {
+        eprintln!(
+            "==> {}: wrk, {} connections, {} s (after {WARM_UP_SECONDS} s of warm-up)",
+            scenario.name, load.connections, load.seconds
+        );
+        let wrk_for = |seconds| wrk::run(wrk, dir, scenario, &store, api.port, load, seconds);
+        wrk_for(WARM_UP_SECONDS)?;
+        let through_api = Side::measure(&processes, || wrk_for(load.seconds))?;
+        api.check_running()?;
+        eprintln!(
+            "==> {}: pgbench, {} clients, {} s",
+            scenario.name, load.connections, load.seconds
+        );
+        let ceiling = Side::measure(&processes, || ceiling::run(pgbench, dir, scenario, &store, load))?;
+        rows.push((scenario, through_api, ceiling));
+    }
+
+    print_figures(&rows);
+    print_cpu(&rows);
+    println!(
+        "\n{} products × {} variants; search words find {:.1}–{:.1} % of the products each; \
+         {} connections, {} threads, {} s per measurement; load average before measuring: {load_average}.",
+        args.products,
+        args.variants,
+        fewest * 100.0,
+        most * 100.0,
+        load.connections,
+        load.threads,
+        load.seconds,
+    );
+    Ok(())
+}
+
+fn print_figures(rows: &[(&Scenario, Side, Side)]) {
+    println!(
+        "\n| scenario | API req/s | API p50 | API p99 | ceiling tps | ceiling p50 | ceiling p99 | API / ceiling |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (scenario, through_api, ceiling) in rows {
+        let (api, ceiling) = (&through_api.measurement, &ceiling.measurement);
+        println!(
+            "| {} `{}` | {:.0} | {} | {} | {:.0} | {} | {} | {:.0} % |",
+            scenario.name,
+            scenario.route,
+            api.per_second,
+            millis(api.p50),
+            millis(api.p99),
+            ceiling.per_second,
+            millis(ceiling.p50),
+            millis(ceiling.p99),
+            api.per_second / ceiling.per_second * 100.0,
+        );
+    }
+}
+
+/// CPU per request through the API, and per transaction of the ceiling.
+fn print_cpu(rows: &[(&Scenario, Side, Side)]) {
+    println!("\n| CPU per call | wrk or pgbench | API | PostgreSQL | interrupts | other | idle |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (scenario, through_api, ceiling) in rows {
+        for (side, cpu) in [
+            ("API", through_api.cpu_per_call),
+            ("ceiling", ceiling.cpu_per_call),
+        ] {
+            println!(
+                "| {} {side} | {} | {} | {} | {} | {} | {} |",
+                scenario.name,
+                micros(cpu.load),
+                micros(cpu.api),
+                micros(cpu.postgres),
+                micros(cpu.interrupts),
+                micros(cpu.other()),
+                micros(cpu.idle),
+            );
+        }
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn micros(duration: Duration) -> String {
+    format!("{} µs", duration.as_micros())
+}
+
+/// The 1-, 5- and 15-minute load averages: figures taken on a busy machine
+/// say so.
+fn load_average() -> Result<String> {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").context("reading /proc/loadavg")?;
+    Ok(loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}

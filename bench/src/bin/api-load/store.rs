@@ -1,0 +1,354 @@
+//! The store under load: a tenant database made as the operator makes one
+//! (its SQL plans, migrations and grants), one store with its API keys, and a
+//! catalog seeded with set-based SQL. Then what the load needs from it: a
+//! sample of products, and the pages the API's own queries return.
+
+use anyhow::{Context, Result, bail};
+use shopfleet_api::catalog::model::Status;
+use shopfleet_api::catalog::sql::{ProductFilter, list_products};
+use shopfleet_api::db::Db;
+use shopfleet_api::ids::{ProductId, StoreId};
+use shopfleet_operator::postgres::Admin;
+use shopfleet_operator::store::build::ApiKeys;
+use shopfleet_operator::store::database::activate_keys;
+use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
+
+/// The words of titles and descriptions, and the search terms. Each product
+/// draws 5 of them, so each word is in about 4 % of the products. They have
+/// distinct English stems, so each one finds only its own products.
+pub const WORDS: [&str; 120] = [
+    "amber",
+    "azure",
+    "beige",
+    "black",
+    "bronze",
+    "burgundy",
+    "charcoal",
+    "coral",
+    "cream",
+    "crimson",
+    "emerald",
+    "golden",
+    "green",
+    "indigo",
+    "ivory",
+    "lavender",
+    "lemon",
+    "lilac",
+    "magenta",
+    "maroon",
+    "mint",
+    "navy",
+    "olive",
+    "orange",
+    "peach",
+    "pink",
+    "plum",
+    "purple",
+    "rust",
+    "sage",
+    "scarlet",
+    "silver",
+    "teal",
+    "turquoise",
+    "violet",
+    "white",
+    "acacia",
+    "bamboo",
+    "birch",
+    "brass",
+    "canvas",
+    "cashmere",
+    "cedar",
+    "ceramic",
+    "chrome",
+    "copper",
+    "cork",
+    "cotton",
+    "denim",
+    "felt",
+    "flannel",
+    "glass",
+    "granite",
+    "hemp",
+    "jute",
+    "leather",
+    "linen",
+    "maple",
+    "marble",
+    "merino",
+    "oak",
+    "porcelain",
+    "rattan",
+    "satin",
+    "silk",
+    "slate",
+    "steel",
+    "suede",
+    "teak",
+    "tweed",
+    "velvet",
+    "walnut",
+    "wicker",
+    "wool",
+    "apron",
+    "backpack",
+    "basket",
+    "beanie",
+    "blanket",
+    "bottle",
+    "bowl",
+    "candle",
+    "carafe",
+    "chair",
+    "clock",
+    "coaster",
+    "cushion",
+    "desk",
+    "duvet",
+    "jacket",
+    "journal",
+    "jug",
+    "kettle",
+    "lamp",
+    "mirror",
+    "mug",
+    "napkin",
+    "notebook",
+    "pillow",
+    "planter",
+    "plate",
+    "poncho",
+    "quilt",
+    "rug",
+    "scarf",
+    "shelf",
+    "skillet",
+    "sneaker",
+    "sofa",
+    "spoon",
+    "stool",
+    "sweater",
+    "teapot",
+    "throw",
+    "tote",
+    "towel",
+    "tray",
+    "umbrella",
+    "vase",
+    "wallet",
+];
+
+/// The page size of the list and search scenarios (the API's default).
+pub const PAGE: i64 = 20;
+
+/// The store's currency: the API prices variants in it.
+pub const CURRENCY: &str = "EUR";
+
+/// How to log in as the tenant's runtime role, the API's (and pgbench's) user.
+pub struct RuntimeRole {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl RuntimeRole {
+    pub fn url(&self) -> String {
+        let Self {
+            host,
+            port,
+            database,
+            user,
+            password,
+        } = self;
+        format!("postgres://{user}:{password}@{host}:{port}/{database}")
+    }
+}
+
+/// A seeded store, and what the load reads of it.
+pub struct Store {
+    pub runtime: RuntimeRole,
+    pub id: StoreId,
+    pub keys: ApiKeys,
+    pub variants_per_product: usize,
+    /// Products to get, drawn at random from the catalog.
+    pub sample: Vec<ProductId>,
+    /// What the list query returns: the first page and the row that tells
+    /// whether another follows (`PAGE + 1` ids, newest first).
+    pub list_page: Vec<ProductId>,
+    /// Each word, and what the search query returns for it (as `list_page`).
+    pub search_pages: Vec<(&'static str, Vec<ProductId>)>,
+    /// The smallest and largest share of the products that a word finds.
+    pub match_shares: (f64, f64),
+}
+
+/// Makes the tenant database on the server at `admin_url`, with one store of
+/// `products` × `variants` and a sample of `sample` products.
+pub async fn seed(admin_url: &str, products: u32, variants: u32, sample: usize) -> Result<Store> {
+    let options: PgConnectOptions = admin_url.parse().context("the server's admin URL")?;
+    let admin = Admin {
+        server: "default".to_owned(),
+        pool: PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .context("connecting to PostgreSQL as its superuser")?,
+        options,
+    };
+    let names = DatabaseNames::for_tenant_uid(&uuid::Uuid::new_v4().to_string());
+    let password = shopfleet_operator::random_password();
+    admin.apply_server_plan(&server_plan(&names, &password)).await?;
+    admin.migrate(&names, &grants_plan(&names)).await?;
+    let (host, port) = admin.host_port();
+    let runtime = RuntimeRole {
+        host,
+        port,
+        database: names.database.clone(),
+        user: names.runtime_role.clone(),
+        password,
+    };
+
+    let mut owner = admin.connect_as_owner(&names).await?;
+    let id = StoreId::generate();
+    sqlx::query(
+        "INSERT INTO stores (id, k8s_uid, name, display_name, industry, currency, timezone) \
+         VALUES ($1, gen_random_uuid(), 'bench', 'Bench shop', 'retail', $2, 'Europe/Berlin')",
+    )
+    .bind(id)
+    .bind(CURRENCY)
+    .execute(&mut owner)
+    .await
+    .context("adding the store")?;
+    let keys = ApiKeys::generate();
+    activate_keys(&mut owner, &id.to_string(), &keys)
+        .await
+        .context("recording the store's API keys")?;
+
+    let (sample, match_shares) = seed_catalog(&mut owner, id, products, variants, sample).await?;
+    // Statistics for the planner, the visibility map for index-only scans,
+    // and the search index's pending entries merged: as a catalog is once
+    // autovacuum has been by.
+    sqlx::raw_sql("VACUUM (ANALYZE) stores, store_api_keys, products, variants, product_categories")
+        .execute(&mut owner)
+        .await
+        .context("vacuuming the seeded catalog")?;
+    owner.close().await?;
+
+    let (list_page, search_pages) = pages(&runtime, id).await?;
+    Ok(Store {
+        runtime,
+        id,
+        keys,
+        variants_per_product: variants as usize,
+        sample,
+        list_page,
+        search_pages,
+        match_shares,
+    })
+}
+
+/// Inserts the products and their variants in one transaction bound to the
+/// store (RLS is forced, so it binds the owner too); returns a random sample
+/// of `sample` products and the range of the words' match shares.
+async fn seed_catalog(
+    owner: &mut PgConnection,
+    store: StoreId,
+    products: u32,
+    variants: u32,
+    sample: usize,
+) -> Result<(Vec<ProductId>, (f64, f64))> {
+    let mut tx = owner.begin().await?;
+    sqlx::query("SELECT set_config('shopfleet.store_id', $1, true)")
+        .bind(store.to_string())
+        .execute(&mut *tx)
+        .await?;
+    // A word at random: random() is volatile, so each use in each row draws anew.
+    let word = "w[1 + floor(random() * cardinality(w))::int]";
+    // Rows go in in id order, as the API's time-ordered ids (UUIDv7) would:
+    // the newest products last, and each product's variants together.
+    let products_sql = format!(
+        "INSERT INTO products (id, store_id, title, description, kind, status) \
+         SELECT id, $1, initcap({word} || ' ' || {word} || ' ' || {word}), \
+                {word} || ' and ' || {word} || ', made to last and easy to care for. Ships from our own \
+                warehouse within two working days.', 'standard', 'active' \
+         FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, $3)) AS new, \
+              (SELECT $2::text[] AS w) AS words \
+         ORDER BY id"
+    );
+    // Built from constants only.
+    sqlx::query(sqlx::AssertSqlSafe(products_sql))
+        .bind(store)
+        .bind(&WORDS[..])
+        .bind(i64::from(products))
+        .execute(&mut *tx)
+        .await
+        .context("seeding the products")?;
+    sqlx::query(
+        "INSERT INTO variants (id, store_id, product_id, sku, title, price_minor, attributes, position) \
+         SELECT gen_random_uuid(), p.store_id, p.id, 'SKU-' || replace(p.id::text, '-', '') || '-' || v.n, \
+                'Option ' || v.n, 500 + floor(random() * 20000)::bigint, jsonb_build_object('option', v.n), \
+                v.n - 1 \
+         FROM products p, generate_series(1, $1) AS v(n) ORDER BY p.id, v.n",
+    )
+    .bind(i64::from(variants))
+    .execute(&mut *tx)
+    .await
+    .context("seeding the variants")?;
+
+    let sample: Vec<ProductId> = sqlx::query_scalar("SELECT id FROM products ORDER BY random() LIMIT $1")
+        .bind(sample as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+    let shares: Vec<f64> = sqlx::query_scalar(
+        "SELECT count(p.id)::float8 / $2 FROM unnest($1::text[]) AS w \
+         LEFT JOIN products p ON p.search @@ websearch_to_tsquery('english', w) GROUP BY w",
+    )
+    .bind(&WORDS[..])
+    .bind(f64::from(products))
+    .fetch_all(&mut *tx)
+    .await
+    .context("counting the products each word finds")?;
+    tx.commit().await?;
+    let min = shares.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = shares.iter().copied().fold(0.0, f64::max);
+    Ok((sample, (min, max)))
+}
+
+/// The pages the list and the searches return, from the API's own query
+/// code (as a publishable key sees them: active products only), so that the
+/// ceiling asks for the variants of exactly the products the API does.
+async fn pages(
+    runtime: &RuntimeRole,
+    store: StoreId,
+) -> Result<(Vec<ProductId>, Vec<(&'static str, Vec<ProductId>)>)> {
+    let db = Db::connect_lazy(&runtime.url(), 1)?;
+    let page = async |search: Option<&str>| -> Result<Vec<ProductId>> {
+        let filter = ProductFilter {
+            status: Some(Status::Active),
+            search: search.map(str::to_owned),
+            ..ProductFilter::default()
+        };
+        let mut tx = db.store(store).await?;
+        let rows = list_products(&mut tx, &filter, None, PAGE).await?;
+        tx.commit().await?;
+        let ids: Vec<ProductId> = rows.iter().map(|(product, _)| product.id).collect();
+        if ids.len() as i64 != PAGE + 1 {
+            bail!(
+                "the {} found {} products, fewer than a page and the next: seed more products",
+                search.map_or("list".to_owned(), |word| format!("search for {word:?}")),
+                ids.len()
+            );
+        }
+        Ok(ids)
+    };
+    let list_page = page(None).await?;
+    let mut search_pages = Vec::with_capacity(WORDS.len());
+    for word in WORDS {
+        search_pages.push((word, page(Some(word)).await?));
+    }
+    Ok((list_page, search_pages))
+}

@@ -1,0 +1,159 @@
+//! The load on the API: wrk, with a Lua script that picks one of the
+//! scenario's requests at random and reports wrk's own figures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nix::unistd::Uid;
+
+use crate::scenario::Scenario;
+use crate::store::Store;
+use crate::{Load, Measurement};
+
+/// The line the script's `done` prints, for us to read.
+const SUMMARY: &str = "api-load:";
+
+/// wrk from PATH; installs Debian's `wrk` package when it is missing and we
+/// may (root with apt-get).
+pub fn find_or_install() -> Result<PathBuf> {
+    if let Some(wrk) = on_path("wrk") {
+        return Ok(wrk);
+    }
+    if Uid::effective().is_root() && Path::new("/usr/bin/apt-get").exists() {
+        eprintln!("==> wrk not found; installing Debian's `wrk` package");
+        for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "wrk"][..]] {
+            let status = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .context("running apt-get")?;
+            if !status.success() {
+                bail!("`apt-get {}` failed ({status})", args.join(" "));
+            }
+        }
+        if let Some(wrk) = on_path("wrk") {
+            return Ok(wrk);
+        }
+    }
+    bail!("wrk is missing: install it (Debian/Ubuntu: `apt-get install wrk`) and run again")
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+/// Runs wrk on `scenario` for `seconds`; fails on any error or non-2xx answer.
+pub fn run(
+    wrk: &Path,
+    dir: &Path,
+    scenario: &Scenario,
+    store: &Store,
+    port: u16,
+    load: &Load,
+    seconds: u64,
+) -> Result<Measurement> {
+    let script = dir.join(format!("wrk-{}.lua", scenario.name));
+    std::fs::write(&script, lua_script(scenario, store))?;
+    let output = Command::new(wrk)
+        .arg(format!("--threads={}", load.threads))
+        .arg(format!("--connections={}", load.connections))
+        .arg(format!("--duration={seconds}s"))
+        .arg("--latency")
+        .arg(format!("--script={}", script.display()))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .context("running wrk")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let log = dir.join(format!("wrk-{}-{seconds}s.txt", scenario.name));
+    std::fs::write(&log, stdout.as_bytes())?;
+    if !output.status.success() {
+        bail!(
+            "wrk failed ({}): {}{stdout}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let summary = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(SUMMARY))
+        .with_context(|| format!("wrk printed no `{SUMMARY}` line:\n{stdout}"))?;
+    let field = |name: &str| -> Result<u64> {
+        summary
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .with_context(|| format!("no {name} in wrk's `{summary}`"))?
+            .parse()
+            .with_context(|| format!("{name} in wrk's `{summary}`"))
+    };
+    let errors: Vec<String> = ["non_2xx", "connect", "read", "write", "timeout"]
+        .into_iter()
+        .map(|name| Ok((name, field(name)?)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect();
+    if !errors.is_empty() {
+        bail!(
+            "wrk saw errors on {}: {} (its output: {})",
+            scenario.name,
+            errors.join(", "),
+            log.display()
+        );
+    }
+    let count = field("requests")?;
+    Ok(Measurement {
+        count,
+        per_second: count as f64 / (field("duration_us")? as f64 / 1e6),
+        p50: Duration::from_micros(field("p50_us")?),
+        p99: Duration::from_micros(field("p99_us")?),
+    })
+}
+
+/// The scenario's requests, with the store's publishable key (a shop front's
+/// credentials), one at random per call; `done` prints wrk's counts and
+/// exact percentiles of its latency record in one line.
+fn lua_script(scenario: &Scenario, store: &Store) -> String {
+    let paths: String = scenario
+        .reads
+        .iter()
+        .map(|read| format!("  \"{}\",\n", read.path(store.id)))
+        .collect();
+    format!(
+        r#"-- api-load, scenario `{name}`: written by bench/src/bin/api-load/wrk.rs.
+wrk.headers["X-Api-Key"] = "{key}"
+
+local paths = {{
+{paths}}}
+
+-- Each thread seeds its own sequence: LuaJIT starts every one from the same seed.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+
+function init(args)
+  math.randomseed(seed)
+end
+
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "{SUMMARY} requests=%d duration_us=%d p50_us=%d p99_us=%d non_2xx=%d connect=%d read=%d write=%d timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect, e.read, e.write, e.timeout))
+end
+"#,
+        name = scenario.name,
+        key = store.keys.publishable,
+    )
+}

@@ -5,6 +5,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, web};
 
+use crate::auth::accounts::KeyCache;
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
 use crate::error::{self, ApiError, Problem};
@@ -20,6 +21,18 @@ pub struct State {
     pub db: Db,
     pub issuer: Issuer,
     pub metrics: Metrics,
+    pub api_keys: KeyCache,
+}
+
+impl State {
+    pub fn new(db: Db, issuer: Issuer) -> Self {
+        Self {
+            db,
+            issuer,
+            metrics: Metrics::new(),
+            api_keys: KeyCache::new(crate::db::LOOKUP_TTL, 10_000),
+        }
+    }
 }
 
 /// The whole application: every route behind the request middleware.
@@ -125,11 +138,7 @@ mod tests {
     fn state() -> web::Data<State> {
         let db = Db::connect_lazy("postgres://nobody@127.0.0.1:1/none", 1).unwrap();
         let keys = crate::auth::keys::tests::key_ring();
-        web::Data::new(State {
-            db,
-            issuer: Issuer::new(keys, "test"),
-            metrics: Metrics::new(),
-        })
+        web::Data::new(State::new(db, Issuer::new(keys, "test")))
     }
 
     #[actix_web::test]

@@ -10,6 +10,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
+use crate::cache::TtlCache;
 use crate::error::ApiError;
 use crate::ids::StoreId;
 
@@ -22,15 +23,25 @@ pub fn expected_schema_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// Scopes the transaction to store $1 and reads its currency, in one round
-/// trip: the setting is made as the store's row is read (none when the store
-/// does not exist). Public so `bench/api-load` runs the same SQL.
-pub const STORE_SCOPE: &str = "SELECT s.currency::text, set_config('shopfleet.store_id', $1::text, true) \
-     FROM stores s WHERE s.id = $1 AND s.archived_at IS NULL";
+/// An active store's currency ($1 the store). Public, with [`scope_statement`],
+/// so `bench/api-load` runs the same SQL.
+pub const ACTIVE_STORE: &str = "SELECT currency::text FROM stores WHERE id = $1 AND archived_at IS NULL";
 
-#[derive(Clone)]
+/// The statement that opens a store's transaction: `BEGIN` and the RLS
+/// setting in one round trip. The id is a parsed UUID, so formatting it into
+/// SQL cannot inject anything.
+pub fn scope_statement(store: StoreId) -> String {
+    format!("BEGIN; SELECT set_config('shopfleet.store_id', '{store}', true)")
+}
+
+/// How long a store's row and an API key's lookup are trusted: an archived
+/// store or a revoked key stops working on every replica within this.
+pub const LOOKUP_TTL: Duration = Duration::from_secs(10);
+
 pub struct Db {
     pool: PgPool,
+    /// Active stores seen lately (unknown ids are never cached).
+    stores: TtlCache<StoreId, Store>,
 }
 
 /// The store a [`StoreTx`] is scoped to.
@@ -65,23 +76,38 @@ impl Db {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(3))
+            // No ping before each use (a round trip per request): a dead
+            // connection fails its query, is dropped, and the caller retries.
+            .test_before_acquire(false)
             .connect_lazy(database_url)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            stores: TtlCache::new(LOOKUP_TTL, 10_000),
+        })
     }
 
     /// Opens a transaction scoped to `store`; 404 when there is no such
     /// (unarchived) store.
     pub async fn store(&self, store: StoreId) -> Result<StoreTx, ApiError> {
-        let mut tx = self.pool.begin().await?;
-        let row: Option<(String, String)> = sqlx::query_as(STORE_SCOPE)
-            .bind(store)
-            .fetch_optional(&mut *tx)
+        let store = match self.stores.get(&store) {
+            Some(known) => known,
+            None => {
+                let currency: Option<String> = sqlx::query_scalar(ACTIVE_STORE)
+                    .bind(store)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let currency =
+                    currency.ok_or_else(|| ApiError::NotFound(format!("store {store} does not exist")))?;
+                let found = Store { id: store, currency };
+                self.stores.insert(store, found.clone());
+                found
+            }
+        };
+        let tx = self
+            .pool
+            .begin_with(sqlx::AssertSqlSafe(scope_statement(store.id)))
             .await?;
-        let (currency, _) = row.ok_or_else(|| ApiError::NotFound(format!("store {store} does not exist")))?;
-        Ok(StoreTx {
-            tx,
-            store: Store { id: store, currency },
-        })
+        Ok(StoreTx { tx, store })
     }
 
     /// A transaction over the tenant-wide tables (users, invitations, tokens,

@@ -110,6 +110,12 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::PoolTimedOut => Self::Unavailable("the database is busy; retry shortly".to_owned()),
+            // A connection that died (a database restart or failover): it is
+            // dropped, and the next try gets a fresh one.
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => {
+                tracing::warn!(error = %error, "a database connection failed");
+                Self::Unavailable("the database connection failed; retry".to_owned())
+            }
             other => Self::Internal(format!("database: {other}")),
         }
     }

@@ -10,7 +10,6 @@ use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::config::Config;
 use shopfleet_api::db::Db;
-use shopfleet_api::metrics::Metrics;
 
 /// Connections to the tenant database per process.
 const DB_CONNECTIONS: u32 = 16;
@@ -32,11 +31,10 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let keys = Arc::new(KeyRing::load(&config.jwt_keys)?);
     keys.clone().watch();
-    let state = web::Data::new(State {
-        db: Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
-        issuer: Issuer::new(keys, &config.tenant),
-        metrics: Metrics::new(),
-    });
+    let state = web::Data::new(State::new(
+        Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
+        Issuer::new(keys, &config.tenant),
+    ));
     tracing::info!(listen = %config.listen, tenant = %config.tenant, "serving");
     // On SIGTERM actix stops accepting and lets in-flight requests finish,
     // within the Pod's 30 s grace period.

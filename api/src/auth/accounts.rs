@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::email::Email;
 use super::tokens::{REFRESH_TOKEN_DAYS, random_secret, sha256};
 use super::{KeyKind, Role, User};
+use crate::cache::TtlCache;
 use crate::db::Db;
 use crate::error::{ApiError, unique_violation};
 use crate::ids::{StoreId, UserId};
@@ -24,13 +25,24 @@ macro_rules! user_columns {
 pub const STORE_KEY: &str = "SELECT k.store_id, k.kind FROM store_api_keys k JOIN stores s ON s.id = k.store_id \
      WHERE k.key_sha256 = $1 AND k.revoked_at IS NULL AND s.archived_at IS NULL";
 
+/// API keys found lately, by their SHA-256 (unknown keys are never cached).
+pub type KeyCache = TtlCache<Vec<u8>, (StoreId, KeyKind)>;
+
 /// The store and kind of an active API key of an active store.
-pub async fn store_key(db: &Db, key: &str) -> Result<Option<(StoreId, KeyKind)>, ApiError> {
+pub async fn store_key(db: &Db, cache: &KeyCache, key: &str) -> Result<Option<(StoreId, KeyKind)>, ApiError> {
+    let hash = sha256(key);
+    if let Some(found) = cache.get(&hash) {
+        return Ok(Some(found));
+    }
     let mut conn = db.tenant_wide_conn().await?;
-    Ok(sqlx::query_as(STORE_KEY)
-        .bind(sha256(key))
+    let found: Option<(StoreId, KeyKind)> = sqlx::query_as(STORE_KEY)
+        .bind(&hash)
         .fetch_optional(&mut *conn)
-        .await?)
+        .await?;
+    if let Some(found) = found {
+        cache.insert(hash, found);
+    }
+    Ok(found)
 }
 
 /// The new account of a user; 409 naming `email` when it is taken.

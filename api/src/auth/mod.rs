@@ -142,7 +142,7 @@ impl FromRequest for Principal {
                 return Ok(Self::User(claims));
             }
             if let Some(key) = api_key {
-                let (store_id, kind) = accounts::store_key(&state.db, &key)
+                let (store_id, kind) = accounts::store_key(&state.db, &state.api_keys, &key)
                     .await?
                     .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".to_owned()))?;
                 return Ok(Self::StoreKey { store_id, kind });

@@ -88,14 +88,18 @@ pub const LIST_PRODUCTS: &str = concat!(
 
 /// Products matching $9 (web search syntax), most relevant first; after
 /// (rank $8, id $7) when paging. Other parameters as [`LIST_PRODUCTS`].
+/// The page is chosen first and its columns read after, so the costlier
+/// columns are read for one page, not for every match.
 pub const SEARCH_PRODUCTS: &str = concat!(
     "SELECT ",
     product_columns!(),
-    ", ts_rank(p.search, q) AS rank FROM products p, websearch_to_tsquery('english', $9) q WHERE ",
+    ", m.rank FROM (SELECT p.id, ts_rank(p.search, q) AS rank \
+     FROM products p, websearch_to_tsquery('english', $9) q WHERE ",
     product_filters!(),
     " AND p.search @@ q \
      AND ($7::uuid IS NULL OR (ts_rank(p.search, q), p.id) < ($8::real, $7)) \
-     ORDER BY rank DESC, p.id DESC LIMIT $10"
+     ORDER BY rank DESC, p.id DESC LIMIT $10) m JOIN products p ON p.id = m.id \
+     ORDER BY m.rank DESC, p.id DESC"
 );
 
 /// One product by id ($1), only with status $2 when given.
@@ -135,7 +139,8 @@ pub async fn list_products(
         .bind(limit + 1)
         .fetch_all(tx.conn())
         .await?;
-    let products = with_variants(tx, rows).await?;
+    // The extra row only tells whether another page follows: its variants are not read.
+    let products = with_variants(tx, rows, limit as usize).await?;
     Ok(products)
 }
 
@@ -150,18 +155,19 @@ pub async fn product(
         .bind(status)
         .fetch_optional(tx.conn())
         .await?;
-    Ok(with_variants(tx, row.into_iter().collect())
+    Ok(with_variants(tx, row.into_iter().collect(), 1)
         .await?
         .pop()
         .map(|(product, _)| product))
 }
 
-/// Attaches each product's variants (one query for the page).
+/// Attaches their variants to the first `wanted` products (one query for the page).
 async fn with_variants(
     tx: &mut StoreTx,
     rows: Vec<ProductRow>,
+    wanted: usize,
 ) -> Result<Vec<(Product, Option<f32>)>, ApiError> {
-    let ids: Vec<ProductId> = rows.iter().map(|row| row.id).collect();
+    let ids: Vec<ProductId> = rows.iter().take(wanted).map(|row| row.id).collect();
     let currency = tx.store.currency.clone();
     let variants: Vec<Variant> = sqlx::query_as(VARIANTS_OF)
         .bind(&ids)

@@ -16,7 +16,6 @@ use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::db::Db;
 use shopfleet_api::ids::StoreId;
-use shopfleet_api::metrics::Metrics;
 use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::ApiKeys;
 use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
@@ -185,11 +184,10 @@ impl TestApp {
         )
         .unwrap();
         let keys = Arc::new(KeyRing::load(&keys_path).unwrap());
-        let state = web::Data::new(State {
-            db: Db::connect_lazy(url, 8).unwrap(),
-            issuer: Issuer::new(keys.clone(), TENANT),
-            metrics: Metrics::new(),
-        });
+        let state = web::Data::new(State::new(
+            Db::connect_lazy(url, 8).unwrap(),
+            Issuer::new(keys.clone(), TENANT),
+        ));
         Self {
             tenant,
             state,

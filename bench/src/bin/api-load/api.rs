@@ -14,7 +14,7 @@ use shopfleet_e2e::process::{ManagedProcess, free_port};
 use shopfleet_operator::tenant::jwt::KeySet;
 
 use crate::scenario::{Read, Scenario};
-use crate::store::{PAGE, Store};
+use crate::store::Store;
 
 pub struct Api {
     pub port: u16,
@@ -68,7 +68,7 @@ impl Api {
             let body: Value = serde_json::from_str(&body).with_context(|| format!("GET {path}: {body}"))?;
             match read {
                 Read::List { page } | Read::Search { page, .. } => {
-                    let ids: Vec<String> = page[..PAGE as usize].iter().map(|id| id.to_string()).collect();
+                    let ids: Vec<String> = page.iter().map(|id| id.to_string()).collect();
                     let items: Vec<&str> = body["items"]
                         .as_array()
                         .with_context(|| format!("GET {path}: no items in {body}"))?

@@ -3,8 +3,7 @@
 //!
 //! Not pgbench's `-M prepared`: it binds every variable as text, so it cannot
 //! bind the NULLs the API binds (7 of the 10 parameters of a list), and it
-//! leaves parameter types to the server, which cannot type `STORE_SCOPE`'s
-//! `$1::text ... s.id = $1`. Instead each connection prepares the statements
+//! leaves parameter types to the server. Instead each connection prepares the statements
 //! once with `PREPARE`, with the parameter types sqlx declares, as the API's
 //! connections do on first use, and each transaction runs them with `EXECUTE`
 //! and the values the API binds, NULLs included. The server therefore plans
@@ -15,7 +14,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use shopfleet_api::auth::accounts;
 use shopfleet_api::catalog::sql;
 use shopfleet_api::db;
 use shopfleet_api::ids::ProductId;
@@ -35,16 +33,6 @@ struct Statement {
     parameter_types: &'static [&'static str],
 }
 
-const STORE_KEY: Statement = Statement {
-    name: "store_key",
-    sql: accounts::STORE_KEY,
-    parameter_types: &["bytea"],
-};
-const STORE_SCOPE: Statement = Statement {
-    name: "store_scope",
-    sql: db::STORE_SCOPE,
-    parameter_types: &["uuid"],
-};
 /// store, status, kind, category, min price, max price, cursor id, cursor
 /// rank, search, limit: both list queries bind all ten.
 const PRODUCT_FILTER_TYPES: &[&str] = &[
@@ -128,10 +116,6 @@ fn script(read: &Read, store: &Store) -> Result<String> {
     // Shoppers (a publishable key) read active products only.
     let active = literal("active");
     let limit = Some((PAGE + 1).to_string());
-    let publishable_sha256: String = store.keys.hashes()[1]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
     // What both list queries bind for a shopper's first page, $1 to $10.
     let first_page = |search: Option<String>| {
         let mut values = vec![store_id.clone(), active.clone()];
@@ -159,17 +143,18 @@ fn script(read: &Read, store: &Store) -> Result<String> {
         format!("-- api-load: `GET {}`, as the API runs it", read.path(store.id)),
         // Variables are per connection: the first transaction of each prepares.
         r"\if :prepared = 0".to_owned(),
-        STORE_KEY.prepare()?,
-        STORE_SCOPE.prepare()?,
     ];
     for (statement, _) in &queries {
         lines.push(statement.prepare()?);
     }
     lines.extend([r"\set prepared 1".to_owned(), r"\endif".to_owned()]);
-    // The key is looked up outside the store's transaction, as the API does.
-    lines.push(STORE_KEY.execute(&[literal(&format!("\\x{publishable_sha256}"))]));
-    lines.push("BEGIN;".to_owned());
-    lines.push(STORE_SCOPE.execute(std::slice::from_ref(&store_id)));
+    // The API keeps the store's row and the key's lookup for a few seconds,
+    // so in steady state a request opens the store's transaction at once: its
+    // BEGIN and RLS setting in one round trip (`\;` sends both together).
+    lines.push(format!(
+        "{};",
+        db::scope_statement(store.id).replace("; ", "\\; ")
+    ));
     for (statement, values) in &queries {
         lines.push(statement.execute(values));
     }

@@ -177,8 +177,8 @@ pub struct Store {
     pub variants_per_product: usize,
     /// Products to get, drawn at random from the catalog.
     pub sample: Vec<ProductId>,
-    /// What the list query returns: the first page and the row that tells
-    /// whether another follows (`PAGE + 1` ids, newest first).
+    /// The first page of the list, newest first (`PAGE` ids: the API reads
+    /// one row more, to know another page follows, but not its variants).
     pub list_page: Vec<ProductId>,
     /// Each word, and what the search query returns for it (as `list_page`).
     pub search_pages: Vec<(&'static str, Vec<ProductId>)>,
@@ -343,7 +343,7 @@ async fn pages(
                 ids.len()
             );
         }
-        Ok(ids)
+        Ok(ids[..PAGE as usize].to_vec())
     };
     let list_page = page(None).await?;
     let mut search_pages = Vec::with_capacity(WORDS.len());

@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{app, auth, catalog, stores};
+use crate::{app, auth, catalog, inventory, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use crate::{app, auth, catalog, stores};
         (name = "auth", description = "Accounts, sessions and invitations"),
         (name = "stores", description = "The tenant's stores (created by the operator)"),
         (name = "catalog", description = "Categories, products and variants of a store"),
+        (name = "inventory", description = "Stock levels and adjustments of a store (its staff only)"),
         (name = "system", description = "Probes and metrics"),
     )
 )]
@@ -63,6 +64,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         auth::routes::Api::openapi(),
         stores::Api::openapi(),
         catalog::Api::openapi(),
+        inventory::Api::openapi(),
     ] {
         document.merge(part);
     }

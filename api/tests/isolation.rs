@@ -225,6 +225,12 @@ async fn staff_of_store_a_reach_nothing_of_store_b_by_any_route() {
             format!("/v1/stores/{b}/products/{product_b}/variants/{variant_b}?version=1"),
             Value::Null,
         ),
+        (Method::GET, format!("/v1/stores/{b}/inventory"), Value::Null),
+        (
+            Method::GET,
+            format!("/v1/stores/{b}/inventory/adjustments"),
+            Value::Null,
+        ),
     ];
     for who in [As::Bearer(access(&stores.clerk_a)), As::Key(&stores.key_a)] {
         for (method, uri, body) in &routes {
@@ -232,6 +238,12 @@ async fn staff_of_store_a_reach_nothing_of_store_b_by_any_route() {
             assert_eq!(reply.status, 403, "{method} {uri}: {:#}", reply.body);
         }
     }
+    let adjust_b = actix_web::test::TestRequest::post()
+        .uri(&format!("/v1/stores/{b}/inventory/adjustments"))
+        .insert_header(("Authorization", format!("Bearer {}", access(&stores.clerk_a))))
+        .insert_header(("Idempotency-Key", "sneaky"))
+        .set_json(json!({"variant_id": variant_b, "delta": 100, "reason": "received"}));
+    stores.app.send(adjust_b).await.expect_problem(403, "forbidden");
 
     // B's ids under A's path: RLS hides them, so they do not exist.
     let clerk = As::Bearer(access(&stores.clerk_a));

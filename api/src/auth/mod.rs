@@ -100,6 +100,18 @@ impl Principal {
         }
     }
 
+    /// Who acted, for audit logs and idempotency keys: `user:<id>`, or
+    /// `key:secret` / `key:publishable` for a store's key.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::User(claims) => format!("user:{}", claims.sub),
+            Self::StoreKey { kind, .. } => match kind {
+                KeyKind::Secret => "key:secret".to_owned(),
+                KeyKind::Publishable => "key:publishable".to_owned(),
+            },
+        }
+    }
+
     /// The signed-in user's claims; 403 for an API key.
     pub fn user(&self) -> Result<&tokens::Claims, ApiError> {
         match self {

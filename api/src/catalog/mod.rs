@@ -41,26 +41,28 @@ use crate::validate::{Checks, text};
 pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/v1/stores/{store_id}")
-            .route("/categories", web::get().to(list_categories))
-            .route("/categories", web::post().to(create_category))
-            .route("/categories/{category_id}", web::delete().to(delete_category))
-            .route("/products", web::get().to(list_products))
-            .route("/products", web::post().to(create_product))
-            .route("/products/{product_id}", web::get().to(get_product))
-            .route("/products/{product_id}", web::patch().to(update_product))
-            .route("/products/{product_id}", web::delete().to(delete_product))
-            .route("/products/{product_id}/variants", web::post().to(create_variant))
-            .route(
-                "/products/{product_id}/variants/{variant_id}",
-                web::patch().to(update_variant),
-            )
-            .route(
-                "/products/{product_id}/variants/{variant_id}",
-                web::delete().to(delete_variant),
-            ),
-    );
+    const STORE: &str = "/v1/stores/{store_id}";
+    for (path, route) in [
+        ("/categories", web::get().to(list_categories)),
+        ("/categories", web::post().to(create_category)),
+        ("/categories/{category_id}", web::delete().to(delete_category)),
+        ("/products", web::get().to(list_products)),
+        ("/products", web::post().to(create_product)),
+        ("/products/{product_id}", web::get().to(get_product)),
+        ("/products/{product_id}", web::patch().to(update_product)),
+        ("/products/{product_id}", web::delete().to(delete_product)),
+        ("/products/{product_id}/variants", web::post().to(create_variant)),
+        (
+            "/products/{product_id}/variants/{variant_id}",
+            web::patch().to(update_variant),
+        ),
+        (
+            "/products/{product_id}/variants/{variant_id}",
+            web::delete().to(delete_variant),
+        ),
+    ] {
+        cfg.route(&format!("{STORE}{path}"), route);
+    }
 }
 
 /// Opens `store`'s transaction for `principal`, who must have `needed` access.

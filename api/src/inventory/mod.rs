@@ -1,0 +1,157 @@
+//! Inventory: stock pools, their levels, and adjustments with an audit log.
+//! Only a store's managers see or change it. Adjustments need an
+//! `Idempotency-Key`, so a retried request never counts stock twice.
+
+pub mod model;
+pub mod sql;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use self::model::{Adjustment, AdjustmentMade, AdjustmentRequest, StockLevel};
+use crate::app::State;
+use crate::auth::Principal;
+use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::ids::{ProductId, StoreId};
+use crate::pagination::{self, Page};
+use crate::validate::{Checks, text};
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_levels, adjust, list_adjustments))]
+pub struct Api;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/stores/{store_id}/inventory", web::get().to(list_levels))
+        .route(
+            "/v1/stores/{store_id}/inventory/adjustments",
+            web::post().to(adjust),
+        )
+        .route(
+            "/v1/stores/{store_id}/inventory/adjustments",
+            web::get().to(list_adjustments),
+        );
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct LevelQuery {
+    /// Only this product's pools.
+    product_id: Option<ProductId>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct AdjustmentQuery {
+    /// Only this pool's adjustments (a stock level's `id`).
+    stock_id: Option<uuid::Uuid>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Stock levels, newest pools first.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/inventory", tag = "inventory",
+    params(("store_id" = StoreId, Path), LevelQuery),
+    responses(
+        (status = 200, description = "A page of stock levels", body = Page<StockLevel>),
+        (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_levels(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    query: web::Query<LevelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let store = path.into_inner();
+    principal.require_manager(store)?;
+    let mut checks = Checks::default();
+    let limit = pagination::limit(&mut checks, query.limit);
+    let after: Option<uuid::Uuid> = pagination::cursor(&mut checks, query.cursor.as_deref());
+    checks.finish()?;
+    let mut tx = state.db.store(store).await?;
+    let rows = sql::list_levels(&mut tx, query.product_id, after, limit).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |level| level.id)))
+}
+
+/// Changes on-hand stock by `delta`, with a reason; recorded with who did it.
+#[utoipa::path(post, path = "/v1/stores/{store_id}/inventory/adjustments", tag = "inventory",
+    params(("store_id" = StoreId, Path), ("Idempotency-Key" = String, Header, description = "Unique per operation; a retry with the same key and body replays the first answer")),
+    request_body = AdjustmentRequest,
+    responses(
+        (status = 201, description = "The adjustment and the pool's new level", body = AdjustmentMade),
+        (status = "4XX", description = "A problem (RFC 9457): 409 when it would leave less on hand than reserved", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn adjust(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    key: IdempotencyKey,
+    body: web::Json<AdjustmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let store = path.into_inner();
+    principal.require_manager(store)?;
+    let request = body.into_inner();
+    let mut checks = Checks::default();
+    checks.check(request.delta != 0, "delta", "must not be 0");
+    let note = checks.parse("note", text(&request.note, 0, 500));
+    checks.finish()?;
+    let actor = principal.actor();
+    let mut tx = state.db.store(store).await?;
+    if let Claim::Replay(response) =
+        idempotency::claim(&mut tx, &actor, &key, "inventory.adjust", &request).await?
+    {
+        tx.commit().await?;
+        return Ok(response);
+    }
+    let pool = sql::pool_of(&mut tx, request.variant_id, request.night).await?;
+    let stock = sql::ensure_pool(&mut tx, &pool).await?;
+    let level = sql::adjust(&mut tx, stock, request.delta).await?;
+    let adjustment = sql::record_adjustment(
+        &mut tx,
+        &level,
+        request.delta,
+        request.reason,
+        &note.unwrap(),
+        &actor,
+    )
+    .await?;
+    let made = AdjustmentMade {
+        adjustment,
+        stock: level,
+    };
+    let response = idempotency::record(&mut tx, &actor, &key, StatusCode::CREATED, &made).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// The audit log of adjustments, newest first.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/inventory/adjustments", tag = "inventory",
+    params(("store_id" = StoreId, Path), AdjustmentQuery),
+    responses(
+        (status = 200, description = "A page of adjustments", body = Page<Adjustment>),
+        (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_adjustments(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    query: web::Query<AdjustmentQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let store = path.into_inner();
+    principal.require_manager(store)?;
+    let mut checks = Checks::default();
+    let limit = pagination::limit(&mut checks, query.limit);
+    let after: Option<uuid::Uuid> = pagination::cursor(&mut checks, query.cursor.as_deref());
+    checks.finish()?;
+    let mut tx = state.db.store(store).await?;
+    let rows = sql::list_adjustments(&mut tx, query.stock_id, after, limit).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |adjustment| adjustment.id)))
+}

@@ -4,7 +4,11 @@
 # ~/.cache/shopfleet).
 
 CARGO ?= cargo
-LOCAL := $(CARGO) run --quiet --locked -p shopfleet-e2e --bin shopfleet-local --
+# The platform tool as the workspace build made it. Not `cargo run -p
+# shopfleet-e2e`: building one package alone resolves other features for its
+# dependencies (ring, rustls, sqlx), and the next workspace build would
+# rebuild them all.
+LOCAL := $(or $(CARGO_TARGET_DIR),target)/debug/shopfleet-local
 
 .DEFAULT_GOAL := help
 .PHONY: help up down test lint crds openapi prerequisites bench-operator bench-api
@@ -18,6 +22,7 @@ up: prerequisites ## bring the platform up locally (Ctrl-C or `make down` stops 
 	$(LOCAL) up
 
 down: ## stop what `make up` started
+	@test -x $(LOCAL) || { echo "nothing to stop: shopfleet-local was never built (run \`make up\`)"; exit 0; }
 	@$(LOCAL) down
 
 test: prerequisites lint ## run every test: unit, integration and end-to-end

@@ -5,10 +5,11 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use crate::process::{ManagedProcess, free_port};
+use crate::process::{ManagedProcess, port_open, spawn_on_free_port};
 
 /// A running operator, and the port of its HTTP endpoints.
 pub struct Operator {
@@ -28,13 +29,22 @@ where
     if !binary.is_file() {
         bail!("{} is missing: build it with cargo first", binary.display());
     }
-    let port = free_port()?;
-    let mut command = Command::new(binary);
-    command
-        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .envs(env);
-    let process = ManagedProcess::spawn("shopfleet-operator", command, log)?;
+    let env: Vec<(K, V)> = env.into_iter().collect();
+    let command = |port: u16| {
+        let mut command = Command::new(binary);
+        command
+            .args(["run", "--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        command
+    };
+    let (process, port) = spawn_on_free_port(
+        "shopfleet-operator",
+        log,
+        Duration::from_secs(30),
+        command,
+        port_open,
+    )?;
     Ok(Operator {
         process,
         port,

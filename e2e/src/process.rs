@@ -156,6 +156,38 @@ impl Drop for ManagedProcess {
     }
 }
 
+/// Starts a server that listens on the port it is given: `command(port)` on
+/// a free port, waiting until `ready(port)`. A port is free when chosen, but
+/// anything may take it before the server binds it (client sockets draw on
+/// the same range), so a server that exits because its port was taken is
+/// started again on another.
+pub fn spawn_on_free_port(
+    name: &str,
+    log: &Path,
+    timeout: Duration,
+    command: impl Fn(u16) -> Command,
+    ready: impl Fn(u16) -> bool,
+) -> Result<(ManagedProcess, u16)> {
+    const ATTEMPTS: usize = 5;
+    for attempt in 1..=ATTEMPTS {
+        let port = free_port()?;
+        let mut process = ManagedProcess::spawn(name, command(port), log)?;
+        let started = process.wait_ready(timeout, || ready(port)).and_then(|()| {
+            // Someone else listening there would look ready: make sure it is us.
+            std::thread::sleep(Duration::from_millis(100));
+            process.check_running()
+        });
+        match started {
+            Ok(()) => return Ok((process, port)),
+            Err(error) if attempt < ATTEMPTS && format!("{error:#}").contains("Address already in use") => {
+                eprintln!("{name}: port {port} was taken before it could bind it; trying another");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
 /// A free TCP port on 127.0.0.1 (the OS picks it; we release it at once).
 pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
@@ -169,4 +201,60 @@ pub fn port_open(port: u16) -> bool {
         Duration::from_millis(200),
     )
     .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn a_server_whose_port_was_taken_starts_again_on_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let attempts = Cell::new(0);
+        let (mut server, port) = spawn_on_free_port(
+            "test-server",
+            &dir.path().join("server.log"),
+            Duration::from_secs(10),
+            |port| {
+                attempts.set(attempts.get() + 1);
+                let script = if attempts.get() == 1 {
+                    "echo 'bind: Address already in use' >&2; exit 1".to_owned()
+                } else {
+                    format!("exec python3 -m http.server {port} --bind 127.0.0.1")
+                };
+                let mut command = Command::new("sh");
+                command.args(["-c", &script]);
+                command
+            },
+            port_open,
+        )
+        .unwrap();
+        assert_eq!(attempts.get(), 2);
+        assert!(port_open(port));
+        server.kill();
+    }
+
+    #[test]
+    fn any_other_start_up_failure_is_reported_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let attempts = Cell::new(0);
+        let error = spawn_on_free_port(
+            "test-server",
+            &dir.path().join("server.log"),
+            Duration::from_secs(10),
+            |_| {
+                attempts.set(attempts.get() + 1);
+                let mut command = Command::new("sh");
+                command.args(["-c", "echo 'no configuration' >&2; exit 1"]);
+                command
+            },
+            port_open,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(attempts.get(), 1);
+        assert!(format!("{error:#}").contains("no configuration"), "{error:#}");
+    }
 }

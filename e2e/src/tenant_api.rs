@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use crate::process::{ManagedProcess, free_port};
+use crate::process::{ManagedProcess, spawn_on_free_port};
 
 /// What the API reads from the tenant's Secrets.
 pub struct TenantSecrets {
@@ -34,18 +34,18 @@ pub fn start(binary: &Path, tenant: &str, secrets: &TenantSecrets, dir: &Path) -
     std::fs::create_dir_all(dir)?;
     let keys = dir.join(format!("{tenant}-jwt-keys.json"));
     std::fs::write(&keys, &secrets.jwt_keys)?;
-    let port = free_port()?;
     let log = dir.join(format!("{tenant}-api.log"));
-    let mut command = Command::new(binary);
-    command
-        .env("DATABASE_URL", &secrets.database_url)
-        .env("SHOPFLEET_TENANT", tenant)
-        .env("SHOPFLEET_JWT_KEYS", &keys)
-        .env("SHOPFLEET_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info");
-    let mut process = ManagedProcess::spawn("shopfleet-api", command, &log)?;
-    process.wait_ready(Duration::from_secs(30), || {
-        crate::operator::http_get(port, "/readyz").is_ok_and(|(status, _)| status == 200)
-    })?;
+    let command = |port: u16| {
+        let mut command = Command::new(binary);
+        command
+            .env("DATABASE_URL", &secrets.database_url)
+            .env("SHOPFLEET_TENANT", tenant)
+            .env("SHOPFLEET_JWT_KEYS", &keys)
+            .env("SHOPFLEET_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info");
+        command
+    };
+    let ready = |port: u16| crate::operator::http_get(port, "/readyz").is_ok_and(|(status, _)| status == 200);
+    let (process, port) = spawn_on_free_port("shopfleet-api", &log, Duration::from_secs(30), command, ready)?;
     Ok(TenantApi { process, port, log })
 }

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::error::ApiError;
 use crate::validate::Checks;
 
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -32,6 +33,18 @@ impl<T> Page<T> {
             next_cursor,
         }
     }
+}
+
+/// The page a plain list asks for: its size and where it starts, both checked.
+pub fn page<K: DeserializeOwned>(
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<(i64, Option<K>), ApiError> {
+    let mut checks = Checks::default();
+    let limit = self::limit(&mut checks, limit);
+    let after = self::cursor(&mut checks, cursor);
+    checks.finish()?;
+    Ok((limit, after))
 }
 
 /// The page size asked for, checked against the bounds (field `limit`).

@@ -10,7 +10,6 @@ use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::ids::StoreId;
 use crate::pagination::{self, Page};
-use crate::validate::Checks;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -65,10 +64,7 @@ async fn list(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut checks = Checks::default();
-    let limit = pagination::limit(&mut checks, query.limit);
-    let after: Option<String> = pagination::cursor(&mut checks, query.cursor.as_deref());
-    checks.finish()?;
+    let (limit, after): (i64, Option<String>) = pagination::page(query.limit, query.cursor.as_deref())?;
     // None: every store.
     let only: Option<Vec<StoreId>> = match &principal {
         Principal::User(claims) if claims.role == Role::Staff => claims.stores.clone(),

@@ -5,39 +5,9 @@ mod support;
 
 use actix_web::http::Method;
 use serde_json::{Value, json};
-use support::{As, TestApp, access, field_of_items, problem_fields, product};
-
-struct Shop {
-    app: TestApp,
-    base: String,
-    owner: Value,
-    publishable: String,
-}
+use support::{As, Shop, access, field_of_items, problem_fields, product};
 
 impl Shop {
-    async fn new() -> Self {
-        let app = TestApp::new().await;
-        let (store, keys) = app.tenant().add_store("main", "EUR").await;
-        let owner = app.owner().await;
-        Self {
-            base: format!("/v1/stores/{store}"),
-            app,
-            owner,
-            publishable: keys.publishable,
-        }
-    }
-
-    fn staff(&self) -> As<'_> {
-        As::Bearer(access(&self.owner))
-    }
-
-    async fn create(&self, body: Value) -> Value {
-        self.app
-            .post(&format!("{}/products", self.base), self.staff(), body)
-            .await
-            .expect(201)
-    }
-
     async fn list(&self, query: &str, who: As<'_>) -> Value {
         self.app
             .get(&format!("{}/products?{query}", self.base), who)

@@ -5,42 +5,15 @@ mod support;
 
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
-use support::{As, TestApp, access, problem_fields, product};
-
-struct Shop {
-    app: TestApp,
-    base: String,
-    owner: Value,
-    secret: String,
-    publishable: String,
-}
+use support::{As, Shop, access, problem_fields, product};
 
 impl Shop {
-    async fn new() -> Self {
-        let app = TestApp::new().await;
-        let (store, keys) = app.tenant().add_store("main", "EUR").await;
-        let owner = app.owner().await;
-        Self {
-            base: format!("/v1/stores/{store}"),
-            app,
-            owner,
-            secret: keys.secret,
-            publishable: keys.publishable,
-        }
-    }
-
     /// A product; returns its first variant's id.
     async fn variant(&self, body: Value) -> String {
-        let created = self
-            .app
-            .post(
-                &format!("{}/products", self.base),
-                As::Bearer(access(&self.owner)),
-                body,
-            )
-            .await
-            .expect(201);
-        created["variants"][0]["id"].as_str().unwrap().to_owned()
+        self.create(body).await["variants"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     fn adjustment(&self, key: &str, who: &str, body: &Value) -> TestRequest {

@@ -127,10 +127,7 @@ async fn list_categories(
     path: web::Path<StoreId>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut checks = Checks::default();
-    let limit = pagination::limit(&mut checks, query.limit);
-    let after: Option<String> = pagination::cursor(&mut checks, query.cursor.as_deref());
-    checks.finish()?;
+    let (limit, after): (i64, Option<String>) = pagination::page(query.limit, query.cursor.as_deref())?;
     let (mut tx, _) = open(&state, &principal, path.into_inner(), StoreAccess::Shopper).await?;
     let rows = sql::list_categories(&mut tx, after, limit).await?;
     tx.commit().await?;

@@ -70,10 +70,7 @@ async fn list_levels(
 ) -> Result<HttpResponse, ApiError> {
     let store = path.into_inner();
     principal.require_manager(store)?;
-    let mut checks = Checks::default();
-    let limit = pagination::limit(&mut checks, query.limit);
-    let after: Option<uuid::Uuid> = pagination::cursor(&mut checks, query.cursor.as_deref());
-    checks.finish()?;
+    let (limit, after): (i64, Option<uuid::Uuid>) = pagination::page(query.limit, query.cursor.as_deref())?;
     let mut tx = state.db.store(store).await?;
     let rows = sql::list_levels(&mut tx, query.product_id, after, limit).await?;
     tx.commit().await?;
@@ -146,10 +143,7 @@ async fn list_adjustments(
 ) -> Result<HttpResponse, ApiError> {
     let store = path.into_inner();
     principal.require_manager(store)?;
-    let mut checks = Checks::default();
-    let limit = pagination::limit(&mut checks, query.limit);
-    let after: Option<uuid::Uuid> = pagination::cursor(&mut checks, query.cursor.as_deref());
-    checks.finish()?;
+    let (limit, after): (i64, Option<uuid::Uuid>) = pagination::page(query.limit, query.cursor.as_deref())?;
     let mut tx = state.db.store(store).await?;
     let rows = sql::list_adjustments(&mut tx, query.stock_id, after, limit).await?;
     tx.commit().await?;

@@ -330,3 +330,41 @@ pub fn problem_fields(problem: &Value) -> Vec<&str> {
         .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap()).collect())
         .unwrap_or_default()
 }
+
+/// One store of a fresh tenant, its first owner signed in, and its keys.
+pub struct Shop {
+    pub app: TestApp,
+    /// `/v1/stores/<id>`
+    pub base: String,
+    pub owner: Value,
+    pub secret: String,
+    pub publishable: String,
+}
+
+impl Shop {
+    pub async fn new() -> Self {
+        let app = TestApp::new().await;
+        let (store, keys) = app.tenant().add_store("main", "EUR").await;
+        let owner = app.owner().await;
+        Self {
+            base: format!("/v1/stores/{store}"),
+            app,
+            owner,
+            secret: keys.secret,
+            publishable: keys.publishable,
+        }
+    }
+
+    /// The owner, who manages the store.
+    pub fn staff(&self) -> As<'_> {
+        As::Bearer(access(&self.owner))
+    }
+
+    /// Creates a product as the owner; returns it.
+    pub async fn create(&self, body: Value) -> Value {
+        self.app
+            .post(&format!("{}/products", self.base), self.staff(), body)
+            .await
+            .expect(201)
+    }
+}

@@ -11,7 +11,7 @@ use crate::db::{self, Db};
 use crate::error::{self, ApiError, Problem};
 use crate::metrics::Metrics;
 use crate::middleware;
-use crate::{auth, catalog, inventory, stores};
+use crate::{auth, catalog, inventory, orders, promotions, stores};
 
 /// The largest request body any route accepts.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -76,7 +76,9 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(auth::routes::routes)
             .configure(stores::routes)
             .configure(catalog::routes)
-            .configure(inventory::routes);
+            .configure(inventory::routes)
+            .configure(orders::routes)
+            .configure(promotions::routes);
     }
 }
 

@@ -57,10 +57,7 @@ pub enum ApiError {
     /// The request conflicts with the current state: a stale `version`, a
     /// taken email or SKU. The field is named when there is one.
     #[error("{detail}")]
-    Conflict {
-        detail: String,
-        field: Option<&'static str>,
-    },
+    Conflict { detail: String, field: Option<String> },
 
     /// The database is unreachable or not at the schema this build expects.
     #[error("{0}")]
@@ -90,10 +87,10 @@ impl ApiError {
 
 impl ApiError {
     /// A conflict on one field, e.g. a taken email.
-    pub fn conflict(field: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::Conflict {
             detail: detail.into(),
-            field: Some(field),
+            field: Some(field.into()),
         }
     }
 
@@ -174,7 +171,7 @@ impl ResponseError for ApiError {
             Self::Conflict {
                 detail,
                 field: Some(field),
-            } => vec![FieldError::new(*field, detail.clone())],
+            } => vec![FieldError::new(field.clone(), detail.clone())],
             _ => Vec::new(),
         };
         let problem = Problem {

@@ -33,3 +33,6 @@ typed_id!(UserId);
 typed_id!(ProductId);
 typed_id!(VariantId);
 typed_id!(CategoryId);
+typed_id!(PromotionId);
+typed_id!(OrderId);
+typed_id!(OrderLineId);

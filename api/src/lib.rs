@@ -14,6 +14,8 @@ pub mod inventory;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod orders;
 pub mod pagination;
+pub mod promotions;
 pub mod stores;
 pub mod validate;

@@ -24,6 +24,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
+    order_events: IntCounterVec,
+    order_money: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -63,8 +65,27 @@ impl Metrics {
             "Database connections open and waiting.",
         )
         .expect("valid metric");
+        let order_events = IntCounterVec::new(
+            Opts::new(
+                "order_events_total",
+                "Committed changes of orders: created, paid, fulfilled, cancelled, refunded.",
+            ),
+            &["event"],
+        )
+        .expect("valid metric");
+        let order_money = IntCounterVec::new(
+            Opts::new(
+                "order_amount_minor_total",
+                "Money in committed order changes, in the currency's minor unit: \
+                 ordered (totals of created orders), paid and refunded.",
+            ),
+            &["event", "currency"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(order_events.clone()),
+            Box::new(order_money.clone()),
             Box::new(latency.clone()),
             Box::new(pool_in_use.clone()),
             Box::new(pool_idle.clone()),
@@ -79,6 +100,18 @@ impl Metrics {
             latency,
             pool_in_use,
             pool_idle,
+            order_events,
+            order_money,
+        }
+    }
+
+    /// Counts a committed order change (`event`), and the money it moved.
+    pub fn order_event(&self, event: &str, currency: &str, amount_minor: i64) {
+        self.order_events.with_label_values(&[event]).inc();
+        if amount_minor > 0 {
+            self.order_money
+                .with_label_values(&[event, currency])
+                .inc_by(amount_minor.unsigned_abs());
         }
     }
 

@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{app, auth, catalog, inventory, stores};
+use crate::{app, auth, catalog, inventory, orders, promotions, stores};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,8 @@ use crate::{app, auth, catalog, inventory, stores};
         (name = "stores", description = "The tenant's stores (created by the operator)"),
         (name = "catalog", description = "Categories, products and variants of a store"),
         (name = "inventory", description = "Stock levels and adjustments of a store (its staff only)"),
+        (name = "orders", description = "Orders: placed by customers or staff, then paid, fulfilled, cancelled or refunded"),
+        (name = "promotions", description = "Discount rules of a store (its staff only), applied when orders are placed"),
         (name = "system", description = "Probes and metrics"),
     )
 )]
@@ -65,6 +67,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         stores::Api::openapi(),
         catalog::Api::openapi(),
         inventory::Api::openapi(),
+        orders::Api::openapi(),
+        promotions::Api::openapi(),
     ] {
         document.merge(part);
     }

@@ -8,20 +8,8 @@ use serde_json::{Value, json};
 use support::{As, Shop, access, problem_fields, product};
 
 impl Shop {
-    /// A product; returns its first variant's id.
-    async fn variant(&self, body: Value) -> String {
-        self.create(body).await["variants"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
     fn adjustment(&self, key: &str, who: &str, body: &Value) -> TestRequest {
-        TestRequest::post()
-            .uri(&format!("{}/inventory/adjustments", self.base))
-            .insert_header(("Authorization", format!("Bearer {who}")))
-            .insert_header(("Idempotency-Key", key.to_owned()))
-            .set_json(body)
+        self.keyed("/inventory/adjustments", As::Bearer(who), key, body)
     }
 
     async fn adjust(&self, key: &str, body: Value) -> support::Reply {

@@ -8,7 +8,7 @@ use actix_web::http::Method;
 use serde_json::{Value, json};
 use shopfleet_api::db::Db;
 use sqlx::{Connection, PgConnection};
-use support::{As, TestApp, access, product};
+use support::{As, TestApp, access, problem_fields, product};
 
 /// Two stores with a category and a product each, an owner and a staff member limited to A.
 struct TwoStores {
@@ -19,6 +19,7 @@ struct TwoStores {
     b_category: Value,
     clerk_a: Value,
     key_a: String,
+    owner: Value,
 }
 
 impl TwoStores {
@@ -63,6 +64,7 @@ impl TwoStores {
             b_category,
             clerk_a,
             key_a: keys_a.secret,
+            owner,
         }
     }
 }
@@ -326,4 +328,167 @@ async fn staff_of_store_a_reach_nothing_of_store_b_by_any_route() {
         )
         .await
         .expect(201);
+}
+
+/// A POST or other change with an `Idempotency-Key`, so keyed routes get as
+/// far as their access check.
+fn keyed(method: Method, uri: &str, who: As<'_>, body: &Value) -> actix_web::test::TestRequest {
+    let request = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("Idempotency-Key", uuid::Uuid::new_v4().to_string()));
+    let request = match who {
+        As::Bearer(token) => request.insert_header(("Authorization", format!("Bearer {token}"))),
+        As::Key(key) => request.insert_header(("X-Api-Key", key.to_owned())),
+        As::Nobody => request,
+    };
+    if body.is_null() {
+        request
+    } else {
+        request.set_json(body)
+    }
+}
+
+#[actix_web::test]
+async fn store_a_reaches_no_order_promotion_or_stock_of_store_b() {
+    let stores = TwoStores::new().await;
+    let (a, b) = (&stores.a, &stores.b);
+    let owner = As::Bearer(access(&stores.owner));
+    let variant_b = stores.b_product["variants"][0]["id"].as_str().unwrap();
+    let receive = json!({"variant_id": variant_b, "delta": 5, "reason": "received"});
+    let uri = format!("/v1/stores/{b}/inventory/adjustments");
+    stores
+        .app
+        .send(keyed(Method::POST, &uri, owner, &receive))
+        .await
+        .expect(201);
+    let order_body = json!({"lines": [{"variant_id": variant_b, "quantity": 1}]});
+    let order_b = stores
+        .app
+        .send(keyed(
+            Method::POST,
+            &format!("/v1/stores/{b}/orders"),
+            owner,
+            &order_body,
+        ))
+        .await
+        .expect(201);
+    let line_b = order_b["lines"][0]["id"].clone();
+    let order_b = order_b["id"].as_str().unwrap();
+    let promotion = json!({"name": "B's", "rule": {"kind": "percentage", "basis_points": 100}});
+    let promotion_b = stores
+        .app
+        .post(&format!("/v1/stores/{b}/promotions"), owner, promotion.clone())
+        .await
+        .expect(201);
+    let promotion_b = promotion_b["id"].as_str().unwrap();
+    let refund = json!({"lines": [{"line_id": line_b, "quantity": 1}]});
+    let changes = |store: &str| -> Vec<(Method, String, Value)> {
+        vec![
+            (
+                Method::GET,
+                format!("/v1/stores/{store}/orders/{order_b}"),
+                Value::Null,
+            ),
+            (
+                Method::POST,
+                format!("/v1/stores/{store}/orders/{order_b}/pay"),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                format!("/v1/stores/{store}/orders/{order_b}/fulfil"),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                format!("/v1/stores/{store}/orders/{order_b}/cancel"),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                format!("/v1/stores/{store}/orders/{order_b}/refunds"),
+                refund.clone(),
+            ),
+            (
+                Method::GET,
+                format!("/v1/stores/{store}/promotions/{promotion_b}"),
+                Value::Null,
+            ),
+            (
+                Method::PUT,
+                format!("/v1/stores/{store}/promotions/{promotion_b}?version=1"),
+                promotion.clone(),
+            ),
+            (
+                Method::DELETE,
+                format!("/v1/stores/{store}/promotions/{promotion_b}?version=1"),
+                Value::Null,
+            ),
+        ]
+    };
+    let mut b_routes = changes(b);
+    b_routes.extend([
+        (Method::GET, format!("/v1/stores/{b}/orders"), Value::Null),
+        (Method::POST, format!("/v1/stores/{b}/orders"), order_body.clone()),
+        (Method::GET, format!("/v1/stores/{b}/promotions"), Value::Null),
+        (
+            Method::POST,
+            format!("/v1/stores/{b}/promotions"),
+            promotion.clone(),
+        ),
+    ]);
+    for who in [As::Bearer(access(&stores.clerk_a)), As::Key(&stores.key_a)] {
+        for (method, uri, body) in &b_routes {
+            let reply = stores.app.send(keyed(method.clone(), uri, who, body)).await;
+            assert_eq!(reply.status, 403, "{method} {uri}: {:#}", reply.body);
+        }
+        // B's ids under A's path do not exist.
+        for (method, uri, body) in changes(a) {
+            let reply = stores.app.send(keyed(method.clone(), &uri, who, &body)).await;
+            assert_eq!(reply.status, 404, "{method} {uri}: {:#}", reply.body);
+        }
+        // B's variant cannot be sold or given away in A.
+        let reply = stores
+            .app
+            .send(keyed(
+                Method::POST,
+                &format!("/v1/stores/{a}/orders"),
+                who,
+                &order_body,
+            ))
+            .await
+            .expect_problem(422, "validation");
+        assert_eq!(problem_fields(&reply), ["lines[0].variant_id"]);
+        let gift =
+            json!({"name": "x", "rule": {"kind": "free_item", "variant_id": variant_b, "quantity": 1}});
+        let reply = stores
+            .app
+            .post(&format!("/v1/stores/{a}/promotions"), who, gift)
+            .await
+            .expect_problem(422, "validation");
+        assert_eq!(problem_fields(&reply), ["rule.variant_id"]);
+    }
+    // B's order and stock are as B's owner left them.
+    let order = stores
+        .app
+        .get(&format!("/v1/stores/{b}/orders/{order_b}"), owner)
+        .await
+        .expect(200);
+    assert_eq!(
+        (order["status"].clone(), order["version"].clone()),
+        (json!("pending"), json!(1))
+    );
+    let levels = stores
+        .app
+        .get(&format!("/v1/stores/{b}/inventory"), owner)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            levels["items"][0]["on_hand"].clone(),
+            levels["items"][0]["reserved"].clone()
+        ),
+        (json!(5), json!(1))
+    );
 }

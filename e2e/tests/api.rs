@@ -5,57 +5,16 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use shopfleet_e2e::http::{Response, request};
-use shopfleet_e2e::tenant_api::{self, TenantSecrets};
-use shopfleet_operator::crd::DeletionPolicy;
-use support::{
-    client, create_store, delete_tenants, operator_binary, ready_tenant, secret_value, shared_operator,
-    store_reaching,
-};
-
-fn call(port: u16, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<Value>) -> Response {
-    let headers: Vec<(&str, &str)> = auth.into_iter().collect();
-    request(port, method, path, &headers, body.as_ref()).unwrap_or_else(|e| panic!("{method} {path}: {e:#}"))
-}
-
-#[track_caller]
-fn expect(response: Response, status: u16) -> Value {
-    assert_eq!(response.status, status, "{}", response.body);
-    response.json().unwrap()
-}
+use serde_json::json;
+use support::{ServedTenant, call, client, delete_tenants, expect};
 
 #[tokio::test]
 async fn the_api_serves_the_tenant_the_operator_provisioned() {
-    shared_operator().await;
     let client = client().await;
-    let (tenant, _) = ready_tenant(&client, DeletionPolicy::Delete).await;
-    let namespace = format!("tenant-{tenant}");
-    create_store(&client, &namespace, "main", "Europe/Paris").await;
-    let store = store_reaching(&client, &namespace, "main", "Ready")
-        .await
-        .store_id
-        .unwrap();
-    let secret = |name: String, key: &'static str| {
-        let client = client.clone();
-        let namespace = namespace.clone();
-        async move { secret_value(&client, &namespace, &name, key).await }
-    };
-    let secrets = TenantSecrets {
-        database_url: secret(format!("{tenant}-db"), "DATABASE_URL").await,
-        jwt_keys: secret(format!("{tenant}-jwt"), "keys.json").await,
-    };
-    let invite_email = secret(format!("{tenant}-owner-invite"), "email").await;
-    let invite_token = secret(format!("{tenant}-owner-invite"), "token").await;
-    let publishable = secret("main-api-key".to_owned(), "publishableKey").await;
-    let secret_key = secret("main-api-key".to_owned(), "secretKey").await;
-
-    let api_binary = operator_binary().with_file_name("shopfleet-api");
-    let dir = api_binary.with_file_name(format!("e2e-api-{tenant}"));
-    let api = tenant_api::start(&api_binary, &tenant, &secrets, &dir)
-        .unwrap_or_else(|e| panic!("starting the API: {e:#}"));
-    eprintln!("API log: {}", api.log.display());
-    let port = api.port;
+    let served = ServedTenant::new(&client).await;
+    let (store, port) = (&served.store, served.api.port);
+    let (invite_email, invite_token) = (served.invite_email.as_str(), served.invite_token.as_str());
+    let (publishable, secret_key) = (served.publishable_key.as_str(), served.secret_key.as_str());
 
     // The first owner accepts the operator's invitation.
     let owner = expect(
@@ -110,7 +69,7 @@ async fn the_api_serves_the_tenant_the_operator_provisioned() {
             port,
             "POST",
             &products,
-            Some(("X-Api-Key", &secret_key)),
+            Some(("X-Api-Key", secret_key)),
             Some(product("Rain jacket", "JACKET-1")),
         ),
         201,
@@ -126,7 +85,7 @@ async fn the_api_serves_the_tenant_the_operator_provisioned() {
 
     // Anyone with the publishable key lists and searches the catalog.
     let page = expect(
-        call(port, "GET", &products, Some(("X-Api-Key", &publishable)), None),
+        call(port, "GET", &products, Some(("X-Api-Key", publishable)), None),
         200,
     );
     let titles: Vec<&str> = page["items"]
@@ -141,7 +100,7 @@ async fn the_api_serves_the_tenant_the_operator_provisioned() {
             port,
             "GET",
             &format!("{products}?q=shoes"),
-            Some(("X-Api-Key", &publishable)),
+            Some(("X-Api-Key", publishable)),
             None,
         ),
         200,
@@ -150,6 +109,7 @@ async fn the_api_serves_the_tenant_the_operator_provisioned() {
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     assert_eq!(found["items"][0]["variants"][0]["currency"], "EUR");
 
-    drop(api);
+    let tenant = served.tenant.clone();
+    drop(served);
     delete_tenants(&client, &[tenant]).await;
 }

@@ -23,13 +23,50 @@ macro_rules! adjustment_columns {
 }
 
 /// Which pool a sale of a variant draws from, and what a new one starts with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered by product, variant and night: the order pools are locked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pool {
     pub product: ProductId,
     pub variant: Option<VariantId>,
     pub night: Option<NaiveDate>,
     /// Capacity for tickets and room nights; nothing for goods until received.
     pub initial: i32,
+}
+
+impl Pool {
+    /// The pool a sale of `variant` (a product of `kind`) draws from; why not
+    /// when `night` does not fit the kind (the caller names the field).
+    pub fn of(
+        kind: Kind,
+        product: ProductId,
+        variant: VariantId,
+        capacity: Option<i32>,
+        night: Option<NaiveDate>,
+    ) -> Result<Self, &'static str> {
+        let capacity = capacity.unwrap_or(0);
+        match (kind, night) {
+            (Kind::Standard, None) => Ok(Self {
+                product,
+                variant: Some(variant),
+                night: None,
+                initial: 0,
+            }),
+            (Kind::Ticket, None) => Ok(Self {
+                product,
+                variant: None,
+                night: None,
+                initial: capacity,
+            }),
+            (Kind::RoomNight, Some(night)) => Ok(Self {
+                product,
+                variant: None,
+                night: Some(night),
+                initial: capacity,
+            }),
+            (Kind::RoomNight, None) => Err("is required: room-night stock is kept per night"),
+            (_, Some(_)) => Err("only room nights have stock per night"),
+        }
+    }
 }
 
 /// The pool of `variant` (on `night`, for room nights); 404 for an unknown
@@ -47,30 +84,8 @@ pub async fn pool_of(
     .await?;
     let (product, kind, capacity) =
         found.ok_or_else(|| ApiError::NotFound(format!("variant {variant} does not exist")))?;
-    let wrong_night = |detail: &str| ApiError::Validation(vec![FieldError::new("night", detail)]);
-    let capacity = capacity.unwrap_or(0);
-    match (kind, night) {
-        (Kind::Standard, None) => Ok(Pool {
-            product,
-            variant: Some(variant),
-            night: None,
-            initial: 0,
-        }),
-        (Kind::Ticket, None) => Ok(Pool {
-            product,
-            variant: None,
-            night: None,
-            initial: capacity,
-        }),
-        (Kind::RoomNight, Some(night)) => Ok(Pool {
-            product,
-            variant: None,
-            night: Some(night),
-            initial: capacity,
-        }),
-        (Kind::RoomNight, None) => Err(wrong_night("is required: room-night stock is kept per night")),
-        (_, Some(_)) => Err(wrong_night("only room nights have stock per night")),
-    }
+    Pool::of(kind, product, variant, capacity, night)
+        .map_err(|detail| ApiError::Validation(vec![FieldError::new("night", detail)]))
 }
 
 /// The id of `pool`'s stock row, made on first use.
@@ -128,6 +143,90 @@ pub async fn adjust(tx: &mut StoreTx, stock: uuid::Uuid, delta: i32) -> Result<S
             ))
         }
     }
+}
+
+/// What reserving stock for an order found.
+pub enum Reservation {
+    /// Held in this pool (a stock row's id).
+    Held(uuid::Uuid),
+    /// Not enough: this many were available.
+    Short { available: i32 },
+}
+
+/// Holds `quantity` units of `pool` for an order, unless fewer are available.
+/// The check and the change are one conditional UPDATE, so concurrent buyers
+/// of the last units cannot both get them; the row stays locked until the
+/// order commits. Lock pools in one global order (see `orders`) to avoid deadlocks.
+pub async fn reserve(tx: &mut StoreTx, pool: &Pool, quantity: i32) -> Result<Reservation, ApiError> {
+    // A standard variant's pool holds nothing until stock is received, so
+    // only capacity pools are made on first sale.
+    if pool.initial > 0 {
+        ensure_pool(tx, pool).await?;
+    }
+    let store = tx.store.id;
+    let held: Option<uuid::Uuid> = sqlx::query_scalar(RESERVE)
+        .bind(store)
+        .bind(pool.product)
+        .bind(pool.variant)
+        .bind(pool.night)
+        .bind(quantity)
+        .fetch_optional(tx.conn())
+        .await?;
+    if let Some(stock) = held {
+        return Ok(Reservation::Held(stock));
+    }
+    let available: Option<i32> = sqlx::query_scalar(
+        "SELECT on_hand - reserved FROM stock WHERE store_id = $1 AND product_id = $2 \
+         AND variant_id IS NOT DISTINCT FROM $3 AND night IS NOT DISTINCT FROM $4",
+    )
+    .bind(store)
+    .bind(pool.product)
+    .bind(pool.variant)
+    .bind(pool.night)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(Reservation::Short {
+        available: available.unwrap_or(0),
+    })
+}
+
+/// Reserves $5 units of the pool ($1 store, $2 product, $3 variant, $4 night)
+/// if they are available, returning the stock row's id. Public for the benchmark.
+pub const RESERVE: &str = "UPDATE stock SET reserved = reserved + $5, updated_at = now() \
+     WHERE store_id = $1 AND product_id = $2 AND variant_id IS NOT DISTINCT FROM $3 \
+     AND night IS NOT DISTINCT FROM $4 AND on_hand - reserved >= $5 RETURNING id";
+
+/// How an order's units leave their reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Movement {
+    /// The order will not take them (cancelled, or refunded before shipping).
+    Release,
+    /// They left the store (fulfilled).
+    Ship,
+    /// They came back (refunded after shipping).
+    Restock,
+}
+
+/// Moves `quantity` units of stock row `stock` as `movement` says.
+pub async fn settle(
+    tx: &mut StoreTx,
+    stock: uuid::Uuid,
+    quantity: i32,
+    movement: Movement,
+) -> Result<(), ApiError> {
+    let statement = match movement {
+        Movement::Release => "UPDATE stock SET reserved = reserved - $2, updated_at = now() WHERE id = $1",
+        Movement::Ship => {
+            "UPDATE stock SET on_hand = on_hand - $2, reserved = reserved - $2, updated_at = now() WHERE id = $1"
+        }
+        Movement::Restock => "UPDATE stock SET on_hand = on_hand + $2, updated_at = now() WHERE id = $1",
+    };
+    sqlx::query(statement)
+        .bind(stock)
+        .bind(quantity)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 async fn level(tx: &mut StoreTx, stock: uuid::Uuid) -> Result<StockLevel, ApiError> {

@@ -367,4 +367,63 @@ impl Shop {
             .await
             .expect(201)
     }
+
+    /// A product; returns its first variant's id.
+    pub async fn variant(&self, body: Value) -> String {
+        self.create(body).await["variants"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Receives `units` of a standard `variant` into stock.
+    pub async fn receive(&self, variant: &str, units: i32) {
+        self.app
+            .send(
+                TestRequest::post()
+                    .uri(&format!("{}/inventory/adjustments", self.base))
+                    .insert_header(("X-Api-Key", self.secret.clone()))
+                    .insert_header(("Idempotency-Key", uuid::Uuid::new_v4().to_string()))
+                    .set_json(
+                        serde_json::json!({"variant_id": variant, "delta": units, "reason": "received"}),
+                    ),
+            )
+            .await
+            .expect(201);
+    }
+
+    /// A POST to `path` (under the store) with an `Idempotency-Key`, as `who`.
+    pub fn keyed(&self, path: &str, who: As<'_>, key: &str, body: &Value) -> TestRequest {
+        let request = TestRequest::post()
+            .uri(&format!("{}{path}", self.base))
+            .insert_header(("Idempotency-Key", key.to_owned()))
+            .set_json(body);
+        match who {
+            As::Nobody => request,
+            As::Bearer(token) => request.insert_header(("Authorization", format!("Bearer {token}"))),
+            As::Key(key) => request.insert_header(("X-Api-Key", key.to_owned())),
+        }
+    }
+
+    /// Places an order as `who`, under a fresh idempotency key.
+    pub async fn order(&self, who: As<'_>, body: Value) -> Reply {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.app.send(self.keyed("/orders", who, &key, &body)).await
+    }
+
+    /// The stock level of a standard `variant`'s pool.
+    pub async fn level(&self, variant: &str) -> Value {
+        let levels = self
+            .app
+            .get(&format!("{}/inventory", self.base), As::Key(&self.secret))
+            .await
+            .expect(200);
+        levels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|level| level["variant_id"] == variant)
+            .cloned()
+            .unwrap_or_else(|| panic!("no stock level for {variant}: {levels:#}"))
+    }
 }

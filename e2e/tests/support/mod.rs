@@ -299,3 +299,86 @@ pub async fn store_reaching(client: &Client, namespace: &str, name: &str, reason
 pub fn ready_condition(status: &StoreStatus) -> Option<&Condition> {
     status.conditions.iter().find(|c| c.type_ == "Ready")
 }
+
+/// A Ready Tenant with a Ready Store `main`, and its API running as a local
+/// process from the tenant's Secrets, as its Pod would.
+pub struct ServedTenant {
+    pub tenant: String,
+    /// The store's id (`status.storeId`).
+    pub store: String,
+    pub secrets: shopfleet_e2e::tenant_api::TenantSecrets,
+    pub invite_email: String,
+    pub invite_token: String,
+    pub publishable_key: String,
+    pub secret_key: String,
+    pub api: shopfleet_e2e::tenant_api::TenantApi,
+}
+
+impl ServedTenant {
+    pub async fn new(client: &Client) -> Self {
+        shared_operator().await;
+        let (tenant, _) = ready_tenant(client, DeletionPolicy::Delete).await;
+        let namespace = format!("tenant-{tenant}");
+        create_store(client, &namespace, "main", "Europe/Paris").await;
+        let store = store_reaching(client, &namespace, "main", "Ready")
+            .await
+            .store_id
+            .unwrap();
+        let secret = |name: String, key: &'static str| {
+            let namespace = namespace.clone();
+            async move { secret_value(client, &namespace, &name, key).await }
+        };
+        let secrets = shopfleet_e2e::tenant_api::TenantSecrets {
+            database_url: secret(format!("{tenant}-db"), "DATABASE_URL").await,
+            jwt_keys: secret(format!("{tenant}-jwt"), "keys.json").await,
+        };
+        let invite_email = secret(format!("{tenant}-owner-invite"), "email").await;
+        let invite_token = secret(format!("{tenant}-owner-invite"), "token").await;
+        let publishable_key = secret("main-api-key".to_owned(), "publishableKey").await;
+        let secret_key = secret("main-api-key".to_owned(), "secretKey").await;
+        let api = Self::start_api(&tenant, &secrets);
+        Self {
+            tenant,
+            store,
+            secrets,
+            invite_email,
+            invite_token,
+            publishable_key,
+            secret_key,
+            api,
+        }
+    }
+
+    /// Starts the tenant's API (again) and waits until it is ready.
+    pub fn start_api(
+        tenant: &str,
+        secrets: &shopfleet_e2e::tenant_api::TenantSecrets,
+    ) -> shopfleet_e2e::tenant_api::TenantApi {
+        let binary = operator_binary().with_file_name("shopfleet-api");
+        let dir = binary.with_file_name(format!("e2e-api-{tenant}"));
+        let api = shopfleet_e2e::tenant_api::start(&binary, tenant, secrets, &dir)
+            .unwrap_or_else(|e| panic!("starting the API: {e:#}"));
+        eprintln!("API log: {}", api.log.display());
+        api
+    }
+}
+
+/// Sends a request to the API on `port`; panics on a transport error.
+pub fn call(
+    port: u16,
+    method: &str,
+    path: &str,
+    auth: Option<(&str, &str)>,
+    body: Option<serde_json::Value>,
+) -> shopfleet_e2e::http::Response {
+    let headers: Vec<(&str, &str)> = auth.into_iter().collect();
+    shopfleet_e2e::http::request(port, method, path, &headers, body.as_ref())
+        .unwrap_or_else(|e| panic!("{method} {path}: {e:#}"))
+}
+
+/// The JSON body of a response of `status`.
+#[track_caller]
+pub fn expect(response: shopfleet_e2e::http::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status, status, "{}", response.body);
+    response.json().unwrap()
+}

@@ -1,0 +1,304 @@
+//! Placing an order, in one transaction: price the lines from the catalog,
+//! apply promotions, count limited promotions' uses, reserve stock, write
+//! the order. Anything that fails rolls all of it back, so no stock stays
+//! reserved and no promotion use is counted for an order that does not exist.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+
+use super::model::{AppliedDiscount, MAX_LINES, MAX_QUANTITY, NewOrderRequest, Order, OrderEvent, OrderLine};
+use super::sql::{self, NewOrder, Offer};
+use super::state::Status;
+use crate::catalog::model::Status as ProductStatus;
+use crate::db::StoreTx;
+use crate::error::{ApiError, FieldError};
+use crate::ids::{OrderId, OrderLineId, PromotionId, UserId};
+use crate::inventory::sql::{self as inventory, Pool, Reservation};
+use crate::promotions::engine::{self, CodeRefused};
+use crate::promotions::model::is_code;
+use crate::promotions::sql::{self as promotions, Candidate};
+use crate::validate::Checks;
+
+/// How often promotions are evaluated again when a concurrent order took
+/// the last use of one this order was getting.
+const PROMOTION_ATTEMPTS: usize = 3;
+
+/// Checks the request's shape (everything that needs no database).
+pub fn check(request: &NewOrderRequest) -> Result<(), ApiError> {
+    let mut checks = Checks::default();
+    checks.check(
+        (1..=MAX_LINES).contains(&request.lines.len()),
+        "lines",
+        format!("an order has 1 to {MAX_LINES} lines"),
+    );
+    for (i, line) in request.lines.iter().enumerate() {
+        checks.check(
+            (1..=MAX_QUANTITY).contains(&line.quantity),
+            format!("lines[{i}].quantity"),
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        );
+    }
+    if let Some(code) = &request.promotion_code {
+        checks.check(is_code(code.trim()), "promotion_code", "is not a promotion code");
+    }
+    checks.finish()
+}
+
+/// Places `request` for `customer`, by `actor`. The caller claimed the
+/// idempotency key in `tx` and commits it.
+pub async fn place(
+    tx: &mut StoreTx,
+    request: &NewOrderRequest,
+    customer: Option<UserId>,
+    actor: &str,
+) -> Result<Order, ApiError> {
+    let wanted: Vec<_> = request.lines.iter().map(|line| line.variant_id).collect();
+    let offers = sql::offers(tx, &wanted).await?;
+    let Priced {
+        mut lines,
+        pools,
+        basket,
+    } = price(request, &offers)?;
+    let code = request.promotion_code.as_deref().map(str::trim);
+    let (discounts, line_discounts) = apply_promotions(tx, &basket, customer, code).await?;
+    for (line, discount) in lines.iter_mut().zip(line_discounts) {
+        line.discount_minor = discount;
+        line.total_minor = line.subtotal_minor - discount;
+    }
+    reserve(tx, &mut lines, pools).await?;
+    let subtotal = lines.iter().map(|line| line.subtotal_minor).sum();
+    let discount = lines.iter().map(|line| line.discount_minor).sum();
+    let event = uuid::Uuid::now_v7();
+    let mut order = sql::insert(
+        tx,
+        &NewOrder {
+            id: OrderId::generate(),
+            customer,
+            subtotal,
+            discount,
+            promotion_code: code,
+            placed_by: actor,
+            lines: &lines,
+            discounts: &discounts,
+        },
+        event,
+    )
+    .await?;
+    order.events = vec![OrderEvent {
+        id: event,
+        kind: "created".to_owned(),
+        from_status: None,
+        to_status: Status::Pending,
+        amount_minor: 0,
+        lines: sqlx::types::Json(serde_json::json!([])),
+        note: String::new(),
+        actor: actor.to_owned(),
+        created_at: order.created_at,
+    }];
+    order.lines = lines;
+    order.discounts = discounts;
+    Ok(order)
+}
+
+/// An order's lines priced from the catalog, before promotions.
+struct Priced {
+    lines: Vec<OrderLine>,
+    /// Each line's stock pool.
+    pools: Vec<Pool>,
+    /// The lines as the promotions engine sees them.
+    basket: Vec<engine::Line>,
+}
+
+/// Prices the request's lines from `offers`; 422 naming the line for
+/// unknown variants, products not for sale and nights that do not fit.
+fn price(request: &NewOrderRequest, offers: &[Offer]) -> Result<Priced, ApiError> {
+    let mut invalid = Vec::new();
+    let mut priced = Priced {
+        lines: Vec::new(),
+        pools: Vec::new(),
+        basket: Vec::new(),
+    };
+    for (i, wanted) in request.lines.iter().enumerate() {
+        let Some(offer) = offers.iter().find(|offer| offer.variant_id == wanted.variant_id) else {
+            invalid.push(FieldError::new(
+                format!("lines[{i}].variant_id"),
+                "is not a variant of this store",
+            ));
+            continue;
+        };
+        if offer.status != ProductStatus::Active {
+            invalid.push(FieldError::new(
+                format!("lines[{i}].variant_id"),
+                "is not for sale",
+            ));
+            continue;
+        }
+        match Pool::of(
+            offer.kind,
+            offer.product_id,
+            offer.variant_id,
+            offer.capacity,
+            wanted.night,
+        ) {
+            Ok(pool) => priced.pools.push(pool),
+            Err(detail) => {
+                invalid.push(FieldError::new(format!("lines[{i}].night"), detail));
+                continue;
+            }
+        }
+        let subtotal = offer.price_minor * i64::from(wanted.quantity);
+        priced.basket.push(engine::Line {
+            product: offer.product_id,
+            variant: offer.variant_id,
+            categories: offer.category_ids.clone(),
+            quantity: wanted.quantity.into(),
+            unit_price: offer.price_minor,
+        });
+        priced.lines.push(OrderLine {
+            id: OrderLineId::generate(),
+            product_id: offer.product_id,
+            variant_id: offer.variant_id,
+            sku: offer.sku.clone(),
+            title: offer.title.clone(),
+            night: wanted.night,
+            quantity: wanted.quantity,
+            unit_price_minor: offer.price_minor,
+            subtotal_minor: subtotal,
+            discount_minor: 0,
+            total_minor: subtotal,
+            refunded_quantity: 0,
+            refunded_minor: 0,
+            stock_id: None,
+        });
+    }
+    if invalid.is_empty() {
+        Ok(priced)
+    } else {
+        Err(ApiError::Validation(invalid))
+    }
+}
+
+/// Evaluates the store's promotions on `basket` and counts a use of each
+/// limited one applied. When a concurrent order took the last use of one,
+/// the counts are rolled back to a savepoint and the promotions evaluated
+/// again, now without it.
+async fn apply_promotions(
+    tx: &mut StoreTx,
+    basket: &[engine::Line],
+    customer: Option<UserId>,
+    code: Option<&str>,
+) -> Result<(Vec<AppliedDiscount>, Vec<i64>), ApiError> {
+    for _ in 0..PROMOTION_ATTEMPTS {
+        let candidates = promotions::candidates(tx, customer, code).await?;
+        if candidates.is_empty() && code.is_none() {
+            return Ok((Vec::new(), vec![0; basket.len()]));
+        }
+        let outcome = evaluate(basket, &candidates, customer, code)?;
+        let limited = outcome
+            .applied
+            .iter()
+            .filter_map(|applied| candidate(&candidates, applied.promotion))
+            .any(|c| c.row.usage_limit.is_some() || c.row.per_customer_limit.is_some());
+        if !limited {
+            return Ok((discounts(&candidates, &outcome), outcome.line_discounts));
+        }
+        savepoint(tx, "SAVEPOINT promotion_uses").await?;
+        let mut all_counted = true;
+        for applied in &outcome.applied {
+            if let Some(c) = candidate(&candidates, applied.promotion) {
+                all_counted &= promotions::redeem(tx, &c.row, customer).await?;
+            }
+            if !all_counted {
+                break;
+            }
+        }
+        if all_counted {
+            return Ok((discounts(&candidates, &outcome), outcome.line_discounts));
+        }
+        savepoint(tx, "ROLLBACK TO SAVEPOINT promotion_uses").await?;
+    }
+    Err(ApiError::Unavailable(
+        "promotions changed under this order too often; retry it".to_owned(),
+    ))
+}
+
+/// The engine's outcome for `basket`; a refused code is a 422 on `promotion_code`.
+fn evaluate(
+    basket: &[engine::Line],
+    candidates: &[Candidate],
+    customer: Option<UserId>,
+    code: Option<&str>,
+) -> Result<engine::Outcome, ApiError> {
+    let promotions: Vec<_> = candidates
+        .iter()
+        .map(|c| c.row.for_engine(c.customer_uses.into()))
+        .collect();
+    engine::evaluate(
+        &engine::Basket {
+            lines: basket,
+            customer,
+            code,
+            now: Utc::now(),
+        },
+        &promotions,
+    )
+    .map_err(|refused: CodeRefused| {
+        ApiError::Validation(vec![FieldError::new("promotion_code", refused.to_string())])
+    })
+}
+
+fn candidate(candidates: &[Candidate], id: PromotionId) -> Option<&Candidate> {
+    candidates.iter().find(|c| c.row.id == id)
+}
+
+/// The discounts to record on the order, in the order they were applied.
+fn discounts(candidates: &[Candidate], outcome: &engine::Outcome) -> Vec<AppliedDiscount> {
+    outcome
+        .applied
+        .iter()
+        .filter_map(|applied| {
+            candidate(candidates, applied.promotion).map(|c| AppliedDiscount {
+                promotion_id: Some(c.row.id),
+                name: c.row.name.clone(),
+                kind: c.row.kind.clone(),
+                code: c.row.code.clone(),
+                amount_minor: applied.amount,
+            })
+        })
+        .collect()
+}
+
+async fn savepoint(tx: &mut StoreTx, statement: &'static str) -> Result<(), ApiError> {
+    sqlx::query(statement).execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// Reserves every pool's units, in one global order (by product, variant,
+/// night) so two orders never wait on each other's pools in a cycle; 409
+/// naming the first line of a pool that is short.
+async fn reserve(tx: &mut StoreTx, lines: &mut [OrderLine], pools: Vec<Pool>) -> Result<(), ApiError> {
+    // Each pool with its units and the lines drawing on it, in pool order.
+    let mut wanted: BTreeMap<Pool, (i32, Vec<usize>)> = BTreeMap::new();
+    for (i, pool) in pools.into_iter().enumerate() {
+        let (quantity, holders) = wanted.entry(pool).or_default();
+        *quantity += lines[i].quantity;
+        holders.push(i);
+    }
+    for (pool, (quantity, holders)) in wanted {
+        match inventory::reserve(tx, &pool, quantity).await? {
+            Reservation::Held(stock) => {
+                for i in holders {
+                    lines[i].stock_id = Some(stock);
+                }
+            }
+            Reservation::Short { available } => {
+                return Err(ApiError::conflict(
+                    format!("lines[{}].quantity", holders[0]),
+                    format!("only {available} available, {quantity} asked"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Promotions: discount rules a store's managers define, and the engine that
+//! applies them to an order's basket when it is placed (see `engine` for the
+//! rules and how promotions stack).
+
+pub mod engine;
+pub mod model;
+pub mod sql;
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use self::model::{Promotion, PromotionRequest};
+use crate::app::State;
+use crate::auth::Principal;
+use crate::db::StoreTx;
+use crate::error::{ApiError, Problem};
+use crate::ids::{PromotionId, StoreId};
+use crate::pagination::{self, Page};
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, get, replace, delete))]
+pub struct Api;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    const PROMOTIONS: &str = "/v1/stores/{store_id}/promotions";
+    const PROMOTION: &str = "/v1/stores/{store_id}/promotions/{promotion_id}";
+    cfg.route(PROMOTIONS, web::get().to(list))
+        .route(PROMOTIONS, web::post().to(create))
+        .route(PROMOTION, web::get().to(get))
+        .route(PROMOTION, web::put().to(replace))
+        .route(PROMOTION, web::delete().to(delete));
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct VersionQuery {
+    /// The version read: 409 when it changed since.
+    version: i32,
+}
+
+/// Opens `store`'s transaction for one of its managers: promotions are
+/// theirs alone (shoppers learn of a promotion from the store, and see it on their order).
+async fn open(state: &State, principal: &Principal, store: StoreId) -> Result<StoreTx, ApiError> {
+    principal.require_manager(store)?;
+    state.db.store(store).await
+}
+
+/// The store's promotions, newest first (store staff).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/promotions", tag = "promotions",
+    params(("store_id" = StoreId, Path), PageQuery),
+    responses(
+        (status = 200, description = "A page of promotions", body = Page<Promotion>),
+        (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, after) = pagination::page(query.limit, query.cursor.as_deref())?;
+    let mut tx = open(&state, &principal, path.into_inner()).await?;
+    let rows = sql::list(&mut tx, after, limit).await?;
+    tx.commit().await?;
+    let promotions = rows
+        .into_iter()
+        .map(model::PromotionRow::into_promotion)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::from_rows(promotions, limit, |p: &Promotion| p.id)))
+}
+
+/// Creates a promotion (store staff).
+#[utoipa::path(post, path = "/v1/stores/{store_id}/promotions", tag = "promotions",
+    params(("store_id" = StoreId, Path)),
+    request_body = PromotionRequest,
+    responses(
+        (status = 201, description = "The promotion", body = Promotion),
+        (status = "4XX", description = "A problem (RFC 9457): 409 when the code is taken", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<StoreId>,
+    body: web::Json<PromotionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let fields = body.into_inner().parse()?;
+    let mut tx = open(&state, &principal, path.into_inner()).await?;
+    let row = sql::insert(&mut tx, &fields).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(row.into_promotion()))
+}
+
+/// One promotion (store staff).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/promotions/{promotion_id}", tag = "promotions",
+    params(("store_id" = StoreId, Path), ("promotion_id" = PromotionId, Path)),
+    responses(
+        (status = 200, description = "The promotion", body = Promotion),
+        (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, PromotionId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, id) = path.into_inner();
+    let mut tx = open(&state, &principal, store).await?;
+    let row = sql::get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(row.into_promotion()))
+}
+
+/// Replaces a promotion's fields (store staff). Orders placed before keep
+/// the discounts they got.
+#[utoipa::path(put, path = "/v1/stores/{store_id}/promotions/{promotion_id}", tag = "promotions",
+    params(("store_id" = StoreId, Path), ("promotion_id" = PromotionId, Path), VersionQuery),
+    request_body = PromotionRequest,
+    responses(
+        (status = 200, description = "The promotion", body = Promotion),
+        (status = "4XX", description = "A problem (RFC 9457): 409 when `version` is stale or the code is taken", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn replace(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, PromotionId)>,
+    query: web::Query<VersionQuery>,
+    body: web::Json<PromotionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, id) = path.into_inner();
+    let fields = body.into_inner().parse()?;
+    let mut tx = open(&state, &principal, store).await?;
+    let row = sql::replace(&mut tx, id, query.version, &fields).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(row.into_promotion()))
+}
+
+/// Deletes a promotion (store staff). Orders keep the discounts it gave.
+#[utoipa::path(delete, path = "/v1/stores/{store_id}/promotions/{promotion_id}", tag = "promotions",
+    params(("store_id" = StoreId, Path), ("promotion_id" = PromotionId, Path), VersionQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A problem (RFC 9457): 409 when `version` is stale", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete(
+    state: web::Data<State>,
+    principal: Principal,
+    path: web::Path<(StoreId, PromotionId)>,
+    query: web::Query<VersionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (store, id) = path.into_inner();
+    let mut tx = open(&state, &principal, store).await?;
+    sql::delete(&mut tx, id, query.version).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

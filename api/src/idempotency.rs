@@ -52,6 +52,22 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
+/// Claims key $3 of caller $2 in store $1 for the request whose SHA-256 is
+/// $4 (no row when it is taken), clearing up to $5 other keys older than 24
+/// hours on the way, in one round trip. (The claimed key itself is never
+/// cleared by its own claim: the two would race within the statement.)
+/// Public for the benchmark.
+pub const CLAIM: &str = "WITH expired AS (DELETE FROM idempotency_keys WHERE (store_id, principal, key) IN \
+     (SELECT store_id, principal, key FROM idempotency_keys WHERE store_id = $1 \
+     AND created_at < now() - interval '24 hours' AND (principal, key) <> ($2, $3) LIMIT $5)) \
+     INSERT INTO idempotency_keys (store_id, principal, key, request_sha256, status, body) \
+     VALUES ($1, $2, $3, $4, 0, 'null') ON CONFLICT DO NOTHING";
+
+/// Stores status $4 and body $5 as the answer of key $3 of caller $2 in
+/// store $1. Public for the benchmark.
+pub const RECORD: &str =
+    "UPDATE idempotency_keys SET status = $4, body = $5 WHERE store_id = $1 AND principal = $2 AND key = $3";
+
 /// What a claim found.
 pub enum Claim {
     /// The key is new: run the mutation, then [`record`] its response.
@@ -70,26 +86,16 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     let store = tx.store.id;
     let fingerprint = fingerprint(operation, request);
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE (store_id, principal, key) IN (SELECT store_id, principal, key \
-         FROM idempotency_keys WHERE store_id = $1 AND created_at < now() - interval '24 hours' LIMIT $2)",
-    )
-    .bind(store)
-    .bind(CLEANUP_BATCH)
-    .execute(tx.conn())
-    .await?;
     // Status and body are filled in by `record`, in this same transaction:
     // no one ever sees them empty.
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (store_id, principal, key, request_sha256, status, body) \
-         VALUES ($1, $2, $3, $4, 0, 'null') ON CONFLICT DO NOTHING",
-    )
-    .bind(store)
-    .bind(caller)
-    .bind(&key.0)
-    .bind(&fingerprint)
-    .execute(tx.conn())
-    .await?;
+    let inserted = sqlx::query(CLAIM)
+        .bind(store)
+        .bind(caller)
+        .bind(&key.0)
+        .bind(&fingerprint)
+        .bind(CLEANUP_BATCH)
+        .execute(tx.conn())
+        .await?;
     if inserted.rows_affected() == 1 {
         return Ok(Claim::New);
     }
@@ -128,16 +134,14 @@ pub async fn record(
     let body =
         serde_json::to_value(body).map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))?;
     let store = tx.store.id;
-    sqlx::query(
-        "UPDATE idempotency_keys SET status = $4, body = $5 WHERE store_id = $1 AND principal = $2 AND key = $3",
-    )
-    .bind(store)
-    .bind(caller)
-    .bind(&key.0)
-    .bind(status.as_u16() as i16)
-    .bind(&body)
-    .execute(tx.conn())
-    .await?;
+    sqlx::query(RECORD)
+        .bind(store)
+        .bind(caller)
+        .bind(&key.0)
+        .bind(status.as_u16() as i16)
+        .bind(&body)
+        .execute(tx.conn())
+        .await?;
     Ok(HttpResponse::build(status).json(body))
 }
 

@@ -6,28 +6,26 @@
 //! Placing, cancelling and refunding need an `Idempotency-Key`. An order is
 //! acknowledged (201) only after its transaction commits.
 
+pub mod change;
 pub mod model;
 pub mod place;
 pub mod refund;
 pub mod sql;
 pub mod state;
 
-use std::collections::BTreeMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use self::change::Request;
 use self::model::{NewOrderRequest, NoteRequest, Order, OrderSummary, RefundRequest};
-use self::state::{Change, Status};
+use self::state::Status;
 use crate::app::State;
 use crate::auth::{Principal, Role, StoreAccess};
-use crate::db::StoreTx;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{self, Claim, IdempotencyKey};
 use crate::ids::{OrderId, StoreId, UserId};
-use crate::inventory::sql::{self as inventory, Movement};
 use crate::pagination::{self, Page};
 use crate::validate::{Checks, text};
 
@@ -49,7 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Who is acting on a store's orders.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Caller {
+pub enum Caller {
     /// A signed-in customer: their own orders only.
     Customer(UserId),
     /// Owners, the store's staff, its secret key: every order of the store.
@@ -225,26 +223,19 @@ async fn pay(
     state: web::Data<State>,
     principal: Principal,
     path: web::Path<(StoreId, OrderId)>,
-    body: Option<web::Json<NoteRequest>>,
+    body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    Caller::of(&principal, store)?.require_staff()?;
-    let note = note(body.map(web::Json::into_inner).unwrap_or_default())?;
-    let mut tx = state.db.store(store).await?;
-    let order = sql::order(&mut tx, id, None, true).await?;
-    let to = next(order.status, Change::Pay)?;
-    let change = sql::Transition {
-        from: order.status,
-        to,
-        kind: "paid",
-        paid: order.total_minor,
-        refunded: 0,
-        amount: order.total_minor,
-        lines: serde_json::json!([]),
-        note: &note,
-        actor: &principal.actor(),
-    };
-    finish(state, tx, id, change).await
+    let body = body.into_inner();
+    respond(
+        state,
+        &principal,
+        path.into_inner(),
+        None,
+        Request::Pay,
+        &body.note,
+        &body,
+    )
+    .await
 }
 
 /// Marks a paid order fulfilled (store staff): its reserved units leave the stock.
@@ -259,31 +250,19 @@ async fn fulfil(
     state: web::Data<State>,
     principal: Principal,
     path: web::Path<(StoreId, OrderId)>,
-    body: Option<web::Json<NoteRequest>>,
+    body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    Caller::of(&principal, store)?.require_staff()?;
-    let note = note(body.map(web::Json::into_inner).unwrap_or_default())?;
-    let mut tx = state.db.store(store).await?;
-    let order = sql::order(&mut tx, id, None, true).await?;
-    let to = next(order.status, Change::Fulfil)?;
-    let unrefunded = order
-        .lines
-        .iter()
-        .map(|line| (line, line.quantity - line.refunded_quantity));
-    settle(&mut tx, unrefunded, Movement::Ship).await?;
-    let change = sql::Transition {
-        from: order.status,
-        to,
-        kind: "fulfilled",
-        paid: order.paid_minor,
-        refunded: order.refunded_minor,
-        amount: 0,
-        lines: serde_json::json!([]),
-        note: &note,
-        actor: &principal.actor(),
-    };
-    finish(state, tx, id, change).await
+    let body = body.into_inner();
+    respond(
+        state,
+        &principal,
+        path.into_inner(),
+        None,
+        Request::Fulfil,
+        &body.note,
+        &body,
+    )
+    .await
 }
 
 /// Cancels a pending or paid order: its stock is released, and what was paid
@@ -300,43 +279,19 @@ async fn cancel(
     principal: Principal,
     path: web::Path<(StoreId, OrderId)>,
     key: IdempotencyKey,
-    body: Option<web::Json<NoteRequest>>,
+    body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    let caller = Caller::of(&principal, store)?;
-    let request = body.map(web::Json::into_inner).unwrap_or_default();
-    let note = note(NoteRequest {
-        note: request.note.clone(),
-    })?;
-    let actor = principal.actor();
-    let mut tx = state.db.store(store).await?;
-    let operation = format!("orders.cancel:{id}");
-    if let Claim::Replay(response) = idempotency::claim(&mut tx, &actor, &key, &operation, &request).await? {
-        tx.commit().await?;
-        return Ok(response);
-    }
-    let order = sql::order(&mut tx, id, caller.only_orders_of(), true).await?;
-    if order.status == Status::Paid {
-        caller.require_staff()?;
-    }
-    let to = next(order.status, Change::Cancel)?;
-    let unrefunded = order
-        .lines
-        .iter()
-        .map(|line| (line, line.quantity - line.refunded_quantity));
-    settle(&mut tx, unrefunded, Movement::Release).await?;
-    let change = sql::Transition {
-        from: order.status,
-        to,
-        kind: "cancelled",
-        paid: order.paid_minor,
-        refunded: order.paid_minor,
-        amount: order.paid_minor - order.refunded_minor,
-        lines: serde_json::json!([]),
-        note: &note,
-        actor: &actor,
-    };
-    finish_idempotent(state, tx, id, change, &actor, &key).await
+    let body = body.into_inner();
+    respond(
+        state,
+        &principal,
+        path.into_inner(),
+        Some(&key),
+        Request::Cancel,
+        &body.note,
+        &body,
+    )
+    .await
 }
 
 /// Refunds units of a paid or fulfilled order (store staff): their share of
@@ -355,132 +310,58 @@ async fn refund(
     key: IdempotencyKey,
     body: web::Json<RefundRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    Caller::of(&principal, store)?.require_staff()?;
-    let request = body.into_inner();
-    let note = note(NoteRequest {
-        note: request.note.clone(),
-    })?;
+    let body = body.into_inner();
+    let request = Request::Refund(&body.lines);
+    respond(
+        state,
+        &principal,
+        path.into_inner(),
+        Some(&key),
+        request,
+        &body.note,
+        &body,
+    )
+    .await
+}
+
+/// Makes a change of an order in one transaction and answers with the order
+/// as it now is; under `key`, the answer is stored for retries.
+async fn respond(
+    state: web::Data<State>,
+    principal: &Principal,
+    (store, id): (StoreId, OrderId),
+    key: Option<&IdempotencyKey>,
+    request: Request<'_>,
+    note: &str,
+    body: &impl Serialize,
+) -> Result<HttpResponse, ApiError> {
+    let caller = Caller::of(principal, store)?;
+    let note = self::note(note)?;
     let actor = principal.actor();
     let mut tx = state.db.store(store).await?;
-    let operation = format!("orders.refund:{id}");
-    if let Claim::Replay(response) = idempotency::claim(&mut tx, &actor, &key, &operation, &request).await? {
-        tx.commit().await?;
-        return Ok(response);
-    }
-    let order = sql::order(&mut tx, id, None, true).await?;
-    // An order with nothing to refund says so before its lines are looked at.
-    next(
-        order.status,
-        Change::Refund {
-            covers_the_rest: false,
-        },
-    )?;
-    let (parts, covers_the_rest) = refund::plan(&order.lines, &request.lines)?;
-    let to = next(order.status, Change::Refund { covers_the_rest })?;
-    // Units not yet shipped leave their reservation; shipped ones come back.
-    let movement = if order.status == Status::Fulfilled {
-        Movement::Restock
-    } else {
-        Movement::Release
-    };
-    settle(
-        &mut tx,
-        parts.iter().map(|part| (&order.lines[part.line], part.quantity)),
-        movement,
-    )
-    .await?;
-    for part in &parts {
-        sql::refund_line(&mut tx, order.lines[part.line].id, part.quantity, part.amount).await?;
-    }
-    let amount: i64 = parts.iter().map(|part| part.amount).sum();
-    let lines: Vec<_> = parts
-        .iter()
-        .map(|part| serde_json::json!({"line_id": order.lines[part.line].id, "quantity": part.quantity, "amount_minor": part.amount}))
-        .collect();
-    let change = sql::Transition {
-        from: order.status,
-        to,
-        kind: "refunded",
-        paid: order.paid_minor,
-        refunded: order.refunded_minor + amount,
-        amount,
-        lines: serde_json::Value::Array(lines),
-        note: &note,
-        actor: &actor,
-    };
-    finish_idempotent(state, tx, id, change, &actor, &key).await
-}
-
-/// The status after `change`, or a 409 naming `status`.
-fn next(from: Status, change: Change) -> Result<Status, ApiError> {
-    state::next(from, change).map_err(|why| ApiError::conflict("status", why))
-}
-
-fn note(request: NoteRequest) -> Result<String, ApiError> {
-    let mut checks = Checks::default();
-    let note = checks.parse("note", text(&request.note, 0, 500));
-    checks.finish()?;
-    Ok(note.unwrap_or_default())
-}
-
-/// Moves the stock of `units` (line, how many) as `movement` says, one
-/// update per pool in pool-id order (the same order everywhere, so two
-/// changes never deadlock).
-async fn settle<'a>(
-    tx: &mut StoreTx,
-    units: impl Iterator<Item = (&'a model::OrderLine, i32)>,
-    movement: Movement,
-) -> Result<(), ApiError> {
-    let mut per_pool: BTreeMap<uuid::Uuid, i32> = BTreeMap::new();
-    for (line, quantity) in units {
-        // A line whose product was deleted has no pool left to move.
-        if let Some(stock) = line.stock_id
-            && quantity > 0
-        {
-            *per_pool.entry(stock).or_default() += quantity;
+    if let Some(key) = key {
+        let operation = format!("orders.{}:{id}", request.name());
+        if let Claim::Replay(response) = idempotency::claim(&mut tx, &actor, key, &operation, body).await? {
+            tx.commit().await?;
+            return Ok(response);
         }
     }
-    for (stock, quantity) in per_pool {
-        inventory::settle(tx, stock, quantity, movement).await?;
-    }
-    Ok(())
-}
-
-/// Records `change`, commits, and answers with the order as it now is.
-async fn finish(
-    state: web::Data<State>,
-    mut tx: StoreTx,
-    id: OrderId,
-    change: sql::Transition<'_>,
-) -> Result<HttpResponse, ApiError> {
-    let order = record(&mut tx, id, &change).await?;
+    let done = change::apply(&mut tx, id, caller, request, &note, &actor).await?;
+    let response = match key {
+        Some(key) => idempotency::record(&mut tx, &actor, key, StatusCode::OK, &done.order).await?,
+        None => HttpResponse::Ok().json(&done.order),
+    };
     tx.commit().await?;
     state
         .metrics
-        .order_event(change.kind, &order.currency, change.amount);
-    Ok(HttpResponse::Ok().json(order))
-}
-
-/// As [`finish`], storing the answer under the request's idempotency key.
-async fn finish_idempotent(
-    state: web::Data<State>,
-    mut tx: StoreTx,
-    id: OrderId,
-    change: sql::Transition<'_>,
-    actor: &str,
-    key: &IdempotencyKey,
-) -> Result<HttpResponse, ApiError> {
-    let order = record(&mut tx, id, &change).await?;
-    let response = idempotency::record(&mut tx, actor, key, StatusCode::OK, &order).await?;
-    tx.commit().await?;
-    state
-        .metrics
-        .order_event(change.kind, &order.currency, change.amount);
+        .order_event(done.event, &done.order.currency, done.amount);
     Ok(response)
 }
 
-async fn record(tx: &mut StoreTx, id: OrderId, change: &sql::Transition<'_>) -> Result<Order, ApiError> {
-    sql::transition(tx, id, change).await?;
-    sql::order(tx, id, None, false).await
+/// The note of a change, trimmed; 422 when longer than 500 characters.
+fn note(note: &str) -> Result<String, ApiError> {
+    let mut checks = Checks::default();
+    let note = checks.parse("note", text(note, 0, 500));
+    checks.finish()?;
+    Ok(note.unwrap_or_default())
 }

@@ -132,7 +132,7 @@ pub struct NewOrderLine {
     pub night: Option<NaiveDate>,
 }
 
-#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// Why, for the order's history (up to 500 characters).

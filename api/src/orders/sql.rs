@@ -6,7 +6,7 @@ use super::model::{AppliedDiscount, Order, OrderLine, OrderSummary};
 use super::state::Status;
 use crate::catalog::model::{Kind, Status as ProductStatus};
 use crate::db::StoreTx;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::ids::{CategoryId, OrderId, ProductId, UserId, VariantId};
 
 /// The columns of an [`Order`], for `concat!`.
@@ -123,7 +123,16 @@ pub async fn insert(tx: &mut StoreTx, order: &NewOrder<'_>, event: uuid::Uuid) -
         .bind(discounts.iter().map(|d| d.amount_minor).collect::<Vec<_>>())
         .bind(event)
         .fetch_one(tx.conn())
-        .await?;
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.constraint() == Some("orders_customer_id_fkey") => {
+                ApiError::Validation(vec![FieldError::new(
+                    "customer_id",
+                    "is not a user of this tenant",
+                )])
+            }
+            _ => error.into(),
+        })?;
     Ok(inserted)
 }
 
@@ -213,7 +222,7 @@ pub async fn list(tx: &mut StoreTx, filter: &OrderFilter) -> Result<Vec<OrderSum
 pub struct Transition<'a> {
     pub from: Status,
     pub to: Status,
-    pub kind: &'a str,
+    pub kind: &'static str,
     pub paid: i64,
     pub refunded: i64,
     /// Money that moved with this change.
@@ -221,6 +230,23 @@ pub struct Transition<'a> {
     pub lines: serde_json::Value,
     pub note: &'a str,
     pub actor: &'a str,
+}
+
+impl<'a> Transition<'a> {
+    /// A change of `order` that moves nothing yet: fill in what does move.
+    pub fn of(order: &Order, note: &'a str, actor: &'a str) -> Self {
+        Self {
+            from: order.status,
+            to: order.status,
+            kind: "",
+            paid: order.paid_minor,
+            refunded: order.refunded_minor,
+            amount: 0,
+            lines: serde_json::json!([]),
+            note,
+            actor,
+        }
+    }
 }
 
 /// Moves order `id` as `change` says, and records the event.

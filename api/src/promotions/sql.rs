@@ -15,6 +15,15 @@ macro_rules! promotion_columns {
     };
 }
 
+/// The columns a promotion request sets, for `concat!`.
+macro_rules! field_columns {
+    () => {
+        "name, kind, basis_points, amount_minor, buy_quantity, get_quantity, free_variant_id, free_quantity, \
+         code, min_subtotal_minor, product_ids, category_ids, customer_ids, starts_at, ends_at, usage_limit, \
+         per_customer_limit, stackable, priority, active"
+    };
+}
+
 /// The promotions an order may use ($1 the store, $2 its customer, $3 its
 /// code): the active automatic ones and the one with the code, each with
 /// how often the customer used it. Public for the benchmark.
@@ -88,40 +97,19 @@ pub async fn redeem(
 
 pub async fn insert(tx: &mut StoreTx, fields: &PromotionRequest) -> Result<PromotionRow, ApiError> {
     let store = tx.store.id;
-    let rule = fields.rule.columns();
-    sqlx::query_as(concat!(
-        "INSERT INTO promotions (id, store_id, name, kind, basis_points, amount_minor, buy_quantity, get_quantity, \
-         free_variant_id, free_quantity, code, min_subtotal_minor, product_ids, category_ids, customer_ids, \
-         starts_at, ends_at, usage_limit, per_customer_limit, stackable, priority, active) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
-         RETURNING ",
+    let query = sqlx::query_as(concat!(
+        "INSERT INTO promotions (id, store_id, ",
+        field_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22) RETURNING ",
         promotion_columns!()
     ))
     .bind(PromotionId::generate())
-    .bind(store)
-    .bind(&fields.name)
-    .bind(rule.kind)
-    .bind(rule.basis_points)
-    .bind(rule.amount_minor)
-    .bind(rule.buy_quantity)
-    .bind(rule.get_quantity)
-    .bind(rule.free_variant_id)
-    .bind(rule.free_quantity)
-    .bind(&fields.code)
-    .bind(fields.min_subtotal_minor)
-    .bind(&fields.product_ids)
-    .bind(&fields.category_ids)
-    .bind(&fields.customer_ids)
-    .bind(fields.starts_at)
-    .bind(fields.ends_at)
-    .bind(fields.usage_limit)
-    .bind(fields.per_customer_limit)
-    .bind(fields.stackable)
-    .bind(fields.priority)
-    .bind(fields.active)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(write_error)
+    .bind(store);
+    bind_fields(query, fields)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(write_error)
 }
 
 /// Replaces promotion `id`'s fields if it is still at `version`.
@@ -131,40 +119,19 @@ pub async fn replace(
     version: i32,
     fields: &PromotionRequest,
 ) -> Result<PromotionRow, ApiError> {
-    let rule = fields.rule.columns();
-    let replaced: Option<PromotionRow> = sqlx::query_as(concat!(
-        "UPDATE promotions SET name = $3, kind = $4, basis_points = $5, amount_minor = $6, buy_quantity = $7, \
-         get_quantity = $8, free_variant_id = $9, free_quantity = $10, code = $11, min_subtotal_minor = $12, \
-         product_ids = $13, category_ids = $14, customer_ids = $15, starts_at = $16, ends_at = $17, \
-         usage_limit = $18, per_customer_limit = $19, stackable = $20, priority = $21, active = $22, \
+    let query = sqlx::query_as(concat!(
+        "UPDATE promotions SET (",
+        field_columns!(),
+        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22), \
          version = version + 1, updated_at = now() WHERE id = $1 AND version = $2 RETURNING ",
         promotion_columns!()
     ))
     .bind(id)
-    .bind(version)
-    .bind(&fields.name)
-    .bind(rule.kind)
-    .bind(rule.basis_points)
-    .bind(rule.amount_minor)
-    .bind(rule.buy_quantity)
-    .bind(rule.get_quantity)
-    .bind(rule.free_variant_id)
-    .bind(rule.free_quantity)
-    .bind(&fields.code)
-    .bind(fields.min_subtotal_minor)
-    .bind(&fields.product_ids)
-    .bind(&fields.category_ids)
-    .bind(&fields.customer_ids)
-    .bind(fields.starts_at)
-    .bind(fields.ends_at)
-    .bind(fields.usage_limit)
-    .bind(fields.per_customer_limit)
-    .bind(fields.stackable)
-    .bind(fields.priority)
-    .bind(fields.active)
-    .fetch_optional(tx.conn())
-    .await
-    .map_err(write_error)?;
+    .bind(version);
+    let replaced: Option<PromotionRow> = bind_fields(query, fields)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(write_error)?;
     match replaced {
         Some(row) => Ok(row),
         None => {
@@ -172,6 +139,34 @@ pub async fn replace(
             Err(ApiError::stale_version())
         }
     }
+}
+
+type PromotionQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Postgres, PromotionRow, sqlx::postgres::PgArguments>;
+
+/// Binds a promotion's fields as $3 to $22, in the order of `field_columns!`.
+fn bind_fields<'q>(query: PromotionQuery<'q>, fields: &'q PromotionRequest) -> PromotionQuery<'q> {
+    let rule = fields.rule.columns();
+    query
+        .bind(&fields.name)
+        .bind(rule.kind)
+        .bind(rule.basis_points)
+        .bind(rule.amount_minor)
+        .bind(rule.buy_quantity)
+        .bind(rule.get_quantity)
+        .bind(rule.free_variant_id)
+        .bind(rule.free_quantity)
+        .bind(&fields.code)
+        .bind(fields.min_subtotal_minor)
+        .bind(&fields.product_ids)
+        .bind(&fields.category_ids)
+        .bind(&fields.customer_ids)
+        .bind(fields.starts_at)
+        .bind(fields.ends_at)
+        .bind(fields.usage_limit)
+        .bind(fields.per_customer_limit)
+        .bind(fields.stackable)
+        .bind(fields.priority)
+        .bind(fields.active)
 }
 
 /// Deletes promotion `id` if it is still at `version`. Orders keep the

@@ -1,0 +1,181 @@
+//! Changes of a placed order along the state machine: pay, fulfil, cancel,
+//! refund. Each locks the order's row for its transaction, checks the change
+//! is legal from the order's status (409 naming `status` if not), moves the
+//! stock the change moves, and records the change as an event.
+
+use std::collections::BTreeMap;
+
+use super::model::{Order, OrderLine, RefundLine};
+use super::sql::{self, Transition};
+use super::state::{self, Change, Status};
+use super::{Caller, refund};
+use crate::db::StoreTx;
+use crate::error::ApiError;
+use crate::ids::OrderId;
+use crate::inventory::sql::{self as inventory, Movement};
+
+/// A change someone asks for.
+pub enum Request<'a> {
+    Pay,
+    Fulfil,
+    Cancel,
+    Refund(&'a [RefundLine]),
+}
+
+impl Request<'_> {
+    /// Its name in idempotency fingerprints.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Pay => "pay",
+            Self::Fulfil => "fulfil",
+            Self::Cancel => "cancel",
+            Self::Refund(_) => "refund",
+        }
+    }
+}
+
+/// A change made: the order as it now is, the event, and the money it moved.
+pub struct Done {
+    pub order: Order,
+    pub event: &'static str,
+    pub amount: i64,
+}
+
+/// Makes `request` of order `id` for `caller`, by `actor`. Customers may
+/// only cancel their own pending orders; everything else is staff's.
+pub async fn apply(
+    tx: &mut StoreTx,
+    id: OrderId,
+    caller: Caller,
+    request: Request<'_>,
+    note: &str,
+    actor: &str,
+) -> Result<Done, ApiError> {
+    if !matches!(request, Request::Cancel) {
+        caller.require_staff()?;
+    }
+    let order = sql::order(tx, id, caller.only_orders_of(), true).await?;
+    let unrefunded = || {
+        order
+            .lines
+            .iter()
+            .map(|line| (line, line.quantity - line.refunded_quantity))
+    };
+    let change = match request {
+        Request::Pay => Transition {
+            to: next(order.status, Change::Pay)?,
+            kind: "paid",
+            paid: order.total_minor,
+            amount: order.total_minor,
+            ..Transition::of(&order, note, actor)
+        },
+        Request::Fulfil => {
+            let to = next(order.status, Change::Fulfil)?;
+            settle(tx, unrefunded(), Movement::Ship).await?;
+            Transition {
+                to,
+                kind: "fulfilled",
+                ..Transition::of(&order, note, actor)
+            }
+        }
+        Request::Cancel => {
+            if order.status == Status::Paid {
+                caller.require_staff()?;
+            }
+            let to = next(order.status, Change::Cancel)?;
+            settle(tx, unrefunded(), Movement::Release).await?;
+            Transition {
+                to,
+                kind: "cancelled",
+                refunded: order.paid_minor,
+                amount: order.paid_minor - order.refunded_minor,
+                ..Transition::of(&order, note, actor)
+            }
+        }
+        Request::Refund(lines) => refund_units(tx, &order, lines, note, actor).await?,
+    };
+    sql::transition(tx, id, &change).await?;
+    Ok(Done {
+        order: sql::order(tx, id, None, false).await?,
+        event: change.kind,
+        amount: change.amount,
+    })
+}
+
+/// The change that refunds `lines`: their stock moves back and each line
+/// records what of it was refunded.
+async fn refund_units<'a>(
+    tx: &mut StoreTx,
+    order: &Order,
+    lines: &[RefundLine],
+    note: &'a str,
+    actor: &'a str,
+) -> Result<Transition<'a>, ApiError> {
+    // An order with nothing to refund says so before its lines are looked at.
+    next(
+        order.status,
+        Change::Refund {
+            covers_the_rest: false,
+        },
+    )?;
+    let (parts, covers_the_rest) = refund::plan(&order.lines, lines)?;
+    let to = next(order.status, Change::Refund { covers_the_rest })?;
+    // Units not yet shipped leave their reservation; shipped ones come back.
+    let movement = if order.status == Status::Fulfilled {
+        Movement::Restock
+    } else {
+        Movement::Release
+    };
+    let refunded = || parts.iter().map(|part| (&order.lines[part.line], part.quantity));
+    settle(tx, refunded(), movement).await?;
+    for part in &parts {
+        sql::refund_line(tx, order.lines[part.line].id, part.quantity, part.amount).await?;
+    }
+    let amount: i64 = parts.iter().map(|part| part.amount).sum();
+    let lines = parts
+        .iter()
+        .map(|part| {
+            serde_json::json!({
+                "line_id": order.lines[part.line].id,
+                "quantity": part.quantity,
+                "amount_minor": part.amount,
+            })
+        })
+        .collect();
+    Ok(Transition {
+        to,
+        kind: "refunded",
+        refunded: order.refunded_minor + amount,
+        amount,
+        lines: serde_json::Value::Array(lines),
+        ..Transition::of(order, note, actor)
+    })
+}
+
+/// The status after `change`, or a 409 naming `status`.
+fn next(from: Status, change: Change) -> Result<Status, ApiError> {
+    state::next(from, change).map_err(|why| ApiError::conflict("status", why))
+}
+
+/// Moves the stock of `units` (line, how many) as `movement` says, one
+/// update per pool in pool-id order (the same order everywhere, so two
+/// changes never deadlock).
+async fn settle<'a>(
+    tx: &mut StoreTx,
+    units: impl Iterator<Item = (&'a OrderLine, i32)>,
+    movement: Movement,
+) -> Result<(), ApiError> {
+    let mut per_pool: BTreeMap<uuid::Uuid, i32> = BTreeMap::new();
+    for (line, quantity) in units {
+        // A line whose product was deleted has no pool left to move.
+        if let Some(stock) = line.stock_id
+            && quantity > 0
+        {
+            *per_pool.entry(stock).or_default() += quantity;
+        }
+    }
+    for (stock, quantity) in per_pool {
+        inventory::settle(tx, stock, quantity, movement).await?;
+    }
+    Ok(())
+}

@@ -71,6 +71,17 @@ async fn an_order_is_priced_by_the_server_and_reserves_its_stock() {
         .expect(200);
     assert_eq!(fetched, order, "the answer is the order as stored");
 
+    let metrics = shop.app.get("/metrics", As::Nobody).await.expect(200);
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("shopfleet_api_order_events_total{event=\"created\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("shopfleet_api_order_amount_minor_total{currency=\"EUR\",event=\"created\"} 3600"),
+        "{metrics}"
+    );
+
     // The client sends no prices.
     let priced = json!({"lines": [{"variant_id": mug, "quantity": 1, "unit_price_minor": 1}]});
     shop.order(me, priced)
@@ -575,4 +586,38 @@ async fn customers_see_only_their_own_orders_and_staff_filter_them() {
         .await
         .expect_problem(422, "validation");
     assert_eq!(problem_fields(&problem), ["created_before"]);
+}
+
+#[actix_web::test]
+async fn placing_and_cancelling_orders_at_once_never_deadlock() {
+    let shop = Shop::new().await;
+    // Pools whose stock rows sort the other way round from their products,
+    // so locking by row id and by product would cross.
+    let first = shop.variant(product("First", "FIRST", 100)).await;
+    let second = shop.variant(product("Second", "SECOND", 100)).await;
+    shop.receive(&second, 1000).await;
+    shop.receive(&first, 1000).await;
+    let both =
+        json!({"lines": [{"variant_id": second, "quantity": 1}, {"variant_id": first, "quantity": 1}]});
+    let mut placed = Vec::new();
+    for _ in 0..30 {
+        placed.push(shop.order(shop.staff(), both.clone()).await.expect(201));
+    }
+    let shop = &shop;
+    let cancels = placed.iter().map(|order| async move {
+        let reply = shop.change(order, "cancel", json!({})).await;
+        assert_eq!(reply.status, 200, "{:#}", reply.body);
+    });
+    let both = &both;
+    let orders = (0..30).map(|_| async move {
+        let reply = shop.order(shop.staff(), both.clone()).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+    });
+    futures::future::join(
+        futures::future::join_all(cancels),
+        futures::future::join_all(orders),
+    )
+    .await;
+    assert_eq!(shop.level(&first).await["reserved"], 30);
+    assert_eq!(shop.level(&second).await["reserved"], 30);
 }

@@ -207,6 +207,23 @@ pub enum Movement {
     Restock,
 }
 
+/// Locks stock rows `stocks` in the global pool order (product, variant,
+/// night, as [`Pool`] orders them and as orders reserve them), and returns
+/// them in that order. Whatever then changes them in any order cannot
+/// deadlock with an order being placed.
+pub async fn lock_in_pool_order(
+    tx: &mut StoreTx,
+    stocks: &[uuid::Uuid],
+) -> Result<Vec<uuid::Uuid>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM stock WHERE id = ANY($1) \
+         ORDER BY product_id, variant_id NULLS FIRST, night NULLS FIRST FOR UPDATE",
+    )
+    .bind(stocks)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// Moves `quantity` units of stock row `stock` as `movement` says.
 pub async fn settle(
     tx: &mut StoreTx,

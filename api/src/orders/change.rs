@@ -158,8 +158,8 @@ fn next(from: Status, change: Change) -> Result<Status, ApiError> {
 }
 
 /// Moves the stock of `units` (line, how many) as `movement` says, one
-/// update per pool in pool-id order (the same order everywhere, so two
-/// changes never deadlock).
+/// update per pool, with the pools locked in the order orders reserve them
+/// (so a change and an order being placed never wait on each other in a cycle).
 async fn settle<'a>(
     tx: &mut StoreTx,
     units: impl Iterator<Item = (&'a OrderLine, i32)>,
@@ -174,8 +174,12 @@ async fn settle<'a>(
             *per_pool.entry(stock).or_default() += quantity;
         }
     }
-    for (stock, quantity) in per_pool {
-        inventory::settle(tx, stock, quantity, movement).await?;
+    if per_pool.is_empty() {
+        return Ok(());
+    }
+    let pools: Vec<uuid::Uuid> = per_pool.keys().copied().collect();
+    for stock in inventory::lock_in_pool_order(tx, &pools).await? {
+        inventory::settle(tx, stock, per_pool[&stock], movement).await?;
     }
     Ok(())
 }

@@ -40,7 +40,7 @@ bench-operator: prerequisites ## benchmark: TENANTS (default 100) Tenants × 2 S
 	$(CARGO) build --locked --release -p shopfleet-operator
 	$(CARGO) run --locked --release -p shopfleet-bench --bin operator-scale -- --tenants $(TENANTS)
 
-bench-api: ## benchmark: the API's catalog reads under wrk, against pgbench running the same SQL (the ceiling)
+bench-api: ## benchmark: the API's catalog reads and order creation under wrk, against pgbench running the same SQL (the ceiling)
 	$(CARGO) build --locked --release -p shopfleet-api
 	$(CARGO) run --locked --release -p shopfleet-bench --bin api-load
 

@@ -1,6 +1,12 @@
 //! The ceiling: pgbench running, per request, the SQL the API runs, taken
 //! from the API's own constants, on the same database as the same role.
 //!
+//! An order needs new ids and a new idempotency key in every transaction,
+//! which pgbench's `\set` cannot make: its script takes them from the
+//! statement that opens the transaction, whose `SELECT` returns them beside
+//! the RLS setting (`\gset`). That one statement is the API's plus these
+//! columns.
+//!
 //! Not pgbench's `-M prepared`: it binds every variable as text, so it cannot
 //! bind the NULLs the API binds (7 of the 10 parameters of a list), and it
 //! leaves parameter types to the server. Instead each connection prepares the statements
@@ -15,11 +21,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use shopfleet_api::catalog::sql;
-use shopfleet_api::db;
-use shopfleet_api::ids::ProductId;
+use shopfleet_api::inventory::sql::{Pool, RESERVE as RESERVE_SQL};
+use shopfleet_api::orders::sql::{INSERT_ORDER as INSERT_ORDER_SQL, OFFERS as OFFERS_SQL};
+use shopfleet_api::promotions::sql::CANDIDATES as CANDIDATES_SQL;
+use shopfleet_api::{db, idempotency};
 
-use crate::scenario::{Read, Scenario};
-use crate::store::{CURRENCY, PAGE, Store};
+use crate::scenario::{Order, QUANTITY, Request, Scenario, order_caller};
+use crate::store::{CURRENCY, PAGE, PROMOTION_CODE, PROMOTION_NAME, Store};
 use crate::{Load, Measurement};
 
 /// pgbench reads at most this many scripts; a scenario is one per request.
@@ -58,6 +66,68 @@ const VARIANTS_OF: Statement = Statement {
     sql: sql::VARIANTS_OF,
     parameter_types: &["uuid[]", "text"],
 };
+
+/// Placing an order, in the order the API runs them: store $1, caller $2,
+/// key $3, the request's SHA-256 $4, how many expired keys to clear $5.
+const CLAIM: Statement = Statement {
+    name: "claim",
+    sql: idempotency::CLAIM,
+    parameter_types: &["uuid", "text", "text", "bytea", "bigint"],
+};
+/// The variants $1.
+const OFFERS: Statement = Statement {
+    name: "offers",
+    sql: OFFERS_SQL,
+    parameter_types: &["uuid[]"],
+};
+/// Store $1, customer $2, code $3.
+const CANDIDATES: Statement = Statement {
+    name: "candidates",
+    sql: CANDIDATES_SQL,
+    parameter_types: &["uuid", "uuid", "text"],
+};
+/// Store $1, product $2, variant $3, night $4, quantity $5.
+const RESERVE: Statement = Statement {
+    name: "reserve",
+    sql: RESERVE_SQL,
+    parameter_types: &["uuid", "uuid", "uuid", "date", "integer"],
+};
+/// What `orders::sql::insert` binds, in its order.
+#[rustfmt::skip]
+const INSERT_ORDER: Statement = Statement {
+    name: "insert_order",
+    sql: INSERT_ORDER_SQL,
+    parameter_types: &[
+        // order, store, customer, currency, subtotal, discount, code, placed by
+        "uuid", "uuid", "uuid", "text", "bigint", "bigint", "text", "text",
+        // the lines: ids, products, variants, skus, titles, nights, pools,
+        // quantities, unit prices, discounts
+        "uuid[]", "uuid[]", "uuid[]", "text[]", "text[]", "date[]", "uuid[]", "integer[]", "bigint[]",
+        "bigint[]",
+        // the discounts: promotions, names, kinds, codes, amounts
+        "uuid[]", "text[]", "text[]", "text[]", "bigint[]",
+        // the `created` event
+        "uuid",
+    ],
+};
+/// Store $1, caller $2, key $3, status $4, body $5.
+const RECORD: Statement = Statement {
+    name: "record",
+    sql: idempotency::RECORD,
+    parameter_types: &["uuid", "text", "text", "smallint", "jsonb"],
+};
+
+/// How many expired keys a claim clears on its way (`idempotency::CLEANUP_BATCH`).
+const CLEANUP_BATCH: i64 = 100;
+
+/// A new id for each transaction, time-ordered as the API's UUIDv7 ids are
+/// (the first 48 bits are the Unix time in milliseconds), so the ceiling's
+/// rows land at the end of their indexes as the API's do, not all over.
+const NEW_ID: &str = "encode(overlay(uuid_send(gen_random_uuid()) placing \
+     substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::int8) FROM 3) FROM 1 FOR 6), 'hex')::uuid";
+
+/// A statement, and the values to execute it with.
+type Query = (&'static Statement, Vec<Option<String>>);
 
 impl Statement {
     /// `PREPARE`, after checking that the SQL has as many parameters as we bind.
@@ -103,14 +173,23 @@ fn literal(value: &str) -> Option<String> {
     Some(format!("'{}'", value.replace('\'', "''")))
 }
 
-/// Ids to bind, as a `uuid[]` literal.
-fn id_array(ids: &[ProductId]) -> Option<String> {
-    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    literal(&format!("{{{}}}", ids.join(",")))
+/// Values to bind, as an array literal (of uuids, numbers, `NULL`).
+fn array<T: ToString>(values: impl IntoIterator<Item = T>) -> Option<String> {
+    let values: Vec<String> = values.into_iter().map(|value| value.to_string()).collect();
+    literal(&format!("{{{}}}", values.join(",")))
+}
+
+/// Texts to bind, as a `text[]` literal.
+fn text_array<'a>(texts: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    array(
+        texts
+            .into_iter()
+            .map(|text| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))),
+    )
 }
 
 /// The pgbench script of one request: what the API runs for it, in order.
-fn script(read: &Read, store: &Store) -> Result<String> {
+fn script(request: &Request, scenario: &Scenario, store: &Store) -> Result<String> {
     let store_id = literal(&store.id.to_string());
     let currency = literal(CURRENCY);
     // Shoppers (a publishable key) read active products only.
@@ -124,42 +203,170 @@ fn script(read: &Read, store: &Store) -> Result<String> {
         values.extend([search, limit.clone()]);
         values
     };
-    let queries: Vec<(&Statement, Vec<Option<String>>)> = match read {
-        Read::List { page } => vec![
+    let queries: Vec<Query> = match request {
+        Request::List { page } => vec![
             (&LIST_PRODUCTS, first_page(None)),
-            (&VARIANTS_OF, vec![id_array(page), currency]),
+            (&VARIANTS_OF, vec![array(page), currency]),
         ],
-        Read::Get { product } => vec![
+        Request::Get { product } => vec![
             (&PRODUCT, vec![literal(&product.to_string()), active.clone()]),
-            (&VARIANTS_OF, vec![id_array(&[*product]), currency]),
+            (&VARIANTS_OF, vec![array([product]), currency]),
         ],
-        Read::Search { word, page } => vec![
+        Request::Search { word, page } => vec![
             (&SEARCH_PRODUCTS, first_page(literal(word))),
-            (&VARIANTS_OF, vec![id_array(page), currency]),
+            (&VARIANTS_OF, vec![array(page), currency]),
         ],
+        Request::Order(order) => {
+            let answer = scenario
+                .answer
+                .as_deref()
+                .context("no answer of the API to store as the orders' (the check places one)")?;
+            order_queries(order, answer, store)?
+        }
     };
 
     let mut lines = vec![
-        format!("-- api-load: `GET {}`, as the API runs it", read.path(store.id)),
+        format!(
+            "-- api-load: `{} {}`, as the API runs it",
+            request.method(),
+            request.path(store.id)
+        ),
         // Variables are per connection: the first transaction of each prepares.
         r"\if :prepared = 0".to_owned(),
     ];
+    let mut prepared: Vec<&str> = Vec::new();
     for (statement, _) in &queries {
-        lines.push(statement.prepare()?);
+        // Once each: an order reserves once per pool.
+        if !prepared.contains(&statement.name) {
+            prepared.push(statement.name);
+            lines.push(statement.prepare()?);
+        }
     }
     lines.extend([r"\set prepared 1".to_owned(), r"\endif".to_owned()]);
     // The API keeps the store's row and the key's lookup for a few seconds,
     // so in steady state a request opens the store's transaction at once: its
     // BEGIN and RLS setting in one round trip (`\;` sends both together).
-    lines.push(format!(
-        "{};",
-        db::scope_statement(store.id).replace("; ", "\\; ")
-    ));
+    let scope = db::scope_statement(store.id).replace("; ", "\\; ");
+    lines.push(match request {
+        // The order's new ids and key, into variables (`\gset` ends the
+        // statement): the SELECT returns them beside the RLS setting.
+        Request::Order(order) => {
+            let ids: Vec<String> = std::iter::once("new_order".to_owned())
+                .chain(line_ids(order))
+                .chain(["new_event".to_owned()])
+                .map(|name| format!("{NEW_ID} AS {name}"))
+                .collect();
+            format!(
+                "{scope}, {}, gen_random_uuid()::text AS new_key \\gset",
+                ids.join(", ")
+            )
+        }
+        _ => format!("{scope};"),
+    });
     for (statement, values) in &queries {
         lines.push(statement.execute(values));
     }
     lines.push("COMMIT;".to_owned());
     Ok(lines.join("\n") + "\n")
+}
+
+/// What the API runs to place `order` after opening the transaction, with
+/// what it binds: `answer` is the order's JSON it stores under the key. The
+/// new ids and key are the variables the opening statement sets.
+fn order_queries(order: &Order, answer: &str, store: &Store) -> Result<Vec<Query>> {
+    let store_id = literal(&store.id.to_string());
+    let caller = literal(&order_caller(store));
+    let key = literal(":new_key");
+    let code = literal(PROMOTION_CODE);
+    let offers = order.lines.iter().map(|line| &line.offer);
+    let mut queries = vec![
+        (
+            &CLAIM,
+            vec![
+                store_id.clone(),
+                caller.clone(),
+                key.clone(),
+                literal(&format!("\\x{}", hex(&order.fingerprint))),
+                Some(CLEANUP_BATCH.to_string()),
+            ],
+        ),
+        (&OFFERS, vec![array(offers.clone().map(|offer| offer.variant_id))]),
+        // No customer: the secret key orders for none.
+        (&CANDIDATES, vec![store_id.clone(), None, code.clone()]),
+    ];
+    // One reservation per pool, in the order the API locks pools.
+    let mut pools: Vec<Pool> = offers
+        .clone()
+        .map(|offer| {
+            Pool::of(
+                offer.kind,
+                offer.product_id,
+                offer.variant_id,
+                offer.capacity,
+                None,
+            )
+        })
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    pools.sort();
+    for pool in &pools {
+        ensure!(pool.initial == 0, "a stocked variant is not a standard product's");
+        queries.push((
+            &RESERVE,
+            vec![
+                store_id.clone(),
+                literal(&pool.product.to_string()),
+                pool.variant.and_then(|variant| literal(&variant.to_string())),
+                None,
+                Some(QUANTITY.to_string()),
+            ],
+        ));
+    }
+    let lines = &order.lines;
+    queries.push((
+        &INSERT_ORDER,
+        vec![
+            literal(":new_order"),
+            store_id.clone(),
+            None,
+            literal(CURRENCY),
+            Some(order.subtotal().to_string()),
+            Some(order.discount().to_string()),
+            code.clone(),
+            caller.clone(),
+            array(line_ids(order).map(|name| format!(":{name}"))),
+            array(offers.clone().map(|offer| offer.product_id)),
+            array(offers.clone().map(|offer| offer.variant_id)),
+            text_array(offers.clone().map(|offer| offer.sku.as_str())),
+            text_array(offers.clone().map(|offer| offer.title.as_str())),
+            array(lines.iter().map(|_| "NULL")),
+            array(lines.iter().map(|line| line.stock)),
+            array(lines.iter().map(|_| QUANTITY)),
+            array(offers.clone().map(|offer| offer.price_minor)),
+            array(&order.line_discounts),
+            // The one promotion applied.
+            array([store.promotion]),
+            text_array([PROMOTION_NAME]),
+            text_array(["percentage"]),
+            text_array([PROMOTION_CODE]),
+            array([order.discount()]),
+            literal(":new_event"),
+        ],
+    ));
+    queries.push((
+        &RECORD,
+        vec![store_id, caller, key, Some("201".to_owned()), literal(answer)],
+    ));
+    Ok(queries)
+}
+
+/// The variables of the order's new line ids.
+fn line_ids(order: &Order) -> impl Iterator<Item = String> {
+    (1..=order.lines.len()).map(|i| format!("new_line_{i}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// pgbench from the PostgreSQL server's folder, as the e2e library finds the
@@ -199,17 +406,17 @@ pub fn run(
     load: &Load,
 ) -> Result<Measurement> {
     ensure!(
-        scenario.reads.len() <= MAX_SCRIPTS,
+        scenario.requests.len() <= MAX_SCRIPTS,
         "{} has {} requests; pgbench takes at most {MAX_SCRIPTS} scripts",
         scenario.name,
-        scenario.reads.len()
+        scenario.requests.len()
     );
     let scripts = dir.join(format!("pgbench-{}", scenario.name));
     std::fs::create_dir_all(&scripts)?;
     let mut command = Command::new(pgbench);
-    for (i, read) in scenario.reads.iter().enumerate() {
+    for (i, request) in scenario.requests.iter().enumerate() {
         let path = scripts.join(format!("{i}.sql"));
-        std::fs::write(&path, script(read, store)?)?;
+        std::fs::write(&path, script(request, scenario, store)?)?;
         command.arg(format!("--file={}", path.display()));
     }
     let log_prefix = scripts.join("latency");
@@ -305,6 +512,15 @@ mod tests {
     fn highest_parameter_reads_multi_digit_numbers() {
         assert_eq!(highest_parameter("a = $1 AND b = $10 AND c = $2::text"), 10);
         assert_eq!(highest_parameter("no parameters"), 0);
+    }
+
+    #[test]
+    fn text_arrays_quote_their_elements() {
+        assert_eq!(
+            text_array(["Oak – Option 1", r#"a "b""#, r"c\d", "it's"]).unwrap(),
+            r#"'{"Oak – Option 1","a \"b\"","c\\d","it''s"}'"#
+        );
+        assert_eq!(array([1, 2]).unwrap(), "'{1,2}'");
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! `api-load`: how fast the API serves its catalog reads, against a ceiling.
+//! `api-load`: how fast the API serves its catalog reads and places orders,
+//! against a ceiling.
 //!
 //! On a throwaway PostgreSQL it makes a tenant database as the operator does,
-//! one store with N products × M variants (`store.rs`), and starts the release
-//! API over it. For each scenario (product list, product get, product search:
-//! `scenario.rs`) it loads the API with wrk (`wrk.rs`), then the database with
-//! pgbench running the same SQL the API runs per request (`ceiling.rs`), and
-//! reports requests per second, p50 and p99 of both and their ratio. See
-//! bench/README.md.
+//! one store with N products × M variants, some of them stocked, and a
+//! promotion code (`store.rs`), and starts the release API over it. For each
+//! scenario (product list, product get, product search, order creation:
+//! `scenario.rs`; `--only` picks some) it loads the API with wrk (`wrk.rs`),
+//! then the database with pgbench running the same SQL the API runs per
+//! request (`ceiling.rs`), and reports requests per second, p50 and p99 of
+//! both and their ratio. See bench/README.md.
 
 mod api;
 mod ceiling;
@@ -26,7 +28,9 @@ use crate::cpu::{CpuTimes, Processes};
 use crate::scenario::Scenario;
 
 #[derive(Parser)]
-#[command(about = "Loads the API's catalog reads with wrk, and the same SQL with pgbench (the ceiling)")]
+#[command(
+    about = "Loads the API's catalog reads and order creation with wrk, and the same SQL with pgbench (the ceiling)"
+)]
 struct Args {
     /// Products in the store.
     #[arg(long, default_value_t = 10_000)]
@@ -43,6 +47,14 @@ struct Args {
     /// How long each measurement lasts.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// Run only this scenario (repeat the flag, or separate names with commas); all by default.
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_delimiter = ',',
+        value_parser = clap::builder::PossibleValuesParser::new(scenario::NAMES),
+    )]
+    only: Vec<String>,
 }
 
 /// How hard both sides are loaded.
@@ -83,7 +95,11 @@ impl Side {
 /// Products the get scenario asks for, drawn at random. pgbench takes each
 /// request as a script of its own, and at most 128 scripts.
 const SAMPLE: usize = 100;
-const _: () = assert!(SAMPLE <= ceiling::MAX_SCRIPTS && store::WORDS.len() <= ceiling::MAX_SCRIPTS);
+const _: () = assert!(
+    SAMPLE <= ceiling::MAX_SCRIPTS
+        && store::WORDS.len() <= ceiling::MAX_SCRIPTS
+        && store::BASKETS <= ceiling::MAX_SCRIPTS
+);
 
 /// wrk's run before each measurement: the API's pool connects lazily, and
 /// pgbench's figures leave out its connections too.
@@ -133,9 +149,13 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         most * 100.0
     );
     let mut api = api::start(dir, &store)?;
-    let scenarios = scenario::scenarios(&store);
-    for scenario in &scenarios {
-        api.check(scenario, &store)?;
+    let mut scenarios = scenario::scenarios(&store);
+    scenarios.retain(|scenario| args.only.is_empty() || args.only.iter().any(|name| name == scenario.name));
+    for scenario in &mut scenarios {
+        if let Some(placed) = api.check(scenario, &store)? {
+            runtime.block_on(placed.check_stored(scenario, &store))?;
+            scenario.answer = Some(placed.body);
+        }
     }
     eprintln!(
         "==> API on 127.0.0.1:{} answers every request as its queries do",

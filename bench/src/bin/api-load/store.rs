@@ -1,13 +1,15 @@
 //! The store under load: a tenant database made as the operator makes one
 //! (its SQL plans, migrations and grants), one store with its API keys, and a
-//! catalog seeded with set-based SQL. Then what the load needs from it: a
-//! sample of products, and the pages the API's own queries return.
+//! catalog seeded with set-based SQL, stock for some of its variants and one
+//! promotion code. Then what the load needs from it: a sample of products,
+//! the pages the API's own queries return, and the baskets to order.
 
 use anyhow::{Context, Result, bail};
 use shopfleet_api::catalog::model::Status;
 use shopfleet_api::catalog::sql::{ProductFilter, list_products};
 use shopfleet_api::db::Db;
-use shopfleet_api::ids::{ProductId, StoreId};
+use shopfleet_api::ids::{ProductId, PromotionId, StoreId, VariantId};
+use shopfleet_api::orders::sql::{Offer, offers};
 use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::ApiKeys;
 use shopfleet_operator::store::database::activate_keys;
@@ -147,6 +149,19 @@ pub const PAGE: i64 = 20;
 /// The store's currency: the API prices variants in it.
 pub const CURRENCY: &str = "EUR";
 
+/// The order scenario's baskets: each orders one unit of each of
+/// `BASKET_LINES` variants, and no two baskets share a variant.
+pub const BASKETS: usize = 100;
+pub const BASKET_LINES: usize = 3;
+
+/// What each stocked variant has on hand: orders never run short.
+const ON_HAND: i32 = 1_000_000_000;
+
+/// The store's one promotion: 10 % off with this code, no limits, stackable.
+pub const PROMOTION_CODE: &str = "BENCH10";
+pub const PROMOTION_NAME: &str = "Bench 10 %";
+pub const PROMOTION_BASIS_POINTS: i32 = 1000;
+
 /// How to log in as the tenant's runtime role, the API's (and pgbench's) user.
 pub struct RuntimeRole {
     pub host: String,
@@ -184,6 +199,18 @@ pub struct Store {
     pub search_pages: Vec<(&'static str, Vec<ProductId>)>,
     /// The smallest and largest share of the products that a word finds.
     pub match_shares: (f64, f64),
+    /// The baskets to order (`BASKETS` × `BASKET_LINES` variants).
+    pub baskets: Vec<Vec<Stocked>>,
+    /// The promotion `PROMOTION_CODE` names.
+    pub promotion: PromotionId,
+}
+
+/// A variant with stock, as the API's order query prices it.
+#[derive(Clone, Debug)]
+pub struct Stocked {
+    pub offer: Offer,
+    /// Its pool's row in `stock`.
+    pub stock: uuid::Uuid,
 }
 
 /// Makes the tenant database on the server at `admin_url`, with one store of
@@ -228,17 +255,25 @@ pub async fn seed(admin_url: &str, products: u32, variants: u32, sample: usize) 
         .await
         .context("recording the store's API keys")?;
 
-    let (sample, match_shares) = seed_catalog(&mut owner, id, products, variants, sample).await?;
+    let Seeded {
+        sample,
+        match_shares,
+        stocked,
+        promotion,
+    } = seed_catalog(&mut owner, id, products, variants, sample).await?;
     // Statistics for the planner, the visibility map for index-only scans,
     // and the search index's pending entries merged: as a catalog is once
     // autovacuum has been by.
-    sqlx::raw_sql("VACUUM (ANALYZE) stores, store_api_keys, products, variants, product_categories")
-        .execute(&mut owner)
-        .await
-        .context("vacuuming the seeded catalog")?;
+    sqlx::raw_sql(
+        "VACUUM (ANALYZE) stores, store_api_keys, products, variants, product_categories, stock, promotions",
+    )
+    .execute(&mut owner)
+    .await
+    .context("vacuuming the seeded catalog")?;
     owner.close().await?;
 
     let (list_page, search_pages) = pages(&runtime, id).await?;
+    let baskets = baskets(&runtime, id, &stocked).await?;
     Ok(Store {
         runtime,
         id,
@@ -248,19 +283,36 @@ pub async fn seed(admin_url: &str, products: u32, variants: u32, sample: usize) 
         list_page,
         search_pages,
         match_shares,
+        baskets,
+        promotion,
     })
 }
 
-/// Inserts the products and their variants in one transaction bound to the
-/// store (RLS is forced, so it binds the owner too); returns a random sample
-/// of `sample` products and the range of the words' match shares.
+/// What seeding made beside the catalog.
+struct Seeded {
+    /// A random sample of products, for the get scenario.
+    sample: Vec<ProductId>,
+    /// The range of the words' match shares.
+    match_shares: (f64, f64),
+    /// The stocked variants, in random order, with their pools.
+    stocked: Vec<(VariantId, uuid::Uuid)>,
+    promotion: PromotionId,
+}
+
+/// Inserts the products and their variants, the stock of the first variant
+/// of `BASKETS` × `BASKET_LINES` random products and the promotion, in one
+/// transaction bound to the store (RLS is forced, so it binds the owner too).
 async fn seed_catalog(
     owner: &mut PgConnection,
     store: StoreId,
     products: u32,
     variants: u32,
     sample: usize,
-) -> Result<(Vec<ProductId>, (f64, f64))> {
+) -> Result<Seeded> {
+    let stocked_count = BASKETS * BASKET_LINES;
+    if (products as usize) < stocked_count {
+        bail!("the order scenario stocks {stocked_count} products: seed at least as many");
+    }
     let mut tx = owner.begin().await?;
     sqlx::query("SELECT set_config('shopfleet.store_id', $1, true)")
         .bind(store.to_string())
@@ -312,10 +364,100 @@ async fn seed_catalog(
     .fetch_all(&mut *tx)
     .await
     .context("counting the products each word finds")?;
+
+    // One pool per standard variant, as receiving stock makes it; in random
+    // order, which the baskets are cut from.
+    let stocked: Vec<(VariantId, uuid::Uuid)> = sqlx::query_as(
+        "INSERT INTO stock (id, store_id, product_id, variant_id, night, on_hand, reserved) \
+         SELECT gen_random_uuid(), v.store_id, v.product_id, v.id, NULL, $2, 0 FROM variants v \
+         WHERE v.position = 0 ORDER BY random() LIMIT $1 RETURNING variant_id, id",
+    )
+    .bind(stocked_count as i64)
+    .bind(ON_HAND)
+    .fetch_all(&mut *tx)
+    .await
+    .context("stocking the variants to order")?;
+    let promotion = PromotionId::generate();
+    sqlx::query(
+        "INSERT INTO promotions (id, store_id, name, kind, basis_points, code, stackable, active) \
+         VALUES ($1, $2, $3, 'percentage', $4, $5, true, true)",
+    )
+    .bind(promotion)
+    .bind(store)
+    .bind(PROMOTION_NAME)
+    .bind(PROMOTION_BASIS_POINTS)
+    .bind(PROMOTION_CODE)
+    .execute(&mut *tx)
+    .await
+    .context("adding the promotion")?;
     tx.commit().await?;
     let min = shares.iter().copied().fold(f64::INFINITY, f64::min);
     let max = shares.iter().copied().fold(0.0, f64::max);
-    Ok((sample, (min, max)))
+    Ok(Seeded {
+        sample,
+        match_shares: (min, max),
+        stocked,
+        promotion,
+    })
+}
+
+/// The stocked variants cut into baskets of `BASKET_LINES`, each variant
+/// priced by the API's own order query (`orders::sql::offers`), so the
+/// ceiling binds what the API binds.
+async fn baskets(
+    runtime: &RuntimeRole,
+    store: StoreId,
+    stocked: &[(VariantId, uuid::Uuid)],
+) -> Result<Vec<Vec<Stocked>>> {
+    let db = Db::connect_lazy(&runtime.url(), 1)?;
+    let mut tx = db.store(store).await?;
+    let wanted: Vec<VariantId> = stocked.iter().map(|(variant, _)| *variant).collect();
+    let found = offers(&mut tx, &wanted).await?;
+    tx.commit().await?;
+    let stocked: Vec<Stocked> = stocked
+        .iter()
+        .map(|(variant, stock)| {
+            let offer = found
+                .iter()
+                .find(|offer| offer.variant_id == *variant)
+                .with_context(|| format!("the order query does not find stocked variant {variant}"))?;
+            Ok(Stocked {
+                offer: offer.clone(),
+                stock: *stock,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(stocked.chunks(BASKET_LINES).map(<[Stocked]>::to_vec).collect())
+}
+
+/// What the API stored for its order under idempotency key `key` of
+/// `caller`: the request's fingerprint, the answer's status, and the stock
+/// pools of order `order`'s lines in their order. The check compares them
+/// with what the ceiling binds.
+pub async fn stored_order(
+    store: &Store,
+    caller: &str,
+    key: &str,
+    order: uuid::Uuid,
+) -> Result<(Vec<u8>, i16, Vec<Option<uuid::Uuid>>)> {
+    let db = Db::connect_lazy(&store.runtime.url(), 1)?;
+    let mut tx = db.store(store.id).await?;
+    let (fingerprint, status): (Vec<u8>, i16) = sqlx::query_as(
+        "SELECT request_sha256, status FROM idempotency_keys WHERE principal = $1 AND key = $2",
+    )
+    .bind(caller)
+    .bind(key)
+    .fetch_one(tx.conn())
+    .await
+    .context("reading the check order's idempotency key")?;
+    let pools: Vec<Option<uuid::Uuid>> =
+        sqlx::query_scalar("SELECT stock_id FROM order_lines WHERE order_id = $1 ORDER BY position")
+            .bind(order)
+            .fetch_all(tx.conn())
+            .await
+            .context("reading the check order's lines")?;
+    tx.commit().await?;
+    Ok((fingerprint, status, pools))
 }
 
 /// The pages the list and the searches return, from the API's own query

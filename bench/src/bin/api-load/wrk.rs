@@ -1,5 +1,6 @@
 //! The load on the API: wrk, with a Lua script that picks one of the
-//! scenario's requests at random and reports wrk's own figures.
+//! scenario's requests at random (each order with a new idempotency key) and
+//! reports wrk's own figures.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use nix::unistd::Uid;
 
-use crate::scenario::Scenario;
+use crate::scenario::{Request, Scenario};
 use crate::store::Store;
 use crate::{Load, Measurement};
 
@@ -114,21 +115,69 @@ pub fn run(
     })
 }
 
-/// The scenario's requests, with the store's publishable key (a shop front's
-/// credentials), one at random per call; `done` prints wrk's counts and
-/// exact percentiles of its latency record in one line.
+/// The scenario's requests, one at random per call: reads with the store's
+/// publishable key (a shop front's credentials), orders with its secret key
+/// and a new idempotency key each. `done` prints wrk's counts and exact
+/// percentiles of its latency record in one line.
 fn lua_script(scenario: &Scenario, store: &Store) -> String {
-    let paths: String = scenario
-        .reads
+    let orders: Vec<&str> = scenario
+        .requests
         .iter()
-        .map(|read| format!("  \"{}\",\n", read.path(store.id)))
+        .filter_map(|request| match request {
+            Request::Order(order) => Some(order.body.as_str()),
+            _ => None,
+        })
         .collect();
-    format!(
-        r#"-- api-load, scenario `{name}`: written by bench/src/bin/api-load/wrk.rs.
-wrk.headers["X-Api-Key"] = "{key}"
+    let requests = if orders.is_empty() {
+        let paths: String = scenario
+            .requests
+            .iter()
+            .map(|request| format!("  \"{}\",\n", request.path(store.id)))
+            .collect();
+        format!(
+            r#"wrk.headers["X-Api-Key"] = "{key}"
 
 local paths = {{
 {paths}}}
+
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end"#,
+            key = store.keys.publishable,
+        )
+    } else {
+        let bodies: String = orders.iter().map(|body| format!("  [=[{body}]=],\n")).collect();
+        // Unique per run: wrk starts again for the measurement after the
+        // warm-up, and a key used before would replay (or refuse) its order.
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        format!(
+            r#"local path = "{path}"
+local headers = {{
+  ["X-Api-Key"] = "{key}",
+  ["Content-Type"] = "application/json",
+}}
+
+local bodies = {{
+{bodies}}}
+
+-- Each request's Idempotency-Key, 36 characters as a UUID's text: random
+-- first (so keys land all over the table's index, as clients' UUIDs do),
+-- then the run, the thread and a counter, which make it unique.
+local run = "{run}"
+local sent = 0
+
+function request()
+  sent = sent + 1
+  headers["Idempotency-Key"] = string.format("%08x-%s-%02x-%09x", math.random(0, 0x7fffffff), run, seed, sent)
+  return wrk.format("POST", path, headers, bodies[math.random(#bodies)])
+end"#,
+            path = scenario.requests[0].path(store.id),
+            key = store.keys.secret,
+            run = &run[..14],
+        )
+    };
+    format!(
+        r#"-- api-load, scenario `{name}`: written by bench/src/bin/api-load/wrk.rs.
 
 -- Each thread seeds its own sequence: LuaJIT starts every one from the same seed.
 local threads = 0
@@ -141,9 +190,7 @@ function init(args)
   math.randomseed(seed)
 end
 
-function request()
-  return wrk.format("GET", paths[math.random(#paths)])
-end
+{requests}
 
 function done(summary, latency, requests)
   local e = summary.errors
@@ -154,6 +201,5 @@ function done(summary, latency, requests)
 end
 "#,
         name = scenario.name,
-        key = store.keys.publishable,
     )
 }

@@ -7,7 +7,10 @@ create sequence order_numbers start 1001;
 
 create table orders (
     id uuid primary key,
-    store_id uuid not null references stores (id),
+    -- No foreign key to stores: every order would take a share lock on its
+    -- store's one row (the API opened the transaction on an existing store,
+    -- and RLS pins every row to it).
+    store_id uuid not null,
     number bigint not null unique default nextval('order_numbers'),
     -- The signed-in customer the order is for; null for an order staff took
     -- (point of sale) without one.
@@ -61,8 +64,10 @@ create table order_discounts (
     store_id uuid not null,
     order_id uuid not null,
     position smallint not null,
-    promotion_id uuid references promotions (id) on delete set null,
-    -- The promotion as it was applied.
+    -- The promotion it came from, which may since have been changed or
+    -- deleted: no foreign key, which would also make every order take a
+    -- share lock on the promotion's row. Its name, kind and code are copied.
+    promotion_id uuid not null,
     name text not null,
     kind text not null,
     code text,

@@ -82,8 +82,8 @@ pub struct OrderLine {
 /// A promotion's part of an order's discount, as it was applied.
 #[derive(Serialize, Debug, Clone, sqlx::FromRow, ToSchema)]
 pub struct AppliedDiscount {
-    /// Absent once the promotion is deleted.
-    pub promotion_id: Option<PromotionId>,
+    /// The promotion it came from (which may since have been changed or deleted).
+    pub promotion_id: PromotionId,
     pub name: String,
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -259,7 +259,7 @@ fn discounts(candidates: &[Candidate], outcome: &engine::Outcome) -> Vec<Applied
         .iter()
         .filter_map(|applied| {
             candidate(candidates, applied.promotion).map(|c| AppliedDiscount {
-                promotion_id: Some(c.row.id),
+                promotion_id: c.row.id,
                 name: c.row.name.clone(),
                 kind: c.row.kind.clone(),
                 code: c.row.code.clone(),

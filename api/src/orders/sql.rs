@@ -114,7 +114,7 @@ pub async fn insert(tx: &mut StoreTx, order: &NewOrder<'_>, event: uuid::Uuid) -
         .bind(
             discounts
                 .iter()
-                .map(|d| d.promotion_id.map(|id| id.0))
+                .map(|d| d.promotion_id.0)
                 .collect::<Vec<_>>(),
         )
         .bind(discounts.iter().map(|d| d.name.clone()).collect::<Vec<_>>())

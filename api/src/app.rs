@@ -75,10 +75,16 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .configure(auth::routes::routes)
             .configure(stores::routes)
-            .configure(catalog::routes)
-            .configure(inventory::routes)
-            .configure(orders::routes)
-            .configure(promotions::routes);
+            // One scope for everything of a store: a request is matched on
+            // the prefix once, then among the store's routes only.
+            .service(
+                web::scope("/v1/stores/{store_id}")
+                    .configure(stores::store_routes)
+                    .configure(catalog::routes)
+                    .configure(inventory::routes)
+                    .configure(orders::routes)
+                    .configure(promotions::routes),
+            );
     }
 }
 

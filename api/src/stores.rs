@@ -17,8 +17,12 @@ use crate::pagination::{self, Page};
 pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/stores", web::get().to(list))
-        .route("/v1/stores/{store_id}", web::get().to(get));
+    cfg.route("/v1/stores", web::get().to(list));
+}
+
+/// The store's own route, inside the app's `/v1/stores/{store_id}` scope.
+pub fn store_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(get));
 }
 
 #[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -40,8 +40,8 @@ use crate::validate::{Checks, text};
 ))]
 pub struct Api;
 
+/// The routes, inside the app's `/v1/stores/{store_id}` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    const STORE: &str = "/v1/stores/{store_id}";
     for (path, route) in [
         ("/categories", web::get().to(list_categories)),
         ("/categories", web::post().to(create_category)),
@@ -61,7 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::delete().to(delete_variant),
         ),
     ] {
-        cfg.route(&format!("{STORE}{path}"), route);
+        cfg.route(path, route);
     }
 }
 

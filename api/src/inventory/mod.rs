@@ -23,16 +23,11 @@ use crate::validate::{Checks, text};
 #[openapi(paths(list_levels, adjust, list_adjustments))]
 pub struct Api;
 
+/// The routes, inside the app's `/v1/stores/{store_id}` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/stores/{store_id}/inventory", web::get().to(list_levels))
-        .route(
-            "/v1/stores/{store_id}/inventory/adjustments",
-            web::post().to(adjust),
-        )
-        .route(
-            "/v1/stores/{store_id}/inventory/adjustments",
-            web::get().to(list_adjustments),
-        );
+    cfg.route("/inventory", web::get().to(list_levels))
+        .route("/inventory/adjustments", web::post().to(adjust))
+        .route("/inventory/adjustments", web::get().to(list_adjustments));
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -34,8 +34,9 @@ use crate::validate::{Checks, text};
 #[openapi(paths(create, list, get, pay, fulfil, cancel, refund))]
 pub struct Api;
 
+/// The routes, inside the app's `/v1/stores/{store_id}` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    const ORDERS: &str = "/v1/stores/{store_id}/orders";
+    const ORDERS: &str = "/orders";
     cfg.route(ORDERS, web::get().to(list))
         .route(ORDERS, web::post().to(create))
         .route(&format!("{ORDERS}/{{order_id}}"), web::get().to(get))

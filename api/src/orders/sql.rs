@@ -111,12 +111,7 @@ pub async fn insert(tx: &mut StoreTx, order: &NewOrder<'_>, event: uuid::Uuid) -
         .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.unit_price_minor).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.discount_minor).collect::<Vec<_>>())
-        .bind(
-            discounts
-                .iter()
-                .map(|d| d.promotion_id.0)
-                .collect::<Vec<_>>(),
-        )
+        .bind(discounts.iter().map(|d| d.promotion_id.0).collect::<Vec<_>>())
         .bind(discounts.iter().map(|d| d.name.clone()).collect::<Vec<_>>())
         .bind(discounts.iter().map(|d| d.kind.clone()).collect::<Vec<_>>())
         .bind(discounts.iter().map(|d| d.code.clone()).collect::<Vec<_>>())

@@ -22,9 +22,10 @@ use crate::pagination::{self, Page};
 #[openapi(paths(list, create, get, replace, delete))]
 pub struct Api;
 
+/// The routes, inside the app's `/v1/stores/{store_id}` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    const PROMOTIONS: &str = "/v1/stores/{store_id}/promotions";
-    const PROMOTION: &str = "/v1/stores/{store_id}/promotions/{promotion_id}";
+    const PROMOTIONS: &str = "/promotions";
+    const PROMOTION: &str = "/promotions/{promotion_id}";
     cfg.route(PROMOTIONS, web::get().to(list))
         .route(PROMOTIONS, web::post().to(create))
         .route(PROMOTION, web::get().to(get))

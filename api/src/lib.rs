@@ -17,5 +17,6 @@ pub mod openapi;
 pub mod orders;
 pub mod pagination;
 pub mod promotions;
+pub mod query;
 pub mod stores;
 pub mod validate;

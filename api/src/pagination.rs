@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::validate::Checks;
 
 pub const DEFAULT_LIMIT: i64 = 20;
+
 pub const MAX_LIMIT: i64 = 100;
 
 /// One page of a list.

@@ -3,13 +3,14 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::app::State;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::ids::StoreId;
 use crate::pagination::{self, Page};
+use crate::query::PageQuery;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -36,14 +37,6 @@ struct Store {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// The columns of a [`Store`], for `concat!` into static SQL.
 macro_rules! columns {
     () => {
@@ -57,7 +50,7 @@ macro_rules! columns {
     path = "/v1/stores",
     tag = "stores",
     summary = "The stores the caller may use",
-    params(ListQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of stores by name", body = Page<Store>),
         (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
@@ -66,7 +59,7 @@ macro_rules! columns {
 async fn list(
     state: web::Data<State>,
     principal: Principal,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, after): (i64, Option<String>) = pagination::page(query.limit, query.cursor.as_deref())?;
     // None: every store.

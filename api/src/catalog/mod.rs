@@ -21,6 +21,7 @@ use crate::db::StoreTx;
 use crate::error::{ApiError, Problem};
 use crate::ids::{CategoryId, ProductId, StoreId, VariantId};
 use crate::pagination::{self, Page};
+use crate::query::{PageQuery, VersionQuery};
 use crate::validate::{Checks, text};
 
 /// The OpenAPI description of these routes.
@@ -84,14 +85,6 @@ async fn open(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct PageQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 struct ProductQuery {
     status: Option<Status>,
     kind: Option<Kind>,
@@ -101,13 +94,6 @@ struct ProductQuery {
     q: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct VersionQuery {
-    version: i32,
 }
 
 #[utoipa::path(

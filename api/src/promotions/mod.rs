@@ -7,7 +7,6 @@ pub mod model;
 pub mod sql;
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use self::model::{Promotion, PromotionRequest};
 use crate::app::State;
@@ -16,6 +15,7 @@ use crate::db::StoreTx;
 use crate::error::{ApiError, Problem};
 use crate::ids::{PromotionId, StoreId};
 use crate::pagination::{self, Page};
+use crate::query::{PageQuery, VersionQuery};
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -31,22 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(PROMOTION, web::get().to(get))
         .route(PROMOTION, web::put().to(replace))
         .route(PROMOTION, web::delete().to(delete));
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct PageQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct VersionQuery {
-    /// The version read: 409 when it changed since.
-    version: i32,
 }
 
 /// Opens `store`'s transaction for one of its managers: promotions are

@@ -2,6 +2,7 @@
 //! docs/operator.md and the `<tenant>-db` Secret).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -15,6 +16,9 @@ pub struct Config {
     pub jwt_keys: PathBuf,
     /// Where to listen (`SHOPFLEET_LISTEN`, default `0.0.0.0:8080`).
     pub listen: String,
+    /// How long an order may stay unpaid before it is cancelled and its
+    /// stock released (`SHOPFLEET_PENDING_ORDER_MINUTES`, default 30; 0: never).
+    pub pending_order_ttl: Option<Duration>,
 }
 
 impl Config {
@@ -28,6 +32,38 @@ impl Config {
             jwt_keys: std::env::var_os("SHOPFLEET_JWT_KEYS")
                 .map_or_else(|| PathBuf::from("/etc/shopfleet/jwt/keys.json"), PathBuf::from),
             listen: std::env::var("SHOPFLEET_LISTEN").unwrap_or_else(|_| "0.0.0.0:8080".to_owned()),
+            pending_order_ttl: pending_order_ttl(std::env::var("SHOPFLEET_PENDING_ORDER_MINUTES").ok())?,
         })
+    }
+}
+
+/// `SHOPFLEET_PENDING_ORDER_MINUTES`: unset is 30 minutes, 0 is never.
+fn pending_order_ttl(minutes: Option<String>) -> anyhow::Result<Option<Duration>> {
+    let minutes: u64 = match minutes {
+        None => 30,
+        Some(text) => text.trim().parse().with_context(|| {
+            format!("SHOPFLEET_PENDING_ORDER_MINUTES is {text:?}: a whole number of minutes (0: never)")
+        })?,
+    };
+    Ok((minutes > 0).then(|| Duration::from_secs(minutes * 60)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpaid_orders_expire_after_30_minutes_unless_told_otherwise() {
+        assert_eq!(pending_order_ttl(None).unwrap(), Some(Duration::from_secs(1800)));
+        assert_eq!(
+            pending_order_ttl(Some("5".into())).unwrap(),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(pending_order_ttl(Some("0".into())).unwrap(), None);
+        let error = pending_order_ttl(Some("half an hour".into())).unwrap_err();
+        assert!(
+            error.to_string().contains("SHOPFLEET_PENDING_ORDER_MINUTES"),
+            "{error}"
+        );
     }
 }

@@ -122,6 +122,15 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
+    /// The ids of the tenant's active stores.
+    pub async fn active_stores(&self) -> Result<Vec<StoreId>, ApiError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM stores WHERE archived_at IS NULL ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// The pool's open and idle connections, for the metrics.
     pub fn pool_connections(&self) -> (u32, u32) {
         (self.pool.size(), self.pool.num_idle() as u32)

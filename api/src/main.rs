@@ -35,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
         Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
         Issuer::new(keys, &config.tenant),
     ));
+    if let Some(ttl) = config.pending_order_ttl {
+        shopfleet_api::orders::expiry::spawn(state.clone(), ttl);
+    }
     tracing::info!(listen = %config.listen, tenant = %config.tenant, "serving");
     // On SIGTERM actix stops accepting and lets in-flight requests finish,
     // within the Pod's 30 s grace period.

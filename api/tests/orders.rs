@@ -621,3 +621,47 @@ async fn placing_and_cancelling_orders_at_once_never_deadlock() {
     assert_eq!(shop.level(&first).await["reserved"], 30);
     assert_eq!(shop.level(&second).await["reserved"], 30);
 }
+
+#[actix_web::test]
+async fn unpaid_orders_expire_and_release_their_stock() {
+    use shopfleet_api::orders::expiry;
+    use std::time::Duration;
+
+    let shop = Shop::new().await;
+    let mug = shop.stocked("MUG", 900, 10).await;
+    let unpaid = shop.order(shop.staff(), one(&mug, 3)).await.expect(201);
+    let paid = shop.order(shop.staff(), one(&mug, 2)).await.expect(201);
+    shop.change(&paid, "pay", json!({})).await.expect(200);
+
+    let hour = Duration::from_secs(3600);
+    assert_eq!(
+        expiry::sweep(&shop.app.state, hour).await.unwrap(),
+        0,
+        "nothing is an hour old"
+    );
+    assert_eq!(shop.level(&mug).await["reserved"], 5);
+
+    assert_eq!(
+        expiry::sweep(&shop.app.state, Duration::ZERO).await.unwrap(),
+        1,
+        "only the unpaid one"
+    );
+    let uri = format!("{}/orders/{}", shop.base, unpaid["id"].as_str().unwrap());
+    let expired = shop.app.get(&uri, shop.staff()).await.expect(200);
+    assert_eq!(expired["status"], "cancelled");
+    let event = &expired["events"][1];
+    assert_eq!(
+        (event["kind"].as_str(), event["actor"].as_str()),
+        (Some("cancelled"), Some(expiry::ACTOR))
+    );
+    assert_eq!(
+        shop.level(&mug).await["reserved"],
+        2,
+        "the paid order keeps its units"
+    );
+    assert_eq!(
+        expiry::sweep(&shop.app.state, Duration::ZERO).await.unwrap(),
+        0,
+        "once only"
+    );
+}

@@ -7,6 +7,7 @@
 //! acknowledged (201) only after its transaction commits.
 
 pub mod change;
+pub mod expiry;
 pub mod model;
 pub mod place;
 pub mod refund;

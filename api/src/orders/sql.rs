@@ -213,6 +213,26 @@ pub async fn list(tx: &mut StoreTx, filter: &OrderFilter) -> Result<Vec<OrderSum
     .await?)
 }
 
+/// Up to `limit` pending orders placed more than `age` ago, locked for this
+/// transaction; orders another transaction holds are skipped, so replicas
+/// sweeping at once (or a staff member paying one) never wait on each other.
+pub async fn due_for_expiry(
+    tx: &mut StoreTx,
+    age: std::time::Duration,
+    limit: i64,
+) -> Result<Vec<OrderId>, ApiError> {
+    let store = tx.store.id;
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM orders WHERE store_id = $1 AND status = 'pending' \
+         AND created_at < now() - make_interval(secs => $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(store)
+    .bind(age.as_secs_f64())
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// A change of state to record: the order's new money figures and the event.
 pub struct Transition<'a> {
     pub from: Status,

@@ -1,0 +1,65 @@
+//! Orders nobody pays are cancelled after a while, so an abandoned checkout
+//! does not hold stock for ever. Every replica sweeps each store once a
+//! minute; the orders it cancels are locked with `SKIP LOCKED`, so replicas
+//! sweeping at once never cancel one order twice or wait on each other.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use super::change::{self, Request};
+use super::{Caller, sql};
+use crate::app::State;
+use crate::error::ApiError;
+
+/// Who cancels an expired order, in its history.
+pub const ACTOR: &str = "system:expiry";
+
+/// How often a replica looks for expired orders.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Orders cancelled per store and transaction.
+const BATCH: i64 = 100;
+
+/// Sweeps every minute, for as long as the process runs.
+pub fn spawn(state: web::Data<State>, ttl: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            match sweep(&state, ttl).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "cancelled unpaid orders"),
+                Err(error) => tracing::warn!(%error, "sweeping unpaid orders failed; retrying in a minute"),
+            }
+        }
+    });
+}
+
+/// Cancels the pending orders of every active store placed more than `ttl`
+/// ago, releasing their stock; returns how many.
+pub async fn sweep(state: &State, ttl: Duration) -> Result<usize, ApiError> {
+    let note = format!("not paid within {} minutes", ttl.as_secs() / 60);
+    let mut expired = 0;
+    for store in state.db.active_stores().await? {
+        loop {
+            let mut tx = state.db.store(store).await?;
+            let due = sql::due_for_expiry(&mut tx, ttl, BATCH).await?;
+            let mut done = Vec::with_capacity(due.len());
+            for id in &due {
+                done.push(change::apply(&mut tx, *id, Caller::Staff, Request::Cancel, &note, ACTOR).await?);
+            }
+            tx.commit().await?;
+            for change in &done {
+                state
+                    .metrics
+                    .order_event(change.event, &change.order.currency, change.amount);
+            }
+            expired += done.len();
+            if (due.len() as i64) < BATCH {
+                break;
+            }
+        }
+    }
+    Ok(expired)
+}

@@ -102,6 +102,12 @@ async fn invalid_orders_name_their_fields_and_reserve_nothing() {
             "variants": [{"sku": "RM", "price_minor": 10000}]}),
         )
         .await;
+    let past_gig = shop
+        .variant(
+            json!({"title": "Last year's gig", "kind": "ticket", "status": "active", "capacity": 10,
+            "event_starts_at": "2020-05-01T19:00:00Z", "variants": [{"sku": "OLD", "price_minor": 3000}]}),
+        )
+        .await;
     let staff = shop.staff();
 
     let problem = shop
@@ -132,7 +138,9 @@ async fn invalid_orders_name_their_fields_and_reserve_nothing() {
                 {"variant_id": uuid::Uuid::new_v4(), "quantity": 1},
                 {"variant_id": draft, "quantity": 1},
                 {"variant_id": room, "quantity": 1},
-                {"variant_id": mug, "quantity": 1, "night": "2027-01-01"}
+                {"variant_id": mug, "quantity": 1, "night": "2027-01-01"},
+                {"variant_id": room, "quantity": 1, "night": "2020-01-01"},
+                {"variant_id": past_gig, "quantity": 1}
             ]}),
         )
         .await
@@ -143,7 +151,9 @@ async fn invalid_orders_name_their_fields_and_reserve_nothing() {
             "lines[1].variant_id",
             "lines[2].variant_id",
             "lines[3].night",
-            "lines[4].night"
+            "lines[4].night",
+            "lines[5].night",
+            "lines[6].variant_id"
         ]
     );
 

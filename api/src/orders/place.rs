@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::model::{AppliedDiscount, MAX_LINES, MAX_QUANTITY, NewOrderRequest, Order, OrderEvent, OrderLine};
 use super::sql::{self, NewOrder, Offer};
 use super::state::Status;
-use crate::catalog::model::Status as ProductStatus;
+use crate::catalog::model::{Kind, Status as ProductStatus};
 use crate::db::StoreTx;
 use crate::error::{ApiError, FieldError};
 use crate::ids::{OrderId, OrderLineId, PromotionId, UserId};
@@ -55,13 +55,15 @@ pub async fn place(
 ) -> Result<Order, ApiError> {
     let wanted: Vec<_> = request.lines.iter().map(|line| line.variant_id).collect();
     let offers = sql::offers(tx, &wanted).await?;
+    // One clock for the whole order: what is on sale, and which promotions run.
+    let now = Utc::now();
     let Priced {
         mut lines,
         pools,
         basket,
-    } = price(request, &offers)?;
+    } = price(request, &offers, now)?;
     let code = request.promotion_code.as_deref().map(str::trim);
-    let (discounts, line_discounts) = apply_promotions(tx, &basket, customer, code).await?;
+    let (discounts, line_discounts) = apply_promotions(tx, &basket, customer, code, now).await?;
     for (line, discount) in lines.iter_mut().zip(line_discounts) {
         line.discount_minor = discount;
         line.total_minor = line.subtotal_minor - discount;
@@ -112,7 +114,7 @@ struct Priced {
 
 /// Prices the request's lines from `offers`; 422 naming the line for
 /// unknown variants, products not for sale and nights that do not fit.
-fn price(request: &NewOrderRequest, offers: &[Offer]) -> Result<Priced, ApiError> {
+fn price(request: &NewOrderRequest, offers: &[Offer], now: DateTime<Utc>) -> Result<Priced, ApiError> {
     let mut invalid = Vec::new();
     let mut priced = Priced {
         lines: Vec::new(),
@@ -127,11 +129,8 @@ fn price(request: &NewOrderRequest, offers: &[Offer]) -> Result<Priced, ApiError
             ));
             continue;
         };
-        if offer.status != ProductStatus::Active {
-            invalid.push(FieldError::new(
-                format!("lines[{i}].variant_id"),
-                "is not for sale",
-            ));
+        if let Some((field, detail)) = why_unsellable(offer, wanted.night, now) {
+            invalid.push(FieldError::new(format!("lines[{i}].{field}"), detail));
             continue;
         }
         match Pool::of(
@@ -179,6 +178,26 @@ fn price(request: &NewOrderRequest, offers: &[Offer]) -> Result<Priced, ApiError
     }
 }
 
+/// Why `offer` cannot be sold (on `night`) at `now`: the field to name and
+/// the detail. Products not active, events that have started, and nights
+/// before yesterday (a day's grace: the store's time zone may still be on it).
+fn why_unsellable(
+    offer: &Offer,
+    night: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, &'static str)> {
+    if offer.status != ProductStatus::Active {
+        return Some(("variant_id", "is not for sale"));
+    }
+    if offer.kind == Kind::Ticket && offer.event_starts_at.is_some_and(|starts| starts <= now) {
+        return Some(("variant_id", "is a ticket for an event that has started"));
+    }
+    if night.is_some_and(|night| night < now.date_naive() - Days::new(1)) {
+        return Some(("night", "is in the past"));
+    }
+    None
+}
+
 /// Evaluates the store's promotions on `basket` and counts a use of each
 /// limited one applied. When a concurrent order took the last use of one,
 /// the counts are rolled back to a savepoint and the promotions evaluated
@@ -188,13 +207,14 @@ async fn apply_promotions(
     basket: &[engine::Line],
     customer: Option<UserId>,
     code: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<AppliedDiscount>, Vec<i64>), ApiError> {
     for _ in 0..PROMOTION_ATTEMPTS {
         let candidates = promotions::candidates(tx, customer, code).await?;
         if candidates.is_empty() && code.is_none() {
             return Ok((Vec::new(), vec![0; basket.len()]));
         }
-        let outcome = evaluate(basket, &candidates, customer, code)?;
+        let outcome = evaluate(basket, &candidates, customer, code, now)?;
         let limited = outcome
             .applied
             .iter()
@@ -229,6 +249,7 @@ fn evaluate(
     candidates: &[Candidate],
     customer: Option<UserId>,
     code: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<engine::Outcome, ApiError> {
     let promotions: Vec<_> = candidates
         .iter()
@@ -239,7 +260,7 @@ fn evaluate(
             lines: basket,
             customer,
             code,
-            now: Utc::now(),
+            now,
         },
         &promotions,
     )
@@ -301,4 +322,60 @@ async fn reserve(tx: &mut StoreTx, lines: &mut [OrderLine], pools: Vec<Pool>) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::ids::{ProductId, VariantId};
+
+    fn offer(kind: Kind, event_starts_at: Option<DateTime<Utc>>) -> Offer {
+        Offer {
+            variant_id: VariantId::generate(),
+            product_id: ProductId::generate(),
+            sku: "SKU".to_owned(),
+            title: "Thing".to_owned(),
+            price_minor: 100,
+            kind,
+            status: ProductStatus::Active,
+            capacity: None,
+            event_starts_at,
+            category_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn drafts_started_events_and_past_nights_do_not_sell() {
+        let now = Utc.with_ymd_and_hms(2027, 5, 10, 12, 0, 0).unwrap();
+        let date = |day| NaiveDate::from_ymd_opt(2027, 5, day).unwrap();
+        assert_eq!(why_unsellable(&offer(Kind::Standard, None), None, now), None);
+        let mut draft = offer(Kind::Standard, None);
+        draft.status = ProductStatus::Draft;
+        assert_eq!(
+            why_unsellable(&draft, None, now).map(|(field, _)| field),
+            Some("variant_id")
+        );
+
+        let started = offer(Kind::Ticket, Some(now));
+        assert_eq!(
+            why_unsellable(&started, None, now).map(|(field, _)| field),
+            Some("variant_id")
+        );
+        let later = offer(Kind::Ticket, Some(now + chrono::Duration::minutes(1)));
+        assert_eq!(why_unsellable(&later, None, now), None);
+
+        let room = offer(Kind::RoomNight, None);
+        assert_eq!(why_unsellable(&room, Some(date(10)), now), None, "tonight");
+        assert_eq!(
+            why_unsellable(&room, Some(date(9)), now),
+            None,
+            "last night, in a time zone behind"
+        );
+        assert_eq!(
+            why_unsellable(&room, Some(date(8)), now).map(|(field, _)| field),
+            Some("night")
+        );
+    }
 }

@@ -36,13 +36,14 @@ pub struct Offer {
     pub kind: Kind,
     pub status: ProductStatus,
     pub capacity: Option<i32>,
+    pub event_starts_at: Option<DateTime<Utc>>,
     pub category_ids: Vec<CategoryId>,
 }
 
 /// The variants $1 with what pricing and reserving them needs. Public for the benchmark.
 pub const OFFERS: &str = "SELECT v.id AS variant_id, v.product_id, v.sku, \
      CASE WHEN v.title = '' THEN p.title ELSE p.title || ' – ' || v.title END AS title, \
-     v.price_minor, p.kind, p.status, p.capacity, \
+     v.price_minor, p.kind, p.status, p.capacity, p.event_starts_at, \
      ARRAY(SELECT pc.category_id FROM product_categories pc WHERE pc.product_id = p.id) AS category_ids \
      FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1)";
 

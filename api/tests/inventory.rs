@@ -55,6 +55,18 @@ async fn goods_are_counted_per_variant_and_never_below_zero() {
         .await
         .expect_problem(409, "conflict");
     assert_eq!(problem_fields(&refused), ["delta"]);
+    let too_many = shop
+        .adjust(
+            "k4",
+            json!({"variant_id": variant, "delta": i32::MAX, "reason": "received"}),
+        )
+        .await
+        .expect_problem(409, "conflict");
+    assert_eq!(problem_fields(&too_many), ["delta"]);
+    assert!(
+        too_many["detail"].as_str().unwrap().contains("past 2147483647"),
+        "{too_many}"
+    );
 
     let levels = shop
         .app

@@ -118,31 +118,34 @@ pub async fn ensure_pool(tx: &mut StoreTx, pool: &Pool) -> Result<uuid::Uuid, Ap
     .await?)
 }
 
-/// Adds `delta` to on-hand stock, unless that would leave less than is reserved (409).
+/// Adds `delta` to on-hand stock, unless that would leave less than is
+/// reserved, or more than a count holds (409 naming `delta`).
 pub async fn adjust(tx: &mut StoreTx, stock: uuid::Uuid, delta: i32) -> Result<StockLevel, ApiError> {
     let adjusted: Option<StockLevel> = sqlx::query_as(concat!(
         "UPDATE stock SET on_hand = on_hand + $2, updated_at = now() \
-         WHERE id = $1 AND on_hand + $2 >= reserved RETURNING ",
+         WHERE id = $1 AND on_hand::bigint + $2 BETWEEN reserved AND 2147483647 RETURNING ",
         level_columns!()
     ))
     .bind(stock)
     .bind(delta)
     .fetch_optional(tx.conn())
     .await?;
-    match adjusted {
-        Some(level) => Ok(level),
-        None => {
-            let level = level(tx, stock).await?;
-            Err(ApiError::conflict(
-                "delta",
-                format!(
-                    "would leave {} on hand with {} reserved by open orders",
-                    level.on_hand + delta,
-                    level.reserved
-                ),
-            ))
-        }
+    if let Some(level) = adjusted {
+        return Ok(level);
     }
+    let level = level(tx, stock).await?;
+    let after = i64::from(level.on_hand) + i64::from(delta);
+    Err(ApiError::conflict(
+        "delta",
+        if after > i64::from(i32::MAX) {
+            format!("would take on-hand stock past {}", i32::MAX)
+        } else {
+            format!(
+                "would leave {after} on hand with {} reserved by open orders",
+                level.reserved
+            )
+        },
+    ))
 }
 
 /// What reserving stock for an order found.

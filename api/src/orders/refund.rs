@@ -22,10 +22,13 @@ pub struct RefundPart {
 /// quantities below 1; 409 naming `lines[i].quantity` for more units than
 /// are left to refund.
 pub fn plan(lines: &[OrderLine], request: &[RefundLine]) -> Result<(Vec<RefundPart>, bool), ApiError> {
-    let mut invalid = Vec::new();
-    if request.is_empty() {
-        invalid.push(FieldError::new("lines", "name at least one line to refund"));
+    if request.is_empty() || request.len() > lines.len() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "lines",
+            format!("name 1 to {} lines of this order", lines.len()),
+        )]));
     }
+    let mut invalid = Vec::new();
     let mut parts: Vec<RefundPart> = Vec::new();
     for (i, asked) in request.iter().enumerate() {
         let Some(index) = lines.iter().position(|line| line.id == asked.line_id) else {
@@ -138,7 +141,7 @@ mod tests {
 
     #[test]
     fn unknown_repeated_and_empty_requests_name_their_fields() {
-        let lines = [line(2, 500, 0)];
+        let lines = [line(2, 500, 0), line(1, 100, 0), line(1, 100, 0), line(1, 100, 0)];
         let stranger = line(1, 1, 0);
         let error = plan(
             &lines,
@@ -147,7 +150,7 @@ mod tests {
                 ask(&lines[0], 1),
                 ask(&lines[0], 1),
                 RefundLine {
-                    line_id: lines[0].id,
+                    line_id: lines[1].id,
                     quantity: 0,
                 },
             ],
@@ -159,8 +162,14 @@ mod tests {
         let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(
             names,
-            ["lines[0].line_id", "lines[2].line_id", "lines[3].line_id"]
+            ["lines[0].line_id", "lines[2].line_id", "lines[3].quantity"]
         );
-        assert!(matches!(plan(&lines, &[]), Err(ApiError::Validation(_))));
+        let too_many = vec![ask(&lines[1], 1); 5];
+        for request in [&[][..], &too_many[..]] {
+            let Err(ApiError::Validation(fields)) = plan(&lines, request) else {
+                panic!("{} lines are refused", request.len())
+            };
+            assert_eq!(fields[0].field, "lines");
+        }
     }
 }

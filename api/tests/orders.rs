@@ -675,3 +675,39 @@ async fn unpaid_orders_expire_and_release_their_stock() {
         "once only"
     );
 }
+
+#[actix_web::test]
+async fn what_open_orders_hold_cannot_be_deleted_from_the_catalog() {
+    let shop = Shop::new().await;
+    let mut two = product("Mug", "MUG-S", 900);
+    two["variants"] = json!([{"sku": "MUG-S", "price_minor": 900}, {"sku": "MUG-L", "price_minor": 1100}]);
+    let mug = shop.create(two).await;
+    let (product_id, small) = (
+        mug["id"].as_str().unwrap(),
+        mug["variants"][0]["id"].as_str().unwrap(),
+    );
+    shop.receive(small, 5).await;
+    let order = shop.order(shop.staff(), one(small, 1)).await.expect(201);
+
+    let shop = &shop;
+    let delete = |uri: String| async move {
+        shop.app
+            .call(actix_web::http::Method::DELETE, &uri, shop.staff(), Value::Null)
+            .await
+    };
+    let variant_uri = format!("{}/products/{product_id}/variants/{small}?version=1", shop.base);
+    let product_uri = format!("{}/products/{product_id}?version=1", shop.base);
+    for uri in [&variant_uri, &product_uri] {
+        let problem = delete(uri.clone()).await.expect_problem(409, "conflict");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("1 units are reserved"),
+            "{problem}"
+        );
+    }
+    shop.change(&order, "cancel", json!({})).await.expect(200);
+    delete(variant_uri).await.expect(204);
+    delete(product_uri).await.expect(204);
+}

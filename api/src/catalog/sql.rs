@@ -354,6 +354,7 @@ pub async fn update_product(
 
 /// Deletes a product (and its variants) if it is still at `version`.
 pub async fn delete_product(tx: &mut StoreTx, id: ProductId, version: i32) -> Result<(), ApiError> {
+    refuse_if_reserved(tx, Pools::OfProduct(id)).await?;
     let deleted = sqlx::query("DELETE FROM products WHERE id = $1 AND version = $2")
         .bind(id)
         .bind(version)
@@ -468,6 +469,7 @@ pub async fn delete_variant(
     if lock_variant(tx, product, id).await?.version != version {
         return Err(ApiError::stale_version());
     }
+    refuse_if_reserved(tx, Pools::OfVariant(product, id)).await?;
     let others: i64 = sqlx::query_scalar("SELECT count(*) FROM variants WHERE product_id = $1 AND id <> $2")
         .bind(product)
         .bind(id)
@@ -546,4 +548,40 @@ fn sku_taken(error: sqlx::Error) -> ApiError {
         }
         _ => error.into(),
     }
+}
+
+/// The stock pools a deletion would drop with it.
+enum Pools {
+    OfProduct(ProductId),
+    /// A standard variant's own pool (tickets and rooms pool per product).
+    OfVariant(ProductId, VariantId),
+}
+
+/// 409 when open orders hold units of `pools`: deleting them would drop
+/// those reservations. The pools are locked first, so an order committing a
+/// reservation at that moment is waited for and counted.
+async fn refuse_if_reserved(tx: &mut StoreTx, pools: Pools) -> Result<(), ApiError> {
+    let locked = match pools {
+        Pools::OfProduct(product) => sqlx::query_scalar(
+            "SELECT coalesce(sum(reserved), 0)::bigint FROM \
+             (SELECT reserved FROM stock WHERE product_id = $1 FOR UPDATE) AS pools",
+        )
+        .bind(product),
+        Pools::OfVariant(product, variant) => sqlx::query_scalar(
+            "SELECT coalesce(sum(reserved), 0)::bigint FROM \
+             (SELECT reserved FROM stock WHERE product_id = $1 AND variant_id = $2 FOR UPDATE) AS pools",
+        )
+        .bind(product)
+        .bind(variant),
+    };
+    let reserved: i64 = locked.fetch_one(tx.conn()).await?;
+    if reserved > 0 {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "{reserved} units are reserved by open orders: archive it instead, or settle those orders first"
+            ),
+            field: None,
+        });
+    }
+    Ok(())
 }

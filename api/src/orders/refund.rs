@@ -164,7 +164,7 @@ mod tests {
             names,
             ["lines[0].line_id", "lines[2].line_id", "lines[3].quantity"]
         );
-        let too_many = vec![ask(&lines[1], 1); 5];
+        let too_many = [ask(&lines[1], 1); 5];
         for request in [&[][..], &too_many[..]] {
             let Err(ApiError::Validation(fields)) = plan(&lines, request) else {
                 panic!("{} lines are refused", request.len())

@@ -67,6 +67,7 @@ pub struct AdjustmentRequest {
     pub delta: i32,
     pub reason: Reason,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 

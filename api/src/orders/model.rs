@@ -115,8 +115,10 @@ pub struct OrderEvent {
 #[serde(deny_unknown_fields)]
 pub struct NewOrderRequest {
     /// 1 to 100 lines.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<NewOrderLine>,
     /// At most one promotion code per order (any case).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     pub promotion_code: Option<String>,
     /// Staff only: the customer the order is for. A customer's own order is always theirs.
     pub customer_id: Option<UserId>,
@@ -126,7 +128,7 @@ pub struct NewOrderRequest {
 #[serde(deny_unknown_fields)]
 pub struct NewOrderLine {
     pub variant_id: VariantId,
-    /// 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i32,
     /// Required for room nights (the night booked), refused otherwise.
     pub night: Option<NaiveDate>,
@@ -135,8 +137,9 @@ pub struct NewOrderLine {
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
-    /// Why, for the order's history (up to 500 characters).
+    /// Why, for the order's history.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
@@ -146,8 +149,10 @@ pub struct NoteRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// The lines and how many of their units; each line at most once.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<RefundLine>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
@@ -155,5 +160,6 @@ pub struct RefundRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefundLine {
     pub line_id: OrderLineId,
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i32,
 }

@@ -13,43 +13,66 @@ use crate::validate::{Checks, text};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
     /// Basis points off each line in scope (1000 = 10 %), rounded down per line.
-    Percentage { basis_points: i32 },
+    Percentage {
+        #[schema(minimum = 1, maximum = 10000)]
+        basis_points: i32,
+    },
     /// An amount off the lines in scope, shared among them by their amounts.
-    FixedAmount { amount_minor: i64 },
+    FixedAmount {
+        #[schema(minimum = 1, maximum = 100_000_000_000_i64)]
+        amount_minor: i64,
+    },
     /// For every `buy_quantity + get_quantity` units in scope, the `get_quantity` cheapest are free.
-    BuyXGetY { buy_quantity: i32, get_quantity: i32 },
+    BuyXGetY {
+        #[schema(minimum = 1, maximum = 1000)]
+        buy_quantity: i32,
+        #[schema(minimum = 1, maximum = 1000)]
+        get_quantity: i32,
+    },
     /// Up to `quantity` units of this variant in the order are free (the
     /// customer adds them to the order).
-    FreeItem { variant_id: VariantId, quantity: i32 },
+    FreeItem {
+        variant_id: VariantId,
+        #[schema(minimum = 1, maximum = 1000)]
+        quantity: i32,
+    },
 }
 
 /// A promotion to create, or to replace one with (`PUT`).
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub rule: Rule,
     /// Applies only to orders carrying this code (any case); absent: to every order that qualifies.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     pub code: Option<String>,
     /// The order's subtotal (before discounts) must be at least this.
+    #[schema(minimum = 0)]
     pub min_subtotal_minor: Option<i64>,
     /// The scope: when either list is given, only lines of these products or
     /// in these categories are discounted (for `free_item`: the order must
     /// have such a line besides the free one).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub product_ids: Vec<ProductId>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub category_ids: Vec<CategoryId>,
     /// When given, only these customers.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub customer_ids: Vec<UserId>,
     /// From this time (inclusive)…
     pub starts_at: Option<DateTime<Utc>>,
     /// …until this time (exclusive).
     pub ends_at: Option<DateTime<Utc>>,
     /// Orders that may use it in all.
+    #[schema(minimum = 1)]
     pub usage_limit: Option<i32>,
     /// Orders each customer may use it in (orders without a customer cannot use it).
+    #[schema(minimum = 1)]
     pub per_customer_limit: Option<i32>,
     /// Whether it combines with other stackable promotions (see the stacking rule).
     #[serde(default = "yes")]

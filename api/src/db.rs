@@ -1,6 +1,7 @@
-//! The tenant database. Handlers never get the pool: they open either a
-//! [`StoreTx`], in which row-level security shows only one store's rows, or,
-//! for the tenant-wide tables (users, tokens, stores), a [`Db::tenant_wide`]
+//! The tenant database. Handlers never get the pool: a store's routes work
+//! in a [`StoreTx`], in which row-level security shows only that store's rows,
+//! opened for them by `access::StoreCaller` after it admitted the caller; the
+//! routes of users and of the store list work in a [`Db::tenant_wide`]
 //! transaction, in which RLS shows no store rows at all.
 
 use std::time::Duration;
@@ -87,7 +88,9 @@ impl Db {
     }
 
     /// Opens a transaction scoped to `store`; 404 when there is no such
-    /// (unarchived) store.
+    /// (unarchived) store. Routes reach it only through
+    /// `access::StoreCaller::transaction`, after the caller was admitted;
+    /// background work (the unpaid-order sweep) calls it as the system.
     pub async fn store(&self, store: StoreId) -> Result<StoreTx, ApiError> {
         let store = match self.stores.get(&store) {
             Some(known) => known,
@@ -110,10 +113,17 @@ impl Db {
         Ok(StoreTx { tx, store })
     }
 
-    /// A transaction over the tenant-wide tables (users, invitations, tokens,
-    /// stores). No store is set, so store-scoped tables show nothing here.
-    pub async fn tenant_wide(&self) -> Result<Transaction<'static, Postgres>, ApiError> {
-        Ok(self.pool.begin().await?)
+    /// Runs `work` in one transaction over the tenant-wide tables (users,
+    /// invitations, tokens, stores), committed when it succeeds. No store is
+    /// set, so store-scoped tables show nothing here.
+    pub async fn tenant_wide<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let value = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// A connection for one statement on the tenant-wide tables, where a

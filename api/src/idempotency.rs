@@ -14,6 +14,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::access::StoreCaller;
 use crate::db::StoreTx;
 use crate::error::{ApiError, FieldError};
 
@@ -68,16 +69,55 @@ pub const CLAIM: &str = "WITH expired AS (DELETE FROM idempotency_keys WHERE (st
 pub const RECORD: &str =
     "UPDATE idempotency_keys SET status = $4, body = $5 WHERE store_id = $1 AND principal = $2 AND key = $3";
 
+/// A mutation's answer, and what it made (None when the answer was replayed).
+pub struct Ran<T> {
+    pub response: HttpResponse,
+    pub made: Option<T>,
+}
+
+/// Runs `work` in `caller`'s store transaction and answers `status` with
+/// what it returns. Under `key` it runs at most once: the key is claimed
+/// first in the same transaction, and a retry of the same request gets
+/// the stored answer back instead of running again.
+pub async fn run<N, T: Serialize>(
+    caller: &StoreCaller<N>,
+    key: Option<&IdempotencyKey>,
+    operation: &str,
+    request: &impl Serialize,
+    status: StatusCode,
+    work: impl AsyncFnOnce(&mut StoreTx) -> Result<T, ApiError>,
+) -> Result<Ran<T>, ApiError> {
+    let actor = caller.actor();
+    caller
+        .transaction(async |tx| {
+            if let Some(key) = key
+                && let Claim::Replay(response) = claim(tx, &actor, key, operation, request).await?
+            {
+                return Ok(Ran { response, made: None });
+            }
+            let made = work(tx).await?;
+            let response = match key {
+                Some(key) => record(tx, &actor, key, status, &made).await?,
+                None => HttpResponse::build(status).json(&made),
+            };
+            Ok(Ran {
+                response,
+                made: Some(made),
+            })
+        })
+        .await
+}
+
 /// What a claim found.
-pub enum Claim {
-    /// The key is new: run the mutation, then [`record`] its response.
+enum Claim {
+    /// The key is new: run the mutation, then record its response.
     New,
     /// The key answered this same request before: send this again.
     Replay(HttpResponse),
 }
 
 /// Claims `key` for `caller`'s `request` (the operation and its body).
-pub async fn claim(
+async fn claim(
     tx: &mut StoreTx,
     caller: &str,
     key: &IdempotencyKey,
@@ -124,7 +164,7 @@ pub async fn claim(
 }
 
 /// Stores the response of a claimed key, and returns it.
-pub async fn record(
+async fn record(
     tx: &mut StoreTx,
     caller: &str,
     key: &IdempotencyKey,

@@ -1,6 +1,8 @@
-//! The Shopfleet tenant API: one process serves one tenant's commerce and
-//! analytics. `app` builds the routes, shared by `main.rs` and the tests.
+//! The Shopfleet tenant API: one process serves one tenant's commerce.
+//! `app` assembles the routes, shared by `main.rs` and the tests; `access`
+//! is the one way a route reaches a store's data.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod cache;
@@ -18,5 +20,8 @@ pub mod orders;
 pub mod pagination;
 pub mod promotions;
 pub mod query;
+pub mod state;
 pub mod stores;
+pub mod system;
+pub mod users;
 pub mod validate;

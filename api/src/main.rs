@@ -1,15 +1,16 @@
 //! `shopfleet-api`: serves one tenant. Configured by environment (see
-//! `config.rs`); the operator runs it per tenant.
+//! `config.rs` and the `shopfleet-contract` crate); the operator runs it per tenant.
 
 use std::sync::Arc;
 
 use actix_web::{HttpServer, web};
 use anyhow::Context;
-use shopfleet_api::app::{State, app};
+use shopfleet_api::app::app;
 use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::config::Config;
 use shopfleet_api::db::Db;
+use shopfleet_api::state::State;
 
 /// Connections to the tenant database per process.
 const DB_CONNECTIONS: u32 = 16;
@@ -24,27 +25,28 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", shopfleet_api::openapi::document_json());
         return Ok(());
     }
+    let config = Config::from_env()?;
+    let settings = &config.settings;
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
         .init();
-    let config = Config::from_env()?;
-    let keys = Arc::new(KeyRing::load(&config.jwt_keys)?);
+    let keys = Arc::new(KeyRing::load(&settings.jwt_keys)?);
     keys.clone().watch();
     let state = web::Data::new(State::new(
         Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
-        Issuer::new(keys, &config.tenant),
+        Issuer::new(keys, &settings.tenant),
     ));
-    if let Some(ttl) = config.pending_order_ttl {
+    if let Some(ttl) = config.pending_order_ttl() {
         shopfleet_api::orders::expiry::spawn(state.clone(), ttl);
     }
-    tracing::info!(listen = %config.listen, tenant = %config.tenant, "serving");
+    tracing::info!(listen = %settings.listen, tenant = %settings.tenant, "serving");
     // On SIGTERM actix stops accepting and lets in-flight requests finish,
     // within the Pod's 30 s grace period.
     HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(SHUTDOWN_SECONDS)
-        .bind(&config.listen)
-        .with_context(|| format!("binding {}", config.listen))?
+        .bind(&settings.listen)
+        .with_context(|| format!("binding {}", settings.listen))?
         .run()
         .await?;
     Ok(())

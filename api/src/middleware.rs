@@ -12,8 +12,8 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use tracing::Instrument;
 
-use crate::app::State;
 use crate::metrics::UNMATCHED_ROUTE;
+use crate::state::State;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{app, auth, catalog, inventory, orders, promotions, stores};
+use crate::{catalog, inventory, orders, promotions, stores, system, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,8 +62,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     for part in [
-        app::Api::openapi(),
-        auth::routes::Api::openapi(),
+        system::Api::openapi(),
+        users::Api::openapi(),
         stores::Api::openapi(),
         catalog::Api::openapi(),
         inventory::Api::openapi(),

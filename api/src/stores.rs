@@ -5,12 +5,13 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::app::State;
+use crate::access::{StoreCaller, need};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::ids::StoreId;
 use crate::pagination::{self, Page};
 use crate::query::PageQuery;
+use crate::state::State;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -95,23 +96,17 @@ async fn list(
         (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-async fn get(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    principal.store_access(id)?;
-    let mut conn = state.db.tenant_wide_conn().await?;
-    let store: Option<Store> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM stores WHERE id = $1 AND archived_at IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    store
-        .map(|store| HttpResponse::Ok().json(store))
-        .ok_or_else(|| ApiError::NotFound(format!("store {id} does not exist")))
+async fn get(caller: StoreCaller<need::Anyone>) -> Result<HttpResponse, ApiError> {
+    // The store's transaction answers 404 for an unknown or archived store.
+    let store: Store = caller
+        .transaction(async |tx| {
+            Ok(
+                sqlx::query_as(concat!("SELECT ", columns!(), " FROM stores WHERE id = $1"))
+                    .bind(caller.store)
+                    .fetch_one(tx.conn())
+                    .await?,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(store))
 }

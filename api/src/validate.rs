@@ -22,13 +22,56 @@ impl Checks {
 
     /// Ok when every check passed.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
+        self.finish_with(())
+    }
+
+    /// The values [`Checks::parse`] returned (one `Option`, or a tuple of
+    /// them), unwrapped: when every check passed, every parse succeeded.
+    pub fn finish_with<V: Parsed>(self, values: V) -> Result<V::Value, ApiError> {
+        if !self.0.is_empty() {
+            return Err(ApiError::Validation(self.0));
         }
+        values
+            .all()
+            .ok_or_else(|| ApiError::Internal("a parse failed without naming its field".to_owned()))
     }
 }
+
+/// What [`Checks::parse`] gave back: each value, or None for a recorded error.
+pub trait Parsed {
+    type Value;
+    /// Every value, or None when any is missing.
+    fn all(self) -> Option<Self::Value>;
+}
+
+impl Parsed for () {
+    type Value = ();
+    fn all(self) -> Option<()> {
+        Some(())
+    }
+}
+
+impl<A> Parsed for Option<A> {
+    type Value = A;
+    fn all(self) -> Option<A> {
+        self
+    }
+}
+
+macro_rules! parsed_tuple {
+    ($($name:ident),+) => {
+        impl<$($name),+> Parsed for ($(Option<$name>,)+) {
+            type Value = ($($name,)+);
+            #[allow(non_snake_case)]
+            fn all(self) -> Option<Self::Value> {
+                let ($($name,)+) = self;
+                Some(($($name?,)+))
+            }
+        }
+    };
+}
+parsed_tuple!(A, B);
+parsed_tuple!(A, B, C);
 
 /// A text field: trimmed, with its length in characters between `min` and `max`.
 pub fn text(value: &str, min: usize, max: usize) -> Result<String, String> {
@@ -72,5 +115,21 @@ mod tests {
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["a", "b"]);
+    }
+
+    #[test]
+    fn values_come_out_only_when_every_check_passed() {
+        let mut checks = Checks::default();
+        let a = checks.parse("a", Ok::<_, String>(1));
+        let b = checks.parse("b", text(" x ", 1, 4));
+        assert_eq!(checks.finish_with((a, b)).unwrap(), (1, "x".to_owned()));
+
+        let mut checks = Checks::default();
+        let a = checks.parse("a", Ok::<_, String>(1));
+        let b = checks.parse("b", text("", 1, 4));
+        let Err(ApiError::Validation(errors)) = checks.finish_with((a, b)) else {
+            panic!("expected a validation error")
+        };
+        assert_eq!(errors[0].field, "b");
     }
 }

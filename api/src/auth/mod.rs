@@ -10,16 +10,10 @@ pub mod accounts;
 pub mod email;
 pub mod keys;
 pub mod password;
-pub mod routes;
 pub mod tokens;
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, web};
 use serde::{Deserialize, Serialize};
 
-use crate::app::State;
 use crate::error::ApiError;
 use crate::ids::{StoreId, UserId};
 
@@ -60,44 +54,47 @@ pub enum Principal {
     StoreKey { store_id: StoreId, kind: KeyKind },
 }
 
-/// What a principal may do in one store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StoreAccess {
-    /// Read what the store sells (active products); customers and publishable keys.
-    Shopper,
-    /// Manage the store: owners, its staff, its secret key.
-    Manager,
+/// Who a principal is in one store: what it may see and do there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreRole {
+    /// A publishable key: reads what the store sells (active products).
+    Visitor,
+    /// A signed-in customer: reads what the store sells, buys, sees their own orders.
+    Customer(UserId),
+    /// Owners, the store's staff, its secret key: manage the store.
+    Staff,
+}
+
+impl StoreRole {
+    /// The customer whose own data alone this role sees (None: staff and
+    /// visitors, whom other checks bound).
+    pub fn customer(self) -> Option<UserId> {
+        match self {
+            Self::Customer(id) => Some(id),
+            Self::Visitor | Self::Staff => None,
+        }
+    }
 }
 
 impl Principal {
-    /// This principal's access to `store`; 403 when it has none.
-    pub fn store_access(&self, store: StoreId) -> Result<StoreAccess, ApiError> {
-        let access = match self {
+    /// This principal's role in `store`; 403 when it has none.
+    pub fn role_in(&self, store: StoreId) -> Result<StoreRole, ApiError> {
+        let role = match self {
             Self::User(claims) => match claims.role {
-                Role::Owner => Some(StoreAccess::Manager),
-                Role::Customer => Some(StoreAccess::Shopper),
+                Role::Owner => Some(StoreRole::Staff),
+                Role::Customer => Some(StoreRole::Customer(claims.sub)),
                 Role::Staff => match &claims.stores {
                     Some(stores) if !stores.contains(&store) => None,
-                    _ => Some(StoreAccess::Manager),
+                    _ => Some(StoreRole::Staff),
                 },
             },
             Self::StoreKey { store_id, kind } if *store_id == store => Some(match kind {
-                KeyKind::Secret => StoreAccess::Manager,
-                KeyKind::Publishable => StoreAccess::Shopper,
+                KeyKind::Secret => StoreRole::Staff,
+                KeyKind::Publishable => StoreRole::Visitor,
             }),
             Self::StoreKey { .. } => None,
         };
-        access.ok_or_else(|| ApiError::Forbidden(format!("no access to store {store}")))
-    }
-
-    /// Requires `Manager` access to `store`.
-    pub fn require_manager(&self, store: StoreId) -> Result<(), ApiError> {
-        match self.store_access(store)? {
-            StoreAccess::Manager => Ok(()),
-            StoreAccess::Shopper => Err(ApiError::Forbidden(format!(
-                "only the staff of store {store} may do this"
-            ))),
-        }
+        role.ok_or_else(|| ApiError::Forbidden(format!("no access to store {store}")))
     }
 
     /// Who acted, for audit logs and idempotency keys: `user:<id>`, or
@@ -133,43 +130,6 @@ impl Principal {
     }
 }
 
-impl FromRequest for Principal {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<State>>().cloned();
-        let bearer = header(request, "Authorization").map(str::to_owned);
-        let api_key = header(request, API_KEY_HEADER).map(str::to_owned);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("the app has no State".to_owned()))?;
-            if let Some(authorization) = bearer {
-                let token = authorization.strip_prefix("Bearer ").ok_or_else(|| {
-                    ApiError::Unauthorized("Authorization must be `Bearer <access token>`".to_owned())
-                })?;
-                let claims = state
-                    .issuer
-                    .verify(token.trim())
-                    .map_err(ApiError::Unauthorized)?;
-                return Ok(Self::User(claims));
-            }
-            if let Some(key) = api_key {
-                let (store_id, kind) = accounts::store_key(&state.db, &state.api_keys, &key)
-                    .await?
-                    .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".to_owned()))?;
-                return Ok(Self::StoreKey { store_id, kind });
-            }
-            Err(ApiError::Unauthorized(format!(
-                "send `Authorization: Bearer <access token>` or `{API_KEY_HEADER}: <store key>`"
-            )))
-        })
-    }
-}
-
-fn header<'r>(request: &'r HttpRequest, name: &str) -> Option<&'r str> {
-    request.headers().get(name).and_then(|value| value.to_str().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,23 +147,18 @@ mod tests {
     }
 
     #[test]
-    fn store_access_by_role_and_key() {
+    fn roles_by_user_role_and_key() {
         let (a, b) = (StoreId::generate(), StoreId::generate());
-        assert_eq!(
-            user(Role::Owner, None).store_access(b).unwrap(),
-            StoreAccess::Manager
-        );
-        assert_eq!(
-            user(Role::Customer, None).store_access(b).unwrap(),
-            StoreAccess::Shopper
-        );
-        assert_eq!(
-            user(Role::Staff, None).store_access(b).unwrap(),
-            StoreAccess::Manager
-        );
+        assert_eq!(user(Role::Owner, None).role_in(b).unwrap(), StoreRole::Staff);
+        let customer = user(Role::Customer, None);
+        let Principal::User(claims) = &customer else {
+            unreachable!()
+        };
+        assert_eq!(customer.role_in(b).unwrap(), StoreRole::Customer(claims.sub));
+        assert_eq!(user(Role::Staff, None).role_in(b).unwrap(), StoreRole::Staff);
         let limited = user(Role::Staff, Some(vec![a]));
-        assert_eq!(limited.store_access(a).unwrap(), StoreAccess::Manager);
-        assert!(matches!(limited.store_access(b), Err(ApiError::Forbidden(_))));
+        assert_eq!(limited.role_in(a).unwrap(), StoreRole::Staff);
+        assert!(matches!(limited.role_in(b), Err(ApiError::Forbidden(_))));
         let secret = Principal::StoreKey {
             store_id: a,
             kind: KeyKind::Secret,
@@ -212,11 +167,10 @@ mod tests {
             store_id: a,
             kind: KeyKind::Publishable,
         };
-        assert_eq!(secret.store_access(a).unwrap(), StoreAccess::Manager);
-        assert_eq!(publishable.store_access(a).unwrap(), StoreAccess::Shopper);
-        assert!(secret.store_access(b).is_err());
-        assert!(publishable.require_manager(a).is_err());
-        assert!(user(Role::Customer, None).require_manager(a).is_err());
+        assert_eq!(secret.role_in(a).unwrap(), StoreRole::Staff);
+        assert_eq!(publishable.role_in(a).unwrap(), StoreRole::Visitor);
+        assert!(matches!(secret.role_in(b), Err(ApiError::Forbidden(_))));
+        assert!(matches!(publishable.role_in(b), Err(ApiError::Forbidden(_))));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Category, Kind, Product, ProductFields, Status, Variant, VariantFields};
+use super::model::{Kind, Product, ProductFields, Status, Variant, VariantFields};
 use crate::db::StoreTx;
 use crate::error::{ApiError, FieldError, unique_violation};
 use crate::ids::{CategoryId, ProductId, VariantId};
@@ -145,7 +145,7 @@ pub async fn list_products(
 }
 
 /// One product, if it exists in this store (and has `status`, when given).
-pub async fn product(
+pub async fn product_by_id(
     tx: &mut StoreTx,
     id: ProductId,
     status: Option<Status>,
@@ -308,7 +308,9 @@ pub async fn lock_product(tx: &mut StoreTx, id: ProductId) -> Result<(ProductFie
         .bind(id)
         .execute(tx.conn())
         .await?;
-    let product = product(tx, id, None).await?.ok_or_else(|| not_found(id))?;
+    let product = product_by_id(tx, id, None)
+        .await?
+        .ok_or_else(|| product_not_found(id))?;
     let fields = ProductFields {
         title: product.title,
         description: product.description,
@@ -370,7 +372,7 @@ pub async fn delete_product(tx: &mut StoreTx, id: ProductId, version: i32) -> Re
     Err(if exists {
         ApiError::stale_version()
     } else {
-        not_found(id)
+        product_not_found(id)
     })
 }
 
@@ -384,7 +386,7 @@ pub async fn next_variant_position(tx: &mut StoreTx, product: ProductId) -> Resu
     .bind(product)
     .fetch_optional(tx.conn())
     .await?;
-    locked.ok_or_else(|| not_found(product))
+    locked.ok_or_else(|| product_not_found(product))
 }
 
 /// A variant as it is before a change.
@@ -488,56 +490,7 @@ pub async fn delete_variant(
     Ok(())
 }
 
-pub async fn list_categories(
-    tx: &mut StoreTx,
-    after: Option<String>,
-    limit: i64,
-) -> Result<Vec<Category>, ApiError> {
-    let store = tx.store.id;
-    Ok(sqlx::query_as(
-        "SELECT id, name, slug, created_at FROM categories WHERE store_id = $1 \
-         AND ($2::text IS NULL OR slug > $2) ORDER BY slug LIMIT $3",
-    )
-    .bind(store)
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(tx.conn())
-    .await?)
-}
-
-pub async fn insert_category(tx: &mut StoreTx, name: &str, slug: &str) -> Result<Category, ApiError> {
-    let store = tx.store.id;
-    sqlx::query_as(
-        "INSERT INTO categories (id, store_id, name, slug) VALUES ($1, $2, $3, $4) \
-         RETURNING id, name, slug, created_at",
-    )
-    .bind(CategoryId::generate())
-    .bind(store)
-    .bind(name)
-    .bind(slug)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(|error| match unique_violation(&error) {
-        Some("categories_store_id_slug_key") => {
-            ApiError::conflict("slug", "a category with this slug exists")
-        }
-        _ => error.into(),
-    })
-}
-
-/// Deletes a category; its products stay, without it.
-pub async fn delete_category(tx: &mut StoreTx, id: CategoryId) -> Result<(), ApiError> {
-    let deleted = sqlx::query("DELETE FROM categories WHERE id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-    if deleted.rows_affected() == 0 {
-        return Err(ApiError::NotFound(format!("category {id} does not exist")));
-    }
-    Ok(())
-}
-
-fn not_found(id: ProductId) -> ApiError {
+pub fn product_not_found(id: ProductId) -> ApiError {
     ApiError::NotFound(format!("product {id} does not exist"))
 }
 

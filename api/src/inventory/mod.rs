@@ -10,10 +10,10 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use self::model::{Adjustment, AdjustmentMade, AdjustmentRequest, StockLevel};
-use crate::app::State;
-use crate::auth::Principal;
+use crate::access::{StoreCaller, need};
+use crate::db::StoreTx;
 use crate::error::{ApiError, Problem};
-use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::ids::{ProductId, StoreId};
 use crate::pagination::{self, Page};
 use crate::validate::{Checks, text};
@@ -58,17 +58,13 @@ struct AdjustmentQuery {
         (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_levels(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Staff>,
     query: web::Query<LevelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = path.into_inner();
-    principal.require_manager(store)?;
     let (limit, after): (i64, Option<uuid::Uuid>) = pagination::page(query.limit, query.cursor.as_deref())?;
-    let mut tx = state.db.store(store).await?;
-    let rows = sql::list_levels(&mut tx, query.product_id, after, limit).await?;
-    tx.commit().await?;
+    let rows = caller
+        .transaction(async |tx| sql::list_stock_levels(tx, query.product_id, after, limit).await)
+        .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |level| level.id)))
 }
 
@@ -81,46 +77,43 @@ async fn list_levels(
         (status = "4XX", description = "A problem (RFC 9457): 409 when it would leave less on hand than reserved", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn adjust(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Staff>,
     key: IdempotencyKey,
     body: web::Json<AdjustmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = path.into_inner();
-    principal.require_manager(store)?;
     let request = body.into_inner();
     let mut checks = Checks::default();
     checks.check(request.delta != 0, "delta", "must not be 0");
     let note = checks.parse("note", text(&request.note, 0, 500));
-    checks.finish()?;
-    let actor = principal.actor();
-    let mut tx = state.db.store(store).await?;
-    if let Claim::Replay(response) =
-        idempotency::claim(&mut tx, &actor, &key, "inventory.adjust", &request).await?
-    {
-        tx.commit().await?;
-        return Ok(response);
-    }
-    let pool = sql::pool_of(&mut tx, request.variant_id, request.night).await?;
-    let stock = sql::ensure_pool(&mut tx, &pool).await?;
-    let level = sql::adjust(&mut tx, stock, request.delta).await?;
-    let adjustment = sql::record_adjustment(
-        &mut tx,
-        &level,
-        request.delta,
-        request.reason,
-        &note.unwrap(),
-        &actor,
+    let note = checks.finish_with(note)?;
+    let actor = caller.actor();
+    let ran = idempotency::run(
+        &caller,
+        Some(&key),
+        "inventory.adjust",
+        &request,
+        StatusCode::CREATED,
+        async |tx| make_adjustment(tx, &request, &note, &actor).await,
     )
     .await?;
-    let made = AdjustmentMade {
+    Ok(ran.response)
+}
+
+/// Moves the pool's on-hand count by the request's delta and logs why and by whom.
+async fn make_adjustment(
+    tx: &mut StoreTx,
+    request: &AdjustmentRequest,
+    note: &str,
+    actor: &str,
+) -> Result<AdjustmentMade, ApiError> {
+    let pool = sql::pool_of_variant(tx, request.variant_id, request.night).await?;
+    let stock = sql::ensure_stock_row(tx, &pool).await?;
+    let level = sql::adjust_on_hand(tx, stock, request.delta).await?;
+    let adjustment = sql::record_adjustment(tx, &level, request.delta, request.reason, note, actor).await?;
+    Ok(AdjustmentMade {
         adjustment,
         stock: level,
-    };
-    let response = idempotency::record(&mut tx, &actor, &key, StatusCode::CREATED, &made).await?;
-    tx.commit().await?;
-    Ok(response)
+    })
 }
 
 /// The audit log of adjustments, newest first.
@@ -131,16 +124,12 @@ async fn adjust(
         (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_adjustments(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Staff>,
     query: web::Query<AdjustmentQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = path.into_inner();
-    principal.require_manager(store)?;
     let (limit, after): (i64, Option<uuid::Uuid>) = pagination::page(query.limit, query.cursor.as_deref())?;
-    let mut tx = state.db.store(store).await?;
-    let rows = sql::list_adjustments(&mut tx, query.stock_id, after, limit).await?;
-    tx.commit().await?;
+    let rows = caller
+        .transaction(async |tx| sql::list_stock_adjustments(tx, query.stock_id, after, limit).await)
+        .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |adjustment| adjustment.id)))
 }

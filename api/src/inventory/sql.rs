@@ -71,7 +71,7 @@ impl Pool {
 
 /// The pool of `variant` (on `night`, for room nights); 404 for an unknown
 /// variant, 422 when `night` does not fit the product's kind.
-pub async fn pool_of(
+pub async fn pool_of_variant(
     tx: &mut StoreTx,
     variant: VariantId,
     night: Option<NaiveDate>,
@@ -89,7 +89,7 @@ pub async fn pool_of(
 }
 
 /// The id of `pool`'s stock row, made on first use.
-pub async fn ensure_pool(tx: &mut StoreTx, pool: &Pool) -> Result<uuid::Uuid, ApiError> {
+pub async fn ensure_stock_row(tx: &mut StoreTx, pool: &Pool) -> Result<uuid::Uuid, ApiError> {
     let store = tx.store.id;
     let made: Option<uuid::Uuid> = sqlx::query_scalar(
         "INSERT INTO stock (id, store_id, product_id, variant_id, night, on_hand) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -120,7 +120,7 @@ pub async fn ensure_pool(tx: &mut StoreTx, pool: &Pool) -> Result<uuid::Uuid, Ap
 
 /// Adds `delta` to on-hand stock, unless that would leave less than is
 /// reserved, or more than a count holds (409 naming `delta`).
-pub async fn adjust(tx: &mut StoreTx, stock: uuid::Uuid, delta: i32) -> Result<StockLevel, ApiError> {
+pub async fn adjust_on_hand(tx: &mut StoreTx, stock: uuid::Uuid, delta: i32) -> Result<StockLevel, ApiError> {
     let adjusted: Option<StockLevel> = sqlx::query_as(concat!(
         "UPDATE stock SET on_hand = on_hand + $2, updated_at = now() \
          WHERE id = $1 AND on_hand::bigint + $2 BETWEEN reserved AND 2147483647 RETURNING ",
@@ -160,11 +160,11 @@ pub enum Reservation {
 /// The check and the change are one conditional UPDATE, so concurrent buyers
 /// of the last units cannot both get them; the row stays locked until the
 /// order commits. Lock pools in one global order (see `orders`) to avoid deadlocks.
-pub async fn reserve(tx: &mut StoreTx, pool: &Pool, quantity: i32) -> Result<Reservation, ApiError> {
+pub async fn reserve_units(tx: &mut StoreTx, pool: &Pool, quantity: i32) -> Result<Reservation, ApiError> {
     // A standard variant's pool holds nothing until stock is received, so
     // only capacity pools are made on first sale.
     if pool.initial > 0 {
-        ensure_pool(tx, pool).await?;
+        ensure_stock_row(tx, pool).await?;
     }
     let store = tx.store.id;
     let held: Option<uuid::Uuid> = sqlx::query_scalar(RESERVE)
@@ -228,7 +228,7 @@ pub async fn lock_in_pool_order(
 }
 
 /// Moves `quantity` units of stock row `stock` as `movement` says.
-pub async fn settle(
+pub async fn move_units(
     tx: &mut StoreTx,
     stock: uuid::Uuid,
     quantity: i32,
@@ -285,7 +285,7 @@ pub async fn record_adjustment(
 }
 
 /// A page of stock levels (`limit + 1` rows), newest pools first, optionally of one product.
-pub async fn list_levels(
+pub async fn list_stock_levels(
     tx: &mut StoreTx,
     product: Option<ProductId>,
     after: Option<uuid::Uuid>,
@@ -307,7 +307,7 @@ pub async fn list_levels(
 }
 
 /// A page of adjustments (`limit + 1` rows), newest first, optionally of one pool.
-pub async fn list_adjustments(
+pub async fn list_stock_adjustments(
     tx: &mut StoreTx,
     stock: Option<uuid::Uuid>,
     after: Option<uuid::Uuid>,

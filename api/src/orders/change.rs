@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use super::model::{Order, OrderLine, RefundLine};
+use super::refund;
 use super::sql::{self, Transition};
 use super::state::{self, Change, Status};
-use super::{Caller, refund};
+use crate::auth::StoreRole;
 use crate::db::StoreTx;
 use crate::error::ApiError;
 use crate::ids::OrderId;
@@ -34,27 +37,34 @@ impl Request<'_> {
     }
 }
 
-/// A change made: the order as it now is, the event, and the money it moved.
+/// A change made: the order as it now is, the event, and the money it
+/// moved. It serialises as the order alone, the answer to the request; the
+/// event and the amount are for the metrics.
+#[derive(Serialize)]
 pub struct Done {
+    #[serde(flatten)]
     pub order: Order,
+    #[serde(skip)]
     pub event: &'static str,
+    #[serde(skip)]
     pub amount: i64,
 }
 
-/// Makes `request` of order `id` for `caller`, by `actor`. Customers may
-/// only cancel their own pending orders; everything else is staff's.
+/// Makes `request` of order `id` for someone of `role`, by `actor`.
+/// Customers may only cancel their own pending orders; everything else is
+/// the staff's.
 pub async fn apply(
     tx: &mut StoreTx,
     id: OrderId,
-    caller: Caller,
+    role: StoreRole,
     request: Request<'_>,
     note: &str,
     actor: &str,
 ) -> Result<Done, ApiError> {
     if !matches!(request, Request::Cancel) {
-        caller.require_staff()?;
+        require_staff(role)?;
     }
-    let order = sql::order(tx, id, caller.only_orders_of(), true).await?;
+    let order = sql::order_by_id(tx, id, role.customer(), true).await?;
     let unrefunded = || {
         order
             .lines
@@ -80,7 +90,7 @@ pub async fn apply(
         }
         Request::Cancel => {
             if order.status == Status::Paid {
-                caller.require_staff()?;
+                require_staff(role)?;
             }
             let to = next(order.status, Change::Cancel)?;
             settle(tx, unrefunded(), Movement::Release).await?;
@@ -94,9 +104,9 @@ pub async fn apply(
         }
         Request::Refund(lines) => refund_units(tx, &order, lines, note, actor).await?,
     };
-    sql::transition(tx, id, &change).await?;
+    sql::record_transition(tx, id, &change).await?;
     Ok(Done {
-        order: sql::order(tx, id, None, false).await?,
+        order: sql::order_by_id(tx, id, None, false).await?,
         event: change.kind,
         amount: change.amount,
     })
@@ -129,7 +139,7 @@ async fn refund_units<'a>(
     let refunded = || parts.iter().map(|part| (&order.lines[part.line], part.quantity));
     settle(tx, refunded(), movement).await?;
     for part in &parts {
-        sql::refund_line(tx, order.lines[part.line].id, part.quantity, part.amount).await?;
+        sql::record_line_refund(tx, order.lines[part.line].id, part.quantity, part.amount).await?;
     }
     let amount: i64 = parts.iter().map(|part| part.amount).sum();
     let lines = parts
@@ -150,6 +160,15 @@ async fn refund_units<'a>(
         lines: serde_json::Value::Array(lines),
         ..Transition::of(order, note, actor)
     })
+}
+
+fn require_staff(role: StoreRole) -> Result<(), ApiError> {
+    match role {
+        StoreRole::Staff => Ok(()),
+        StoreRole::Customer(_) | StoreRole::Visitor => Err(ApiError::Forbidden(
+            "only the store's staff may do this".to_owned(),
+        )),
+    }
 }
 
 /// The status after `change`, or a 409 naming `status`.
@@ -179,7 +198,7 @@ async fn settle<'a>(
     }
     let pools: Vec<uuid::Uuid> = per_pool.keys().copied().collect();
     for stock in inventory::lock_in_pool_order(tx, &pools).await? {
-        inventory::settle(tx, stock, per_pool[&stock], movement).await?;
+        inventory::move_units(tx, stock, per_pool[&stock], movement).await?;
     }
     Ok(())
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 use actix_web::web;
 
 use super::change::{self, Request};
-use super::{Caller, sql};
-use crate::app::State;
+use super::sql;
+use crate::auth::StoreRole;
 use crate::error::ApiError;
+use crate::state::State;
 
 /// Who cancels an expired order, in its history.
 pub const ACTOR: &str = "system:expiry";
@@ -43,11 +44,15 @@ pub async fn sweep(state: &State, ttl: Duration) -> Result<usize, ApiError> {
     let mut expired = 0;
     for store in state.db.active_stores().await? {
         loop {
+            // The sweep acts as the store's staff: it is no request, so it
+            // opens the store's transaction itself rather than through a caller.
             let mut tx = state.db.store(store).await?;
             let due = sql::due_for_expiry(&mut tx, ttl, BATCH).await?;
             let mut done = Vec::with_capacity(due.len());
             for id in &due {
-                done.push(change::apply(&mut tx, *id, Caller::Staff, Request::Cancel, &note, ACTOR).await?);
+                done.push(
+                    change::apply(&mut tx, *id, StoreRole::Staff, Request::Cancel, &note, ACTOR).await?,
+                );
             }
             tx.commit().await?;
             for change in &done {

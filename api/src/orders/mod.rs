@@ -22,12 +22,13 @@ use serde::{Deserialize, Serialize};
 use self::change::Request;
 use self::model::{NewOrderRequest, NoteRequest, Order, OrderSummary, RefundRequest};
 use self::state::Status;
-use crate::app::State;
-use crate::auth::{Principal, Role, StoreAccess};
+use crate::access::{StoreCaller, need};
+use crate::auth::StoreRole;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::ids::{OrderId, StoreId, UserId};
 use crate::pagination::{self, Page};
+use crate::state::State;
 use crate::validate::{Checks, text};
 
 /// The OpenAPI description of these routes.
@@ -45,46 +46,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&format!("{ORDERS}/{{order_id}}/fulfil"), web::post().to(fulfil))
         .route(&format!("{ORDERS}/{{order_id}}/cancel"), web::post().to(cancel))
         .route(&format!("{ORDERS}/{{order_id}}/refunds"), web::post().to(refund));
-}
-
-/// Who is acting on a store's orders.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Caller {
-    /// A signed-in customer: their own orders only.
-    Customer(UserId),
-    /// Owners, the store's staff, its secret key: every order of the store.
-    Staff,
-}
-
-impl Caller {
-    fn of(principal: &Principal, store: StoreId) -> Result<Self, ApiError> {
-        match principal.store_access(store)? {
-            StoreAccess::Manager => Ok(Self::Staff),
-            StoreAccess::Shopper => match principal {
-                Principal::User(claims) if claims.role == Role::Customer => Ok(Self::Customer(claims.sub)),
-                _ => Err(ApiError::Forbidden(
-                    "orders are placed by signed-in customers or the store's staff".to_owned(),
-                )),
-            },
-        }
-    }
-
-    /// Whose orders this caller sees: only theirs, or (None) all.
-    fn only_orders_of(self) -> Option<UserId> {
-        match self {
-            Self::Customer(id) => Some(id),
-            Self::Staff => None,
-        }
-    }
-
-    fn require_staff(self) -> Result<(), ApiError> {
-        match self {
-            Self::Staff => Ok(()),
-            Self::Customer(_) => Err(ApiError::Forbidden(
-                "only the store's staff may do this".to_owned(),
-            )),
-        }
-    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -115,40 +76,38 @@ const KEY_HEADER_DOC: &str =
     ))]
 async fn create(
     state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Buyer>,
     key: IdempotencyKey,
     body: web::Json<NewOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = path.into_inner();
-    let caller = Caller::of(&principal, store)?;
     let request = body.into_inner();
     place::check(&request)?;
-    let customer = match caller {
-        Caller::Customer(me) if request.customer_id.is_some_and(|id| id != me) => {
+    let customer = match caller.role {
+        StoreRole::Customer(me) if request.customer_id.is_some_and(|id| id != me) => {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "customer_id",
                 "a customer places orders only for themselves",
             )]));
         }
-        Caller::Customer(me) => Some(me),
-        Caller::Staff => request.customer_id,
+        StoreRole::Customer(me) => Some(me),
+        _ => request.customer_id,
     };
-    let actor = principal.actor();
-    let mut tx = state.db.store(store).await?;
-    if let Claim::Replay(response) =
-        idempotency::claim(&mut tx, &actor, &key, "orders.create", &request).await?
-    {
-        tx.commit().await?;
-        return Ok(response);
+    let actor = caller.actor();
+    let ran = idempotency::run(
+        &caller,
+        Some(&key),
+        "orders.create",
+        &request,
+        StatusCode::CREATED,
+        async |tx| place::place(tx, &request, customer, &actor).await,
+    )
+    .await?;
+    if let Some(order) = &ran.made {
+        state
+            .metrics
+            .order_event("created", &order.currency, order.total_minor);
     }
-    let order = place::place(&mut tx, &request, customer, &actor).await?;
-    let response = idempotency::record(&mut tx, &actor, &key, StatusCode::CREATED, &order).await?;
-    tx.commit().await?;
-    state
-        .metrics
-        .order_event("created", &order.currency, order.total_minor);
-    Ok(response)
+    Ok(ran.response)
 }
 
 /// Orders, newest first: a customer's own, or (staff) the store's, filtered.
@@ -159,13 +118,9 @@ async fn create(
         (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Buyer>,
     query: web::Query<OrderQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = path.into_inner();
-    let caller = Caller::of(&principal, store)?;
     let query = query.into_inner();
     let mut checks = Checks::default();
     let limit = pagination::limit(&mut checks, query.limit);
@@ -174,22 +129,22 @@ async fn list(
         checks.check(before > from, "created_before", "must be after created_from");
     }
     checks.check(
-        query.customer_id.is_none() || caller == Caller::Staff,
+        query.customer_id.is_none() || caller.is_staff(),
         "customer_id",
         "customers see only their own orders",
     );
     checks.finish()?;
     let filter = sql::OrderFilter {
-        customer: caller.only_orders_of().or(query.customer_id),
+        customer: caller.role.customer().or(query.customer_id),
         status: query.status,
         created_from: query.created_from,
         created_before: query.created_before,
         after,
         limit,
     };
-    let mut tx = state.db.store(store).await?;
-    let rows = sql::list(&mut tx, &filter).await?;
-    tx.commit().await?;
+    let rows = caller
+        .transaction(async |tx| sql::list_orders(tx, &filter).await)
+        .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |order| order.id)))
 }
 
@@ -201,15 +156,13 @@ async fn list(
         (status = "4XX", description = "A problem (RFC 9457): 404 for another customer's order", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get(
-    state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Buyer>,
     path: web::Path<(StoreId, OrderId)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    let caller = Caller::of(&principal, store)?;
-    let mut tx = state.db.store(store).await?;
-    let order = sql::order(&mut tx, id, caller.only_orders_of(), false).await?;
-    tx.commit().await?;
+    let (_, id) = path.into_inner();
+    let order = caller
+        .transaction(async |tx| sql::order_by_id(tx, id, caller.role.customer(), false).await)
+        .await?;
     Ok(HttpResponse::Ok().json(order))
 }
 
@@ -223,21 +176,12 @@ async fn get(
     ))]
 async fn pay(
     state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Buyer>,
     path: web::Path<(StoreId, OrderId)>,
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    respond(
-        state,
-        &principal,
-        path.into_inner(),
-        None,
-        Request::Pay,
-        &body.note,
-        &body,
-    )
-    .await
+    change(&state, &caller, path.1, None, Request::Pay, &body.note, &body).await
 }
 
 /// Marks a paid order fulfilled (store staff): its reserved units leave the stock.
@@ -250,21 +194,12 @@ async fn pay(
     ))]
 async fn fulfil(
     state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Buyer>,
     path: web::Path<(StoreId, OrderId)>,
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    respond(
-        state,
-        &principal,
-        path.into_inner(),
-        None,
-        Request::Fulfil,
-        &body.note,
-        &body,
-    )
-    .await
+    change(&state, &caller, path.1, None, Request::Fulfil, &body.note, &body).await
 }
 
 /// Cancels a pending or paid order: its stock is released, and what was paid
@@ -278,16 +213,16 @@ async fn fulfil(
     ))]
 async fn cancel(
     state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Buyer>,
     path: web::Path<(StoreId, OrderId)>,
     key: IdempotencyKey,
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    respond(
-        state,
-        &principal,
-        path.into_inner(),
+    change(
+        &state,
+        &caller,
+        path.1,
         Some(&key),
         Request::Cancel,
         &body.note,
@@ -307,63 +242,45 @@ async fn cancel(
     ))]
 async fn refund(
     state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Buyer>,
     path: web::Path<(StoreId, OrderId)>,
     key: IdempotencyKey,
     body: web::Json<RefundRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let request = Request::Refund(&body.lines);
-    respond(
-        state,
-        &principal,
-        path.into_inner(),
-        Some(&key),
-        request,
-        &body.note,
-        &body,
-    )
-    .await
+    change(&state, &caller, path.1, Some(&key), request, &body.note, &body).await
 }
 
-/// Makes a change of an order in one transaction and answers with the order
-/// as it now is; under `key`, the answer is stored for retries.
-async fn respond(
-    state: web::Data<State>,
-    principal: &Principal,
-    (store, id): (StoreId, OrderId),
+/// Makes a change of order `id` in one transaction and answers with the
+/// order as it now is; under `key`, at most once.
+async fn change(
+    state: &State,
+    caller: &StoreCaller<need::Buyer>,
+    id: OrderId,
     key: Option<&IdempotencyKey>,
     request: Request<'_>,
     note: &str,
     body: &impl Serialize,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = Caller::of(principal, store)?;
     let note = self::note(note)?;
-    let actor = principal.actor();
-    let mut tx = state.db.store(store).await?;
-    if let Some(key) = key {
-        let operation = format!("orders.{}:{id}", request.name());
-        if let Claim::Replay(response) = idempotency::claim(&mut tx, &actor, key, &operation, body).await? {
-            tx.commit().await?;
-            return Ok(response);
-        }
+    let actor = caller.actor();
+    let operation = format!("orders.{}:{id}", request.name());
+    let ran = idempotency::run(caller, key, &operation, body, StatusCode::OK, async |tx| {
+        change::apply(tx, id, caller.role, request, &note, &actor).await
+    })
+    .await?;
+    if let Some(done) = &ran.made {
+        state
+            .metrics
+            .order_event(done.event, &done.order.currency, done.amount);
     }
-    let done = change::apply(&mut tx, id, caller, request, &note, &actor).await?;
-    let response = match key {
-        Some(key) => idempotency::record(&mut tx, &actor, key, StatusCode::OK, &done.order).await?,
-        None => HttpResponse::Ok().json(&done.order),
-    };
-    tx.commit().await?;
-    state
-        .metrics
-        .order_event(done.event, &done.order.currency, done.amount);
-    Ok(response)
+    Ok(ran.response)
 }
 
 /// The note of a change, trimmed; 422 when longer than 500 characters.
 fn note(note: &str) -> Result<String, ApiError> {
     let mut checks = Checks::default();
     let note = checks.parse("note", text(note, 0, 500));
-    checks.finish()?;
-    Ok(note.unwrap_or_default())
+    checks.finish_with(note)
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::state::Status;
-use crate::ids::{OrderId, OrderLineId, ProductId, PromotionId, StoreId, UserId, VariantId};
+use crate::ids::{OrderId, OrderLineId, ProductId, StoreId, UserId, VariantId};
+use crate::promotions::model::AppliedDiscount;
 
 pub const MAX_LINES: usize = 100;
 pub const MAX_QUANTITY: i32 = 1000;
@@ -77,18 +78,6 @@ pub struct OrderLine {
     /// The stock pool the line holds or took from.
     #[serde(skip)]
     pub stock_id: Option<uuid::Uuid>,
-}
-
-/// A promotion's part of an order's discount, as it was applied.
-#[derive(Serialize, Debug, Clone, sqlx::FromRow, ToSchema)]
-pub struct AppliedDiscount {
-    /// The promotion it came from (which may since have been changed or deleted).
-    pub promotion_id: PromotionId,
-    pub name: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    pub amount_minor: i64,
 }
 
 /// A change of an order's state: when, by whom, and for refunds how much of what.

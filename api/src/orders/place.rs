@@ -1,28 +1,24 @@
-//! Placing an order, in one transaction: price the lines from the catalog,
-//! apply promotions, count limited promotions' uses, reserve stock, write
-//! the order. Anything that fails rolls all of it back, so no stock stays
+//! Placing an order, in one transaction: read the offers, price the lines
+//! from them, apply promotions (counting limited promotions' uses), reserve
+//! stock, insert the order. Anything that fails rolls all of it back, so no stock stays
 //! reserved and no promotion use is counted for an order that does not exist.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use super::model::{AppliedDiscount, MAX_LINES, MAX_QUANTITY, NewOrderRequest, Order, OrderEvent, OrderLine};
+use super::model::{MAX_LINES, MAX_QUANTITY, NewOrderRequest, Order, OrderEvent, OrderLine};
 use super::sql::{self, NewOrder, Offer};
 use super::state::Status;
 use crate::catalog::model::{Kind, Status as ProductStatus};
 use crate::db::StoreTx;
 use crate::error::{ApiError, FieldError};
-use crate::ids::{OrderId, OrderLineId, PromotionId, UserId};
+use crate::ids::{OrderId, OrderLineId, UserId};
 use crate::inventory::sql::{self as inventory, Pool, Reservation};
-use crate::promotions::engine::{self, CodeRefused};
+use crate::promotions::apply::{self as promotions, Applied};
+use crate::promotions::engine;
 use crate::promotions::model::is_code;
-use crate::promotions::sql::{self as promotions, Candidate};
 use crate::validate::Checks;
-
-/// How often promotions are evaluated again when a concurrent order took
-/// the last use of one this order was getting.
-const PROMOTION_ATTEMPTS: usize = 3;
 
 /// Checks the request's shape (everything that needs no database).
 pub fn check(request: &NewOrderRequest) -> Result<(), ApiError> {
@@ -54,7 +50,7 @@ pub async fn place(
     actor: &str,
 ) -> Result<Order, ApiError> {
     let wanted: Vec<_> = request.lines.iter().map(|line| line.variant_id).collect();
-    let offers = sql::offers(tx, &wanted).await?;
+    let offers = sql::offers_for_variants(tx, &wanted).await?;
     // One clock for the whole order: what is on sale, and which promotions run.
     let now = Utc::now();
     let Priced {
@@ -63,7 +59,10 @@ pub async fn place(
         basket,
     } = price(request, &offers, now)?;
     let code = request.promotion_code.as_deref().map(str::trim);
-    let (discounts, line_discounts) = apply_promotions(tx, &basket, customer, code, now).await?;
+    let Applied {
+        discounts,
+        line_discounts,
+    } = promotions::apply_to_basket(tx, &basket, customer, code, now).await?;
     for (line, discount) in lines.iter_mut().zip(line_discounts) {
         line.discount_minor = discount;
         line.total_minor = line.subtotal_minor - discount;
@@ -72,7 +71,7 @@ pub async fn place(
     let subtotal = lines.iter().map(|line| line.subtotal_minor).sum();
     let discount = lines.iter().map(|line| line.discount_minor).sum();
     let event = uuid::Uuid::now_v7();
-    let mut order = sql::insert(
+    let mut order = sql::insert_order(
         tx,
         &NewOrder {
             id: OrderId::generate(),
@@ -198,103 +197,6 @@ fn why_unsellable(
     None
 }
 
-/// Evaluates the store's promotions on `basket` and counts a use of each
-/// limited one applied. When a concurrent order took the last use of one,
-/// the counts are rolled back to a savepoint and the promotions evaluated
-/// again, now without it.
-async fn apply_promotions(
-    tx: &mut StoreTx,
-    basket: &[engine::Line],
-    customer: Option<UserId>,
-    code: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(Vec<AppliedDiscount>, Vec<i64>), ApiError> {
-    for _ in 0..PROMOTION_ATTEMPTS {
-        let candidates = promotions::candidates(tx, customer, code).await?;
-        if candidates.is_empty() && code.is_none() {
-            return Ok((Vec::new(), vec![0; basket.len()]));
-        }
-        let outcome = evaluate(basket, &candidates, customer, code, now)?;
-        let limited = outcome
-            .applied
-            .iter()
-            .filter_map(|applied| candidate(&candidates, applied.promotion))
-            .any(|c| c.row.usage_limit.is_some() || c.row.per_customer_limit.is_some());
-        if !limited {
-            return Ok((discounts(&candidates, &outcome), outcome.line_discounts));
-        }
-        savepoint(tx, "SAVEPOINT promotion_uses").await?;
-        let mut all_counted = true;
-        for applied in &outcome.applied {
-            if let Some(c) = candidate(&candidates, applied.promotion) {
-                all_counted &= promotions::redeem(tx, &c.row, customer).await?;
-            }
-            if !all_counted {
-                break;
-            }
-        }
-        if all_counted {
-            return Ok((discounts(&candidates, &outcome), outcome.line_discounts));
-        }
-        savepoint(tx, "ROLLBACK TO SAVEPOINT promotion_uses").await?;
-    }
-    Err(ApiError::Unavailable(
-        "promotions changed under this order too often; retry it".to_owned(),
-    ))
-}
-
-/// The engine's outcome for `basket`; a refused code is a 422 on `promotion_code`.
-fn evaluate(
-    basket: &[engine::Line],
-    candidates: &[Candidate],
-    customer: Option<UserId>,
-    code: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<engine::Outcome, ApiError> {
-    let promotions: Vec<_> = candidates
-        .iter()
-        .map(|c| c.row.for_engine(c.customer_uses.into()))
-        .collect();
-    engine::evaluate(
-        &engine::Basket {
-            lines: basket,
-            customer,
-            code,
-            now,
-        },
-        &promotions,
-    )
-    .map_err(|refused: CodeRefused| {
-        ApiError::Validation(vec![FieldError::new("promotion_code", refused.to_string())])
-    })
-}
-
-fn candidate(candidates: &[Candidate], id: PromotionId) -> Option<&Candidate> {
-    candidates.iter().find(|c| c.row.id == id)
-}
-
-/// The discounts to record on the order, in the order they were applied.
-fn discounts(candidates: &[Candidate], outcome: &engine::Outcome) -> Vec<AppliedDiscount> {
-    outcome
-        .applied
-        .iter()
-        .filter_map(|applied| {
-            candidate(candidates, applied.promotion).map(|c| AppliedDiscount {
-                promotion_id: c.row.id,
-                name: c.row.name.clone(),
-                kind: c.row.kind.clone(),
-                code: c.row.code.clone(),
-                amount_minor: applied.amount,
-            })
-        })
-        .collect()
-}
-
-async fn savepoint(tx: &mut StoreTx, statement: &'static str) -> Result<(), ApiError> {
-    sqlx::query(statement).execute(tx.conn()).await?;
-    Ok(())
-}
-
 /// Reserves every pool's units, in one global order (by product, variant,
 /// night) so two orders never wait on each other's pools in a cycle; 409
 /// naming the first line of a pool that is short.
@@ -307,7 +209,7 @@ async fn reserve(tx: &mut StoreTx, lines: &mut [OrderLine], pools: Vec<Pool>) ->
         holders.push(i);
     }
     for (pool, (quantity, holders)) in wanted {
-        match inventory::reserve(tx, &pool, quantity).await? {
+        match inventory::reserve_units(tx, &pool, quantity).await? {
             Reservation::Held(stock) => {
                 for i in holders {
                     lines[i].stock_id = Some(stock);

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::model::{AppliedDiscount, Order, OrderLine, OrderSummary};
+use super::model::{Order, OrderLine, OrderSummary};
 use super::state::Status;
 use crate::catalog::model::{Kind, Status as ProductStatus};
 use crate::db::StoreTx;
 use crate::error::{ApiError, FieldError};
 use crate::ids::{CategoryId, OrderId, ProductId, UserId, VariantId};
+use crate::promotions::model::AppliedDiscount;
 
 /// The columns of an [`Order`], for `concat!`.
 macro_rules! order_columns {
@@ -47,7 +48,7 @@ pub const OFFERS: &str = "SELECT v.id AS variant_id, v.product_id, v.sku, \
      ARRAY(SELECT pc.category_id FROM product_categories pc WHERE pc.product_id = p.id) AS category_ids \
      FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1)";
 
-pub async fn offers(tx: &mut StoreTx, variants: &[VariantId]) -> Result<Vec<Offer>, ApiError> {
+pub async fn offers_for_variants(tx: &mut StoreTx, variants: &[VariantId]) -> Result<Vec<Offer>, ApiError> {
     Ok(sqlx::query_as(OFFERS).bind(variants).fetch_all(tx.conn()).await?)
 }
 
@@ -88,7 +89,11 @@ pub const INSERT_ORDER: &str = concat!(
     " FROM o"
 );
 
-pub async fn insert(tx: &mut StoreTx, order: &NewOrder<'_>, event: uuid::Uuid) -> Result<Order, ApiError> {
+pub async fn insert_order(
+    tx: &mut StoreTx,
+    order: &NewOrder<'_>,
+    event: uuid::Uuid,
+) -> Result<Order, ApiError> {
     let store = tx.store.id;
     let currency = tx.store.currency.clone();
     let lines = order.lines;
@@ -135,7 +140,7 @@ pub async fn insert(tx: &mut StoreTx, order: &NewOrder<'_>, event: uuid::Uuid) -
 /// Order `id` with its lines, discounts and events; `lock` holds it for a
 /// change until the transaction ends. 404 when the store has no such order,
 /// or when `customer` is given and it is not theirs.
-pub async fn order(
+pub async fn order_by_id(
     tx: &mut StoreTx,
     id: OrderId,
     customer: Option<UserId>,
@@ -195,7 +200,7 @@ pub struct OrderFilter {
 }
 
 /// A page of orders (`limit + 1` rows), newest first.
-pub async fn list(tx: &mut StoreTx, filter: &OrderFilter) -> Result<Vec<OrderSummary>, ApiError> {
+pub async fn list_orders(tx: &mut StoreTx, filter: &OrderFilter) -> Result<Vec<OrderSummary>, ApiError> {
     let store = tx.store.id;
     Ok(sqlx::query_as(
         "SELECT id, number, customer_id, status, currency, total_minor, refunded_minor, created_at FROM orders \
@@ -266,7 +271,11 @@ impl<'a> Transition<'a> {
 }
 
 /// Moves order `id` as `change` says, and records the event.
-pub async fn transition(tx: &mut StoreTx, id: OrderId, change: &Transition<'_>) -> Result<(), ApiError> {
+pub async fn record_transition(
+    tx: &mut StoreTx,
+    id: OrderId,
+    change: &Transition<'_>,
+) -> Result<(), ApiError> {
     let store = tx.store.id;
     sqlx::query(
         "WITH o AS (UPDATE orders SET status = $3, paid_minor = $4, refunded_minor = $5, version = version + 1, \
@@ -292,7 +301,7 @@ pub async fn transition(tx: &mut StoreTx, id: OrderId, change: &Transition<'_>) 
 }
 
 /// Records that `quantity` more units (worth `amount`) of line `line` were refunded.
-pub async fn refund_line(
+pub async fn record_line_refund(
     tx: &mut StoreTx,
     line: crate::ids::OrderLineId,
     quantity: i32,

@@ -1,7 +1,10 @@
-//! Promotions: discount rules a store's managers define, and the engine that
+//! Promotions: discount rules a store's staff define, and the engine that
 //! applies them to an order's basket when it is placed (see `engine` for the
-//! rules and how promotions stack).
+//! rules and how promotions stack, `apply` for how an order uses them).
+//! Only the staff see promotions: shoppers learn of one from the store, and
+//! see it on their order.
 
+pub mod apply;
 pub mod engine;
 pub mod model;
 pub mod sql;
@@ -9,9 +12,7 @@ pub mod sql;
 use actix_web::{HttpResponse, web};
 
 use self::model::{Promotion, PromotionRequest};
-use crate::app::State;
-use crate::auth::Principal;
-use crate::db::StoreTx;
+use crate::access::{StoreCaller, need};
 use crate::error::{ApiError, Problem};
 use crate::ids::{PromotionId, StoreId};
 use crate::pagination::{self, Page};
@@ -33,13 +34,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(PROMOTION, web::delete().to(delete));
 }
 
-/// Opens `store`'s transaction for one of its managers: promotions are
-/// theirs alone (shoppers learn of a promotion from the store, and see it on their order).
-async fn open(state: &State, principal: &Principal, store: StoreId) -> Result<StoreTx, ApiError> {
-    principal.require_manager(store)?;
-    state.db.store(store).await
-}
-
 /// The store's promotions, newest first (store staff).
 #[utoipa::path(get, path = "/v1/stores/{store_id}/promotions", tag = "promotions",
     params(("store_id" = StoreId, Path), PageQuery),
@@ -48,15 +42,13 @@ async fn open(state: &State, principal: &Principal, store: StoreId) -> Result<St
         (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Staff>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, after) = pagination::page(query.limit, query.cursor.as_deref())?;
-    let mut tx = open(&state, &principal, path.into_inner()).await?;
-    let rows = sql::list(&mut tx, after, limit).await?;
-    tx.commit().await?;
+    let rows = caller
+        .transaction(async |tx| sql::list_promotions(tx, after, limit).await)
+        .await?;
     let promotions = rows
         .into_iter()
         .map(model::PromotionRow::into_promotion)
@@ -73,15 +65,13 @@ async fn list(
         (status = "4XX", description = "A problem (RFC 9457): 409 when the code is taken", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create(
-    state: web::Data<State>,
-    principal: Principal,
-    path: web::Path<StoreId>,
+    caller: StoreCaller<need::Staff>,
     body: web::Json<PromotionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().parse()?;
-    let mut tx = open(&state, &principal, path.into_inner()).await?;
-    let row = sql::insert(&mut tx, &fields).await?;
-    tx.commit().await?;
+    let row = caller
+        .transaction(async |tx| sql::insert_promotion(tx, &fields).await)
+        .await?;
     Ok(HttpResponse::Created().json(row.into_promotion()))
 }
 
@@ -93,14 +83,13 @@ async fn create(
         (status = "4XX", description = "A problem (RFC 9457)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get(
-    state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Staff>,
     path: web::Path<(StoreId, PromotionId)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    let mut tx = open(&state, &principal, store).await?;
-    let row = sql::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let (_, id) = path.into_inner();
+    let row = caller
+        .transaction(async |tx| sql::promotion_by_id(tx, id).await)
+        .await?;
     Ok(HttpResponse::Ok().json(row.into_promotion()))
 }
 
@@ -114,17 +103,16 @@ async fn get(
         (status = "4XX", description = "A problem (RFC 9457): 409 when `version` is stale or the code is taken", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace(
-    state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Staff>,
     path: web::Path<(StoreId, PromotionId)>,
     query: web::Query<VersionQuery>,
     body: web::Json<PromotionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let fields = body.into_inner().parse()?;
-    let mut tx = open(&state, &principal, store).await?;
-    let row = sql::replace(&mut tx, id, query.version, &fields).await?;
-    tx.commit().await?;
+    let row = caller
+        .transaction(async |tx| sql::replace_promotion(tx, id, query.version, &fields).await)
+        .await?;
     Ok(HttpResponse::Ok().json(row.into_promotion()))
 }
 
@@ -136,14 +124,13 @@ async fn replace(
         (status = "4XX", description = "A problem (RFC 9457): 409 when `version` is stale", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete(
-    state: web::Data<State>,
-    principal: Principal,
+    caller: StoreCaller<need::Staff>,
     path: web::Path<(StoreId, PromotionId)>,
     query: web::Query<VersionQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (store, id) = path.into_inner();
-    let mut tx = open(&state, &principal, store).await?;
-    sql::delete(&mut tx, id, query.version).await?;
-    tx.commit().await?;
+    let (_, id) = path.into_inner();
+    caller
+        .transaction(async |tx| sql::delete_promotion(tx, id, query.version).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -342,3 +342,15 @@ impl PromotionRow {
         }
     }
 }
+
+/// A promotion's part of an order's discount, as it was applied.
+#[derive(Serialize, Debug, Clone, sqlx::FromRow, ToSchema)]
+pub struct AppliedDiscount {
+    /// The promotion it came from (which may since have been changed or deleted).
+    pub promotion_id: PromotionId,
+    pub name: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub amount_minor: i64,
+}

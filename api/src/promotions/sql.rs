@@ -42,7 +42,7 @@ pub struct Candidate {
     pub customer_uses: i32,
 }
 
-pub async fn candidates(
+pub async fn candidates_for_order(
     tx: &mut StoreTx,
     customer: Option<UserId>,
     code: Option<&str>,
@@ -59,7 +59,7 @@ pub async fn candidates(
 /// Counts one use of `promotion` by `customer`, if its limits allow one
 /// more; false when a concurrent order took the last use. Only limited
 /// promotions are counted, so unlimited ones lock nothing.
-pub async fn redeem(
+pub async fn count_use(
     tx: &mut StoreTx,
     promotion: &PromotionRow,
     customer: Option<UserId>,
@@ -95,7 +95,7 @@ pub async fn redeem(
     Ok(true)
 }
 
-pub async fn insert(tx: &mut StoreTx, fields: &PromotionRequest) -> Result<PromotionRow, ApiError> {
+pub async fn insert_promotion(tx: &mut StoreTx, fields: &PromotionRequest) -> Result<PromotionRow, ApiError> {
     let store = tx.store.id;
     let query = sqlx::query_as(concat!(
         "INSERT INTO promotions (id, store_id, ",
@@ -113,7 +113,7 @@ pub async fn insert(tx: &mut StoreTx, fields: &PromotionRequest) -> Result<Promo
 }
 
 /// Replaces promotion `id`'s fields if it is still at `version`.
-pub async fn replace(
+pub async fn replace_promotion(
     tx: &mut StoreTx,
     id: PromotionId,
     version: i32,
@@ -135,7 +135,7 @@ pub async fn replace(
     match replaced {
         Some(row) => Ok(row),
         None => {
-            get(tx, id).await?;
+            promotion_by_id(tx, id).await?;
             Err(ApiError::stale_version())
         }
     }
@@ -171,21 +171,21 @@ fn bind_fields<'q>(query: PromotionQuery<'q>, fields: &'q PromotionRequest) -> P
 
 /// Deletes promotion `id` if it is still at `version`. Orders keep the
 /// discounts it gave, by name.
-pub async fn delete(tx: &mut StoreTx, id: PromotionId, version: i32) -> Result<(), ApiError> {
+pub async fn delete_promotion(tx: &mut StoreTx, id: PromotionId, version: i32) -> Result<(), ApiError> {
     let deleted = sqlx::query("DELETE FROM promotions WHERE id = $1 AND version = $2")
         .bind(id)
         .bind(version)
         .execute(tx.conn())
         .await?;
     if deleted.rows_affected() == 0 {
-        get(tx, id).await?;
+        promotion_by_id(tx, id).await?;
         return Err(ApiError::stale_version());
     }
     Ok(())
 }
 
 /// Promotion `id`; 404 when the store has none.
-pub async fn get(tx: &mut StoreTx, id: PromotionId) -> Result<PromotionRow, ApiError> {
+pub async fn promotion_by_id(tx: &mut StoreTx, id: PromotionId) -> Result<PromotionRow, ApiError> {
     let found: Option<PromotionRow> = sqlx::query_as(concat!(
         "SELECT ",
         promotion_columns!(),
@@ -198,7 +198,7 @@ pub async fn get(tx: &mut StoreTx, id: PromotionId) -> Result<PromotionRow, ApiE
 }
 
 /// A page of promotions (`limit + 1` rows), newest first.
-pub async fn list(
+pub async fn list_promotions(
     tx: &mut StoreTx,
     after: Option<PromotionId>,
     limit: i64,

@@ -9,7 +9,7 @@ use shopfleet_api::catalog::model::Status;
 use shopfleet_api::catalog::sql::{ProductFilter, list_products};
 use shopfleet_api::db::Db;
 use shopfleet_api::ids::{ProductId, PromotionId, StoreId, VariantId};
-use shopfleet_api::orders::sql::{Offer, offers};
+use shopfleet_api::orders::sql::{Offer, offers_for_variants};
 use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::ApiKeys;
 use shopfleet_operator::store::database::activate_keys;
@@ -412,7 +412,7 @@ async fn baskets(
     let db = Db::connect_lazy(&runtime.url(), 1)?;
     let mut tx = db.store(store).await?;
     let wanted: Vec<VariantId> = stocked.iter().map(|(variant, _)| *variant).collect();
-    let found = offers(&mut tx, &wanted).await?;
+    let found = offers_for_variants(&mut tx, &wanted).await?;
     tx.commit().await?;
     let stocked: Vec<Stocked> = stocked
         .iter()

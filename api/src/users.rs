@@ -1,4 +1,5 @@
-//! `/v1/auth/*`, `/v1/invitations` and `/v1/me`.
+//! Users over HTTP: `/v1/auth/*` (register, sign in, refresh, sign out,
+//! accept an invitation), `/v1/invitations` and `/v1/me`.
 //!
 //! Customers register themselves. Owners and staff join by invitation: the
 //! tenant's first owner through the invitation the operator creates for
@@ -11,14 +12,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::accounts::{self, Refresh};
-use super::email::Email;
-use super::password::{self, Password};
-use super::tokens::ACCESS_TOKEN_SECONDS;
-use super::{KeyKind, Principal, Role, User};
-use crate::app::State;
-use crate::error::{ApiError, Problem};
+use crate::auth::accounts::{self, Refresh};
+use crate::auth::email::Email;
+use crate::auth::password::{self, Password};
+use crate::auth::tokens::ACCESS_TOKEN_SECONDS;
+use crate::auth::{KeyKind, Principal, Role, User};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::ids::StoreId;
+use crate::state::State;
 use crate::validate::{Checks, text};
 
 /// How long a staff invitation may wait to be accepted.
@@ -130,13 +131,15 @@ async fn register(
     let email = checks.parse("email", Email::parse(&body.email));
     let name = checks.parse("name", text(&body.name, 0, 100));
     let password = checks.parse("password", Password::parse(body.password));
-    checks.finish()?;
-    let (email, name, password) = (email.unwrap(), name.unwrap(), password.unwrap());
+    let (email, name, password) = checks.finish_with((email, name, password))?;
     let hash = password.hash().await?;
-    let mut tx = state.db.tenant_wide().await?;
-    let user = accounts::create_user(&mut tx, &email, &name, Role::Customer, None, &hash).await?;
-    let session = session(&state, &mut tx, user, None).await?;
-    tx.commit().await?;
+    let session = state
+        .db
+        .tenant_wide(async |tx| {
+            let user = accounts::create_user(tx, &email, &name, Role::Customer, None, &hash).await?;
+            session(&state, tx, user, None).await
+        })
+        .await?;
     Ok(HttpResponse::Created().json(session))
 }
 
@@ -162,9 +165,11 @@ async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result
     if !password::verify(body.password, hash).await? {
         return Err(invalid());
     }
-    let mut tx = state.db.tenant_wide().await?;
-    let session = session(&state, &mut tx, user.ok_or_else(invalid)?, None).await?;
-    tx.commit().await?;
+    let user = user.ok_or_else(invalid)?;
+    let session = state
+        .db
+        .tenant_wide(async |tx| session(&state, tx, user, None).await)
+        .await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -183,29 +188,32 @@ async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result
     security(()),
 )]
 async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let mut tx = state.db.tenant_wide().await?;
-    let outcome = accounts::spend_refresh_token(&mut tx, &body.refresh_token).await?;
-    let (user, family) = match outcome {
-        Refresh::Spent { user, family } => (user, family),
-        Refresh::Reused => {
-            // The revocation must stick even though the request fails.
-            tx.commit().await?;
-            tracing::warn!("a spent refresh token was presented again; its family is revoked");
-            return Err(ApiError::Unauthorized(
-                "this refresh token was already used; every session it began is now signed out".to_owned(),
-            ));
-        }
-        Refresh::Invalid => {
-            return Err(ApiError::Unauthorized(
-                "the refresh token is unknown, expired or revoked".to_owned(),
-            ));
-        }
+    // None: the token was spent before. Its family is now revoked, and the
+    // revocation is committed even though the request fails.
+    let next = state
+        .db
+        .tenant_wide(async |tx| {
+            let (user, family) = match accounts::spend_refresh_token(tx, &body.refresh_token).await? {
+                Refresh::Spent { user, family } => (user, family),
+                Refresh::Reused => return Ok(None),
+                Refresh::Invalid => {
+                    return Err(ApiError::Unauthorized(
+                        "the refresh token is unknown, expired or revoked".to_owned(),
+                    ));
+                }
+            };
+            let user = accounts::user(tx, user)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+            session(&state, tx, user, Some(family)).await.map(Some)
+        })
+        .await?;
+    let Some(session) = next else {
+        tracing::warn!("a spent refresh token was presented again; its family is revoked");
+        return Err(ApiError::Unauthorized(
+            "this refresh token was already used; every session it began is now signed out".to_owned(),
+        ));
     };
-    let user = accounts::user(&mut tx, user)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
-    let session = session(&state, &mut tx, user, Some(family)).await?;
-    tx.commit().await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -224,9 +232,10 @@ async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Re
     security(()),
 )]
 async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let mut tx = state.db.tenant_wide().await?;
-    accounts::revoke_family_of(&mut tx, &body.refresh_token).await?;
-    tx.commit().await?;
+    state
+        .db
+        .tenant_wide(async |tx| accounts::revoke_family_of(tx, &body.refresh_token).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -253,17 +262,22 @@ async fn accept_invitation(
     let mut checks = Checks::default();
     let name = checks.parse("name", text(&body.name, 0, 100));
     let password = checks.parse("password", Password::parse(body.password));
-    checks.finish()?;
-    let hash = password.unwrap().hash().await?;
-    let mut tx = state.db.tenant_wide().await?;
-    let invitation = accounts::pending_invitation(&mut tx, &body.token)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned()))?;
-    let email = Email::parse(&invitation.email).map_err(ApiError::Internal)?;
-    let user = accounts::join_as_invited(&mut tx, &email, &name.unwrap(), &invitation, &hash).await?;
-    accounts::mark_accepted(&mut tx, invitation.id, user.id).await?;
-    let session = session(&state, &mut tx, user, None).await?;
-    tx.commit().await?;
+    let (name, password) = checks.finish_with((name, password))?;
+    let hash = password.hash().await?;
+    let session = state
+        .db
+        .tenant_wide(async |tx| {
+            let invitation = accounts::pending_invitation(tx, &body.token)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned())
+                })?;
+            let email = Email::parse(&invitation.email).map_err(ApiError::Internal)?;
+            let user = accounts::join_as_invited(tx, &email, &name, &invitation, &hash).await?;
+            accounts::mark_accepted(tx, invitation.id, user.id).await?;
+            session(&state, tx, user, None).await
+        })
+        .await?;
     Ok(HttpResponse::Created().json(session))
 }
 
@@ -303,29 +317,31 @@ async fn invite(
         "store_ids",
         "must name at least one store (leave it out for every store)",
     );
-    checks.finish()?;
-    let email = email.unwrap();
-    let mut tx = state.db.tenant_wide().await?;
-    if let Some(stores) = &body.store_ids {
-        let unknown = accounts::unknown_stores(&mut tx, stores).await?;
-        if let Some(store) = unknown.first() {
-            return Err(ApiError::Validation(vec![crate::error::FieldError::new(
-                "store_ids",
-                format!("store {store} does not exist"),
-            )]));
-        }
-    }
+    let email = checks.finish_with(email)?;
     let expires_at = Utc::now() + Duration::days(INVITATION_DAYS);
-    let (id, token) = accounts::create_invitation(
-        &mut tx,
-        &email,
-        body.role,
-        body.store_ids.as_deref(),
-        owner,
-        expires_at,
-    )
-    .await?;
-    tx.commit().await?;
+    let (id, token) = state
+        .db
+        .tenant_wide(async |tx| {
+            if let Some(stores) = &body.store_ids {
+                let unknown = accounts::unknown_stores(tx, stores).await?;
+                if let Some(store) = unknown.first() {
+                    return Err(ApiError::Validation(vec![FieldError::new(
+                        "store_ids",
+                        format!("store {store} does not exist"),
+                    )]));
+                }
+            }
+            accounts::create_invitation(
+                tx,
+                &email,
+                body.role,
+                body.store_ids.as_deref(),
+                owner,
+                expires_at,
+            )
+            .await
+        })
+        .await?;
     Ok(HttpResponse::Created().json(InvitationCreated {
         id,
         email: email.as_str().to_owned(),

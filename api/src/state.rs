@@ -1,0 +1,26 @@
+//! What every request can reach: the tenant database, the token issuer, the
+//! metrics and the API-key cache. Built once by `main.rs` (or a test) and
+//! shared by every worker.
+
+use crate::auth::accounts::KeyCache;
+use crate::auth::tokens::Issuer;
+use crate::db::{self, Db};
+use crate::metrics::Metrics;
+
+pub struct State {
+    pub db: Db,
+    pub issuer: Issuer,
+    pub metrics: Metrics,
+    pub api_keys: KeyCache,
+}
+
+impl State {
+    pub fn new(db: Db, issuer: Issuer) -> Self {
+        Self {
+            db,
+            issuer,
+            metrics: Metrics::new(),
+            api_keys: KeyCache::new(db::LOOKUP_TTL, 10_000),
+        }
+    }
+}

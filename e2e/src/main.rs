@@ -21,7 +21,7 @@ use shopfleet_e2e::kube_binaries;
 use shopfleet_e2e::operator;
 use shopfleet_e2e::platform::Platform;
 use shopfleet_e2e::process::ManagedProcess;
-use shopfleet_e2e::tenant_api::{self, TenantApi, TenantSecrets};
+use shopfleet_e2e::tenant_api::{ApiLaunch, TenantApi};
 
 #[derive(Parser)]
 #[command(about = "Shopfleet's local platform: a real Kubernetes control plane and PostgreSQL")]
@@ -187,14 +187,16 @@ fn start_operator(platform: &Platform) -> Result<ManagedProcess> {
     Ok(operator.process)
 }
 
-/// Runs acme's API from acme's Secrets, as its Pod would.
+/// Runs acme's API from the Deployment the operator made, as its Pod would.
 fn start_sample_api(platform: &Platform) -> Result<TenantApi> {
-    let secrets = TenantSecrets {
-        database_url: platform.secret_value("tenant-acme", "acme-db", "DATABASE_URL")?,
-        jwt_keys: platform.secret_value("tenant-acme", "acme-jwt", "keys.json")?,
-    };
+    let launch = ApiLaunch::from_deployment(
+        || platform.kubectl(),
+        "tenant-acme",
+        "acme-api",
+        &platform.dir().join("acme-api"),
+    )?;
     let binary = std::env::current_exe()?.with_file_name("shopfleet-api");
-    let api = tenant_api::start(&binary, "acme", &secrets, platform.dir())?;
+    let api = launch.start(&binary)?;
     eprintln!(
         "==> Acme's API running on http://127.0.0.1:{} (log: {})",
         api.port,

@@ -112,7 +112,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaks_no_stock() {
     );
     assert!(interrupted > 0, "the kill should cut requests off mid-way");
 
-    served.api = ServedTenant::start_api(&served.tenant, &served.secrets);
+    served.api = ServedTenant::start_api(&served.launch);
     let port = served.api.port;
     let auth = Some((key.0, key.1.as_str()));
 

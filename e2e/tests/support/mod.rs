@@ -301,12 +301,12 @@ pub fn ready_condition(status: &StoreStatus) -> Option<&Condition> {
 }
 
 /// A Ready Tenant with a Ready Store `main`, and its API running as a local
-/// process from the tenant's Secrets, as its Pod would.
+/// process started from the Deployment the operator made, as its Pod would.
 pub struct ServedTenant {
     pub tenant: String,
     /// The store's id (`status.storeId`).
     pub store: String,
-    pub secrets: shopfleet_e2e::tenant_api::TenantSecrets,
+    pub launch: shopfleet_e2e::tenant_api::ApiLaunch,
     pub invite_email: String,
     pub invite_token: String,
     pub publishable_key: String,
@@ -328,19 +328,23 @@ impl ServedTenant {
             let namespace = namespace.clone();
             async move { secret_value(client, &namespace, &name, key).await }
         };
-        let secrets = shopfleet_e2e::tenant_api::TenantSecrets {
-            database_url: secret(format!("{tenant}-db"), "DATABASE_URL").await,
-            jwt_keys: secret(format!("{tenant}-jwt"), "keys.json").await,
-        };
+        let binary = operator_binary().with_file_name("shopfleet-api");
+        let launch = shopfleet_e2e::tenant_api::ApiLaunch::from_deployment(
+            || std::process::Command::new("kubectl"),
+            &namespace,
+            &format!("{tenant}-api"),
+            &binary.with_file_name(format!("e2e-api-{tenant}")),
+        )
+        .unwrap_or_else(|e| panic!("reading how the operator runs the API: {e:#}"));
         let invite_email = secret(format!("{tenant}-owner-invite"), "email").await;
         let invite_token = secret(format!("{tenant}-owner-invite"), "token").await;
         let publishable_key = secret("main-api-key".to_owned(), "publishableKey").await;
         let secret_key = secret("main-api-key".to_owned(), "secretKey").await;
-        let api = Self::start_api(&tenant, &secrets);
+        let api = Self::start_api(&launch);
         Self {
             tenant,
             store,
-            secrets,
+            launch,
             invite_email,
             invite_token,
             publishable_key,
@@ -350,13 +354,10 @@ impl ServedTenant {
     }
 
     /// Starts the tenant's API (again) and waits until it is ready.
-    pub fn start_api(
-        tenant: &str,
-        secrets: &shopfleet_e2e::tenant_api::TenantSecrets,
-    ) -> shopfleet_e2e::tenant_api::TenantApi {
+    pub fn start_api(launch: &shopfleet_e2e::tenant_api::ApiLaunch) -> shopfleet_e2e::tenant_api::TenantApi {
         let binary = operator_binary().with_file_name("shopfleet-api");
-        let dir = binary.with_file_name(format!("e2e-api-{tenant}"));
-        let api = shopfleet_e2e::tenant_api::start(&binary, tenant, secrets, &dir)
+        let api = launch
+            .start(&binary)
             .unwrap_or_else(|e| panic!("starting the API: {e:#}"));
         eprintln!("API log: {}", api.log.display());
         api

@@ -1,0 +1,160 @@
+//! The operator↔API contract, written once: the environment of a tenant
+//! API process. The operator renders it into the Deployment it makes
+//! ([`ApiSettings::to_env`], plus [`DATABASE_URL`] from the `<tenant>-db`
+//! Secret); the API reads it back ([`ApiSettings::from_env`]); the e2e tests
+//! start the API from the Deployment the operator actually made. A setting
+//! a tenant may change is a Tenant field the operator copies in here, or it
+//! does not exist.
+
+use std::path::PathBuf;
+
+/// The runtime role's connection URL, from key [`DATABASE_URL`] of Secret `<tenant>-db`.
+pub const DATABASE_URL: &str = "DATABASE_URL";
+/// The Tenant this process serves: its tokens' issuer and audience, a field of its logs.
+pub const TENANT: &str = "SHOPFLEET_TENANT";
+/// The path of the JWT key set file (Secret `<tenant>-jwt`, mounted).
+pub const JWT_KEYS: &str = "SHOPFLEET_JWT_KEYS";
+/// The address to listen on.
+pub const LISTEN: &str = "SHOPFLEET_LISTEN";
+/// Minutes an order may stay unpaid before it is cancelled (0: never).
+pub const PENDING_ORDER_MINUTES: &str = "SHOPFLEET_PENDING_ORDER_MINUTES";
+/// The log filter (`tracing`'s `EnvFilter` syntax).
+pub const LOG: &str = "RUST_LOG";
+
+/// Where the operator mounts Secret `<tenant>-jwt`, and the key set's file in it.
+pub const JWT_MOUNT_PATH: &str = "/etc/shopfleet/jwt";
+pub const JWT_KEYS_FILE: &str = "keys.json";
+/// The port the API listens on in its Pod.
+pub const API_PORT: u16 = 8080;
+
+/// An unpaid order's life when the Tenant does not say.
+pub const DEFAULT_PENDING_ORDER_MINUTES: u32 = 30;
+/// The longest a Tenant may set: a week.
+pub const MAX_PENDING_ORDER_MINUTES: u32 = 7 * 24 * 60;
+
+/// Every setting of a tenant API process but its database URL (a Secret's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiSettings {
+    pub tenant: String,
+    pub jwt_keys: PathBuf,
+    pub listen: String,
+    /// 0: unpaid orders never expire.
+    pub pending_order_minutes: u32,
+    pub log: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ContractError {
+    #[error("{0} is not set: {1}")]
+    Missing(&'static str, &'static str),
+    #[error("{name} is {value:?}: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl ApiSettings {
+    /// The settings of `tenant`'s API in its Pod.
+    pub fn in_pod(tenant: &str, pending_order_minutes: u32) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            jwt_keys: PathBuf::from(JWT_MOUNT_PATH).join(JWT_KEYS_FILE),
+            listen: format!("0.0.0.0:{API_PORT}"),
+            pending_order_minutes,
+            log: "info".to_owned(),
+        }
+    }
+
+    /// The variables that carry these settings, in a stable order.
+    pub fn to_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (TENANT, self.tenant.clone()),
+            (JWT_KEYS, self.jwt_keys.display().to_string()),
+            (LISTEN, self.listen.clone()),
+            (PENDING_ORDER_MINUTES, self.pending_order_minutes.to_string()),
+            (LOG, self.log.clone()),
+        ]
+    }
+
+    /// Reads the settings through `var` (the process environment, in the
+    /// API). Only the tenant is required; the rest default as in a Pod.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ContractError> {
+        let tenant = var(TENANT).ok_or(ContractError::Missing(
+            TENANT,
+            "the name of the Tenant this process serves",
+        ))?;
+        let pending_order_minutes = match var(PENDING_ORDER_MINUTES) {
+            None => DEFAULT_PENDING_ORDER_MINUTES,
+            Some(text) => text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|minutes| *minutes <= MAX_PENDING_ORDER_MINUTES)
+                .ok_or(ContractError::Invalid {
+                    name: PENDING_ORDER_MINUTES,
+                    value: text,
+                    expected: "a whole number of minutes from 0 (never) to 10080 (a week)",
+                })?,
+        };
+        let defaults = Self::in_pod(&tenant, pending_order_minutes);
+        Ok(Self {
+            jwt_keys: var(JWT_KEYS).map_or(defaults.jwt_keys, PathBuf::from),
+            listen: var(LISTEN).unwrap_or(defaults.listen),
+            log: var(LOG).unwrap_or(defaults.log),
+            ..defaults
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn what_the_operator_writes_the_api_reads_back() {
+        let settings = ApiSettings::in_pod("acme", 45);
+        let env: Vec<(String, String)> = settings
+            .to_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let read = ApiSettings::from_env(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
+        assert_eq!(read, Ok(settings));
+    }
+
+    #[test]
+    fn only_the_tenant_is_required() {
+        let read = ApiSettings::from_env(lookup(&[(TENANT, "acme")])).unwrap();
+        assert_eq!(read.jwt_keys, PathBuf::from("/etc/shopfleet/jwt/keys.json"));
+        assert_eq!(read.listen, "0.0.0.0:8080");
+        assert_eq!(read.pending_order_minutes, 30);
+        assert!(matches!(
+            ApiSettings::from_env(lookup(&[])),
+            Err(ContractError::Missing(TENANT, _))
+        ));
+    }
+
+    #[test]
+    fn order_expiry_is_whole_minutes_up_to_a_week() {
+        let minutes = |value: &str| {
+            ApiSettings::from_env(lookup(&[(TENANT, "acme"), (PENDING_ORDER_MINUTES, value)]))
+                .map(|s| s.pending_order_minutes)
+        };
+        assert_eq!(minutes("0"), Ok(0));
+        assert_eq!(minutes(" 10080 "), Ok(10080));
+        for bad in ["10081", "-1", "half an hour", ""] {
+            let error = minutes(bad).unwrap_err();
+            assert!(error.to_string().contains(PENDING_ORDER_MINUTES), "{error}");
+        }
+    }
+}

@@ -25,19 +25,29 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self.entries.lock().expect("cache lock");
-        entries
-            .get(key)
-            .filter(|(stored, _)| stored.elapsed() < self.ttl)
-            .map(|(_, value)| value.clone())
+        self.get_at(key, Instant::now())
     }
 
     pub fn insert(&self, key: K, value: V) {
+        self.insert_at(key, value, Instant::now());
+    }
+
+    // The time is a parameter so the tests can step it exactly: sleeping past
+    // the TTL would race the clock on a loaded machine.
+    fn get_at(&self, key: &K, now: Instant) -> Option<V> {
+        let entries = self.entries.lock().expect("cache lock");
+        entries
+            .get(key)
+            .filter(|(stored, _)| now.saturating_duration_since(*stored) < self.ttl)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn insert_at(&self, key: K, value: V, now: Instant) {
         let mut entries = self.entries.lock().expect("cache lock");
         if entries.len() >= self.capacity {
             entries.clear();
         }
-        entries.insert(key, (Instant::now(), value));
+        entries.insert(key, (now, value));
     }
 }
 
@@ -46,16 +56,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_expire_and_capacity_is_bounded() {
-        let cache = TtlCache::new(Duration::from_millis(50), 2);
-        cache.insert("a", 1);
-        assert_eq!(cache.get(&"a"), Some(1));
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get(&"a"), None);
-        cache.insert("b", 2);
-        cache.insert("c", 3);
-        cache.insert("d", 4);
-        assert_eq!(cache.get(&"b"), None, "the cache started over at capacity");
-        assert_eq!(cache.get(&"d"), Some(4));
+    fn an_entry_lives_exactly_its_ttl() {
+        let ttl = Duration::from_millis(50);
+        let cache = TtlCache::new(ttl, 2);
+        let stored = Instant::now();
+        cache.insert_at("a", 1, stored);
+        assert_eq!(cache.get_at(&"a", stored), Some(1));
+        assert_eq!(
+            cache.get_at(&"a", stored + ttl - Duration::from_nanos(1)),
+            Some(1)
+        );
+        assert_eq!(cache.get_at(&"a", stored + ttl), None);
+        cache.insert_at("a", 2, stored + ttl);
+        assert_eq!(
+            cache.get_at(&"a", stored + ttl),
+            Some(2),
+            "a new insert starts a new TTL"
+        );
+    }
+
+    #[test]
+    fn at_capacity_the_cache_starts_over() {
+        let cache = TtlCache::new(Duration::from_secs(10), 2);
+        let now = Instant::now();
+        cache.insert_at("b", 2, now);
+        cache.insert_at("c", 3, now);
+        assert_eq!(
+            (cache.get_at(&"b", now), cache.get_at(&"c", now)),
+            (Some(2), Some(3))
+        );
+        cache.insert_at("d", 4, now);
+        assert_eq!(
+            cache.get_at(&"b", now),
+            None,
+            "the cache started over at capacity"
+        );
+        assert_eq!(
+            cache.get_at(&"c", now),
+            None,
+            "the cache started over at capacity"
+        );
+        assert_eq!(cache.get_at(&"d", now), Some(4));
     }
 }

@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -14,11 +15,12 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use shopfleet_e2e::postgres::Postgres;
-use shopfleet_operator::crd::{Store, StoreSpec, Tenant, TenantPhase, is_true};
-use sqlx::{Connection, PgConnection};
+use shopfleet_operator::crd::{Store, StoreSpec, Tenant, TenantPhase, TenantStatus, is_true};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use support::{
     Operator, SHARD_LABEL, WAIT, client, create_ready_tenant, database_url, delete_tenants, eventually,
-    http_get, install_crds, metric, secret_value, sharded_tenant, start_operator,
+    eventually_every, http_get, install_crds, metric, secret_value, sharded_tenant, start_operator,
 };
 
 /// A shard of its own: the operator arguments that give it its Tenants and Lease.
@@ -148,49 +150,97 @@ async fn an_operator_killed_mid_reconcile_converges_with_no_duplicates_or_orphan
     }
     let names: Vec<String> = created.iter().map(ResourceExt::name_any).collect();
 
-    // Kill it while it provisions: once the first namespace exists, the
-    // databases are being created.
-    let namespace_of = |name: String| {
-        let tenants = tenants.clone();
-        async move { tenants.get(&name).await.ok()?.status?.namespace }
-    };
-    eventually("the first tenant namespace exists", WAIT, || {
-        namespace_of(names[0].clone())
-    })
+    // Kill it while it provisions a Tenant: after the database Secret, before
+    // the status. The pipeline writes `<tenant>-db` first and the status last;
+    // in between it creates the roles and the database and runs every
+    // migration, hundreds of milliseconds that a poll every 20 ms sees.
+    let provisioning = eventually_every(
+        "a Tenant has its database Secret but no status yet",
+        WAIT,
+        Duration::from_millis(20),
+        || async {
+            for name in &names {
+                let secrets = Api::<Secret>::namespaced(client.clone(), &format!("tenant-{name}"));
+                let has_secret = secrets.get_opt(&format!("{name}-db")).await.ok()?.is_some();
+                // Read after the Secret: absent now means absent while the Secret existed.
+                if has_secret && tenants.get(name).await.ok()?.status.is_none() {
+                    return Some(name.clone());
+                }
+            }
+            None
+        },
+    )
     .await;
     operator.process.kill();
+    assert_eq!(
+        tenants.get(&provisioning).await.unwrap().status,
+        None,
+        "Tenant {provisioning} has a status: the operator finished its reconcile before it was killed"
+    );
 
-    // Again while Stores are being provisioned.
+    // Kill it while it provisions Stores: inside the transaction that admits a
+    // Store into its tenant's database. Those take well under a second, too
+    // short to catch between two polls, so the test holds them there: it locks
+    // each tenant's `stores` table against writes (the operator is its only
+    // writer) until the operator is seen waiting for the lock.
     operator = shard.operator("only", &[]);
+    let mut store_locks = Vec::new();
     for name in &names {
-        let namespace = eventually(&format!("Tenant {name} has its namespace"), WAIT, || {
-            namespace_of(name.clone())
-        })
-        .await;
-        let stores = Api::<Store>::namespaced(client.clone(), &namespace);
+        let status = tenant_ready(&tenants, name).await;
+        let database = status.database.unwrap().name;
+        let options = PgConnectOptions::from_str(&database_url())
+            .unwrap()
+            .database(&database);
+        // One connection holds the lock, the other looks at who waits for it.
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let mut lock = pool.begin().await.unwrap();
+        sqlx::query("LOCK TABLE stores IN SHARE MODE")
+            .execute(&mut *lock)
+            .await
+            .unwrap();
+        let stores = Api::<Store>::namespaced(client.clone(), &format!("tenant-{name}"));
         for shop in ["north", "south"] {
             stores.create(&PostParams::default(), &store(shop)).await.unwrap();
         }
+        store_locks.push((name, pool, lock));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    operator.process.kill();
-    operator = shard.operator("only", &[]);
-
-    let mut uids = Vec::new();
-    for name in &names {
-        let status = eventually(
-            &format!("Tenant {name} is Ready after the crashes"),
+    for (name, pool, _) in &store_locks {
+        eventually(
+            &format!("the operator waits to write a store row of {name}"),
             WAIT,
             || async {
-                let status = tenants.get(name).await.ok()?.status?;
-                is_true(&status.conditions, "Ready").then_some(status)
+                let waiting: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_locks
+                     WHERE relation = 'stores'::regclass AND NOT granted
+                       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                )
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                (waiting > 0).then_some(())
             },
         )
         .await;
-        assert_eq!(
-            status.database.as_ref().unwrap().schema_version,
-            latest_schema_version()
-        );
+    }
+    operator.process.kill();
+    // The killed operator's transactions now finish or roll back on their own;
+    // the next operator must not be disturbed by them.
+    for (_, _, lock) in store_locks {
+        lock.rollback().await.unwrap();
+    }
+    operator = shard.operator("only", &[]);
+
+    let mut uids = Vec::new();
+    let mut runtime_roles = Vec::new();
+    for name in &names {
+        let status = tenant_ready(&tenants, name).await;
+        let database = status.database.unwrap();
+        assert_eq!(database.schema_version, latest_schema_version());
+        runtime_roles.push(database.runtime_role);
         let namespace = format!("tenant-{name}");
         let stores = Api::<Store>::namespaced(client.clone(), &namespace);
         let mut ids = Vec::new();
@@ -227,11 +277,48 @@ async fn an_operator_killed_mid_reconcile_converges_with_no_duplicates_or_orphan
     }
 
     // Deletion survives a crash too, and leaves no database or role behind.
+    // Kill it between dropping a tenant's database and dropping its roles:
+    // the test holds a lock on each runtime role (a comment on it, in a
+    // transaction it rolls back) so the operator's DROP ROLE waits there.
+    let admin = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&database_url())
+        .await
+        .unwrap();
+    let mut role_locks = admin.begin().await.unwrap();
+    for (role, uid) in runtime_roles.iter().zip(&uids) {
+        // Role names are the operator's safe identifiers; the comment is the
+        // marker the role already carries, and it is rolled back anyway.
+        let comment = format!("COMMENT ON ROLE {role} IS 'shopfleet:tenant:{uid}'");
+        sqlx::raw_sql(AssertSqlSafe(comment))
+            .execute(&mut *role_locks)
+            .await
+            .unwrap();
+    }
     for name in &names {
         tenants.delete(name, &Default::default()).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (role, uid) in runtime_roles.iter().zip(&uids) {
+        eventually(
+            &format!("the operator dropped the database of tenant {uid} and waits to drop {role}"),
+            WAIT,
+            || async {
+                let waiting: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_locks
+                     WHERE classid = 'pg_authid'::regclass AND NOT granted
+                       AND objid = (SELECT oid FROM pg_roles WHERE rolname = $1)",
+                )
+                .bind(role)
+                .fetch_one(&admin)
+                .await
+                .unwrap();
+                (waiting > 0 && marked_objects(uid).await == (0, 2)).then_some(())
+            },
+        )
+        .await;
+    }
     operator.process.kill();
+    role_locks.rollback().await.unwrap();
     let _operator = shard.operator("only", &[]);
     delete_tenants(&client, &names).await;
     for uid in uids {
@@ -241,6 +328,15 @@ async fn an_operator_killed_mid_reconcile_converges_with_no_duplicates_or_orphan
             "nothing of tenant {uid} is left"
         );
     }
+}
+
+/// Waits until Tenant `name` is Ready; its status.
+async fn tenant_ready(tenants: &Api<Tenant>, name: &str) -> TenantStatus {
+    eventually(&format!("Tenant {name} is Ready"), WAIT, || async {
+        let status = tenants.get(name).await.ok()?.status?;
+        is_true(&status.conditions, "Ready").then_some(status)
+    })
+    .await
 }
 
 fn latest_schema_version() -> Option<i64> {

@@ -24,6 +24,14 @@ async fn database_exists(name: &str) -> bool {
         .unwrap()
 }
 
+/// SQLSTATE 42501, PostgreSQL's "permission denied".
+const INSUFFICIENT_PRIVILEGE: &str = "42501";
+
+/// The SQLSTATE of a database error; None for any other error (I/O, TLS, ...).
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error.as_database_error()?.code().map(|code| code.into_owned())
+}
+
 #[tokio::test]
 async fn a_tenant_gets_a_migrated_database_that_its_runtime_role_cannot_escape() {
     shared_operator().await;
@@ -66,8 +74,13 @@ async fn a_tenant_gets_a_migrated_database_that_its_runtime_role_cannot_escape()
     assert!(!bypass, "the runtime role must not bypass row-level security");
     let ddl = sqlx::query("create table sneaky (id int)")
         .execute(&mut app)
-        .await;
-    assert!(ddl.is_err(), "the runtime role cannot change the schema");
+        .await
+        .expect_err("the runtime role cannot change the schema");
+    assert_eq!(
+        sqlstate(&ddl).as_deref(),
+        Some(INSUFFICIENT_PRIVILEGE),
+        "create table must be refused for lack of privilege, not fail otherwise: {ddl}"
+    );
 
     // ...and cannot reach the other tenant's database.
     let other_db = other.database.unwrap().name;
@@ -75,7 +88,11 @@ async fn a_tenant_gets_a_migrated_database_that_its_runtime_role_cannot_escape()
     let error = PgConnection::connect_with(&options)
         .await
         .expect_err("another tenant's database is closed");
-    assert!(error.to_string().contains("permission denied"), "{error}");
+    assert_eq!(
+        sqlstate(&error).as_deref(),
+        Some(INSUFFICIENT_PRIVILEGE),
+        "connecting must be refused for lack of privilege, not fail otherwise: {error}"
+    );
 
     // The API Deployment runs as non-root with a read-only root filesystem.
     let deployment = Api::<Deployment>::namespaced(client.clone(), &namespace)

@@ -84,6 +84,26 @@ where
         .unwrap_or_else(|_| panic!("timed out after {timeout:?} waiting until {what}"))
 }
 
+/// [`eventually`], polling every `interval`: for a state that lasts well under
+/// a second, which polling every 250 ms could step over.
+pub async fn eventually_every<T, F, Fut>(what: &str, timeout: Duration, interval: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let poll = async {
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(interval).await;
+        }
+    };
+    tokio::time::timeout(timeout, poll)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {timeout:?} waiting until {what}"))
+}
+
 /// Applies every CRD under `crds/` and waits until the apiserver serves it.
 pub async fn install_crds(client: &Client) -> Vec<String> {
     let api = Api::<CustomResourceDefinition>::all(client.clone());

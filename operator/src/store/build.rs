@@ -247,7 +247,7 @@ mod tests {
 
     fn tenant(database_ready: bool) -> Tenant {
         let spec: TenantSpec = serde_json::from_value(serde_json::json!({
-            "displayName": "Acme", "plan": "starter", "owner": {"email": "owner@acme.test"}
+            "plan": "starter", "owner": {"email": "owner@acme.test"}
         }))
         .unwrap();
         let mut tenant = Tenant::new("acme", spec);

@@ -457,7 +457,6 @@ pub(crate) mod tests {
         let mut tenant = Tenant::new(
             "acme",
             TenantSpec {
-                display_name: "Acme Corp".to_owned(),
                 plan,
                 owner: TenantOwner {
                     email: "owner@acme.example".to_owned(),

@@ -8,8 +8,9 @@ use std::str::FromStr;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use shopfleet_operator::crd::{DeletionPolicy, Tenant, is_true};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -141,6 +142,48 @@ async fn deleted_or_edited_children_are_repaired() {
         (restored == url).then_some(())
     })
     .await;
+}
+
+/// Scaled down to one replica, the API's PodDisruptionBudget is no longer
+/// desired and goes; a budget carrying the tenant's labels that the Tenant
+/// does not control (someone else's) stays.
+#[tokio::test]
+async fn a_child_no_longer_desired_is_deleted_and_only_if_the_tenant_controls_it() {
+    shared_operator().await;
+    let client = client().await;
+    let (name, status) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let namespace = status.namespace.unwrap();
+    let pdbs = Api::<PodDisruptionBudget>::namespaced(client.clone(), &namespace);
+    let foreign: PodDisruptionBudget = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": "kept",
+            "labels": shopfleet_operator::names::labels(&name),
+        },
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "other"}}},
+    }))
+    .unwrap();
+    pdbs.create(&PostParams::default(), &foreign).await.unwrap();
+
+    let tenants = Api::<Tenant>::all(client.clone());
+    let api_pdb = format!("{name}-api");
+    for (replicas, present) in [(2, true), (1, false)] {
+        let patch = serde_json::json!({"spec": {"api": {"replicas": replicas}}});
+        tenants
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        eventually(
+            &format!("with {replicas} replicas, the API's PDB exists: {present}"),
+            WAIT,
+            || async { (pdbs.get_opt(&api_pdb).await.ok()?.is_some() == present).then_some(()) },
+        )
+        .await;
+    }
+    // The reconcile that deleted the API's budget saw this one too.
+    assert!(
+        pdbs.get_opt("kept").await.unwrap().is_some(),
+        "a budget the Tenant does not control is left alone"
+    );
 }
 
 #[tokio::test]

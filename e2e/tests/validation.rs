@@ -44,7 +44,6 @@ fn valid_tenant(name: &str) -> Value {
         "kind": "Tenant",
         "metadata": {"name": name, "labels": {SHARD_LABEL: "validation"}},
         "spec": {
-            "displayName": "Acme Outdoor",
             "plan": "growth",
             "owner": {"email": "owner@acme.test"},
             "database": {"server": "default", "deletionPolicy": "Retain"},
@@ -82,30 +81,6 @@ fn remove(object: &mut Value, field: &str) {
 
 fn tenant_cases() -> Vec<Case> {
     vec![
-        Case {
-            what: "missing displayName",
-            edit: |t| remove(&mut t["spec"], "displayName"),
-            field: "spec.displayName",
-            says: "Required value",
-        },
-        Case {
-            what: "empty displayName",
-            edit: |t| t["spec"]["displayName"] = json!(""),
-            field: "spec.displayName",
-            says: "at least 1 chars long",
-        },
-        Case {
-            what: "displayName of 101 characters",
-            edit: |t| t["spec"]["displayName"] = json!("a".repeat(101)),
-            field: "spec.displayName",
-            says: "Too long",
-        },
-        Case {
-            what: "displayName that is a number",
-            edit: |t| t["spec"]["displayName"] = json!(42),
-            field: "spec.displayName",
-            says: "must be of type string",
-        },
         Case {
             what: "plan platinum",
             edit: |t| t["spec"]["plan"] = json!("platinum"),
@@ -387,7 +362,7 @@ async fn the_apiserver_rejects_invalid_manifests_naming_the_field() {
     // Defaults fill in what a minimal Tenant leaves out.
     let minimal = tenant_name();
     let mut manifest = valid_tenant(&minimal);
-    manifest["spec"] = json!({"displayName": "Minimal", "owner": {"email": "owner@minimal.test"}});
+    manifest["spec"] = json!({"owner": {"email": "owner@minimal.test"}});
     let created = create(&tenants, manifest)
         .await
         .unwrap_or_else(|e| panic!("a minimal Tenant is accepted: {e}"));

@@ -1,9 +1,11 @@
 //! What every reconcile shares: the client, configuration, database servers,
-//! the Event recorder, and helpers to apply children.
+//! the watch caches, the Event recorder, and helpers to apply children.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -14,6 +16,7 @@ use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::children::Children;
 use crate::config::Config;
 use crate::crd::{Store, Tenant};
 use crate::error::Result;
@@ -29,11 +32,53 @@ pub struct Context {
     pub servers: Servers,
     pub failures: Failures,
     pub metrics: Arc<Metrics>,
-    /// The Tenants this operator reconciles (those matching its selector).
+    /// The Tenants this operator reconciles (those matching its selector), as
+    /// the watch that wakes their Stores sees them.
     pub tenants: Cache<Tenant>,
-    /// Every Store in the cluster.
+    /// Every Store in the cluster, as the watch that wakes their Tenants sees
+    /// them (a Tenant counts its Stores).
     pub stores: Cache<Store>,
+    pub children: Children,
+    pub sql_done: SqlDone,
     recorder: Recorder,
+}
+
+/// Whose SQL has run, and for which inputs: a reconcile whose inputs are
+/// those of a recent run skips the SQL (it would change nothing), so a
+/// Tenant or Store that only needs its status or a child written costs no
+/// round trips to PostgreSQL. The record lives in memory: a restarted or new
+/// leader runs everything once.
+#[derive(Default)]
+pub struct SqlDone(Mutex<HashMap<String, (u64, Instant)>>);
+
+/// How long a run counts as recent. Shorter than the controllers' resync
+/// (15 minutes), so the periodic reconcile always runs the SQL again and
+/// repairs drift in the database, which no watch can see.
+const SQL_RECHECK_AFTER: Duration = Duration::from_secs(12 * 60);
+
+impl SqlDone {
+    /// A fingerprint of the inputs of an object's SQL.
+    pub fn fingerprint(inputs: impl Hash) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        inputs.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Whether the SQL of object `uid` ran recently with these inputs.
+    pub fn is_recent(&self, uid: &str, fingerprint: u64) -> bool {
+        let done = self.0.lock().expect("not poisoned");
+        done.get(uid)
+            .is_some_and(|(ran, at)| *ran == fingerprint && at.elapsed() < SQL_RECHECK_AFTER)
+    }
+
+    pub fn record(&self, uid: &str, fingerprint: u64) {
+        let mut done = self.0.lock().expect("not poisoned");
+        done.insert(uid.to_owned(), (fingerprint, Instant::now()));
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.0.lock().expect("not poisoned").remove(uid);
+    }
 }
 
 /// Consecutive reconcile failures per object (by uid), for exponential backoff.
@@ -61,17 +106,20 @@ impl Context {
         metrics: Arc<Metrics>,
         tenants: Cache<Tenant>,
         stores: Cache<Store>,
+        children: Children,
     ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_owned(),
             instance: std::env::var("POD_NAME").ok(),
         };
         Self {
-            servers: Servers::new(client.clone(), config.servers()),
+            servers: Servers::new(client.clone(), config.servers(), u32::from(config.concurrency)),
             failures: Failures::default(),
             metrics,
             tenants,
             stores,
+            children,
+            sql_done: SqlDone::default(),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             config,
@@ -148,5 +196,23 @@ impl Context {
         if let Err(error) = self.recorder.publish(&event, &reference).await {
             tracing::warn!(%error, reason, "could not record an Event");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_runs_again_when_its_inputs_change_or_it_is_forgotten() {
+        let done = SqlDone::default();
+        let inputs = SqlDone::fingerprint(("generation", 1));
+        assert!(!done.is_recent("uid", inputs));
+        done.record("uid", inputs);
+        assert!(done.is_recent("uid", inputs));
+        assert!(!done.is_recent("uid", SqlDone::fingerprint(("generation", 2))));
+        assert!(!done.is_recent("other", inputs));
+        done.forget("uid");
+        assert!(!done.is_recent("uid", inputs));
     }
 }

@@ -1,37 +1,43 @@
 //! Controller wiring: what is watched, how often, and what happens on error.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
 
+use crate::children::Children;
 use crate::config::Config;
 use crate::context::Context;
-use crate::crd::{Store, StorePhase, Tenant, TenantPhase};
-use crate::error::Error;
+use crate::crd::{Store, StorePhase, Tenant, TenantPhase, is_true};
+use crate::error::{Error, FailureReason};
 use crate::http::Health;
 use crate::metrics::Metrics;
-use crate::store::build::tenant_name_of_namespace;
+use crate::names::{self, MANAGED_BY_SELECTOR, STORE_LABEL, tenant_name_of_namespace};
+use crate::store::build::StoreReason;
+use crate::watches::{cached_changes, content, hash, reconcile_trigger};
 use crate::{store, tenant};
-
-/// Children carry this label; watching only them keeps memory flat however
-/// many other objects the cluster has.
-const MANAGED: &str = "app.kubernetes.io/managed-by=shopfleet-operator";
 
 /// How often the objects-by-phase gauges are recomputed from the caches.
 const PHASE_REPORT_PERIOD: Duration = Duration::from_secs(10);
 
+/// Tenant and Store reconciles wait this long after the last change that
+/// asks for one: the burst of watch events a reconcile's own writes cause (a
+/// new Tenant's nine children) then costs one more reconcile, not nine.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+
 /// Runs the Tenant and Store controllers until SIGTERM or Ctrl-C.
+///
+/// Each cache a reconcile reads is filled by the watch whose events trigger
+/// that reconcile (the cache is updated before the event is passed on), so a
+/// reconcile woken by a change sees it.
 pub async fn run(
     client: Client,
     config: Config,
@@ -47,43 +53,120 @@ pub async fn run(
         Some(selector) => watcher::Config::default().any_semantic().labels(selector),
         None => watcher::Config::default().any_semantic(),
     };
+    let every = || watcher::Config::default().any_semantic();
+    let owned = |selector: &str| watcher::Config::default().labels(selector).any_semantic();
 
     let (tenant_cache, tenant_trigger) = reconcile_trigger(tenants.clone(), tenant_config.clone());
     let stores = Api::<Store>::all(client.clone());
-    let (store_cache, store_trigger) =
-        reconcile_trigger(stores.clone(), watcher::Config::default().any_semantic());
+    let (store_cache, store_trigger) = reconcile_trigger(stores.clone(), every());
+
+    // The Tenants' children: a change other than to its status wakes the
+    // Tenant, and so does the Deployment's count of available replicas.
+    let (namespaces, namespace_changes) = cached_changes(
+        Api::<Namespace>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        content,
+    );
+    let (resource_quotas, quota_changes) = cached_changes(
+        Api::<ResourceQuota>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        content,
+    );
+    let (limit_ranges, limit_range_changes) = cached_changes(
+        Api::<LimitRange>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        content,
+    );
+    let (network_policies, network_policy_changes) = cached_changes(
+        Api::<NetworkPolicy>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        content,
+    );
+    let (services, service_changes) = cached_changes(
+        Api::<Service>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        content,
+    );
+    let (pod_disruption_budgets, pdb_changes) = cached_changes(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        content,
+    );
+    let (deployments, deployment_changes) = cached_changes(
+        Api::<Deployment>::all(client.clone()),
+        owned(MANAGED_BY_SELECTOR),
+        |deployment: &Deployment| {
+            let available = deployment.status.as_ref().and_then(|s| s.available_replicas);
+            hash((content(deployment), available))
+        },
+    );
+    // A Tenant's Secrets and its Stores' key Secrets, apart: each wakes only
+    // its own controller.
+    let tenant_secret_selector = format!("{MANAGED_BY_SELECTOR},!{STORE_LABEL}");
+    let (tenant_secrets, tenant_secret_changes) = cached_changes(
+        Api::<Secret>::all(client.clone()),
+        owned(&tenant_secret_selector),
+        content,
+    );
+    let store_secret_selector = format!("{MANAGED_BY_SELECTOR},{STORE_LABEL}");
+    let (store_secrets, store_secret_changes) = cached_changes(
+        Api::<Secret>::all(client.clone()),
+        owned(&store_secret_selector),
+        content,
+    );
+    let children = Children {
+        namespaces,
+        resource_quotas,
+        limit_ranges,
+        network_policies,
+        tenant_secrets,
+        store_secrets,
+        deployments,
+        services,
+        pod_disruption_budgets,
+    };
+
+    // A Tenant counts its Stores: wake it when one appears, starts going or
+    // is gone.
+    let (counted_stores, store_presence) = cached_changes(stores.clone(), every(), |store: &Store| {
+        hash(store.metadata.deletion_timestamp.is_some())
+    });
+    // A Store waits on its Tenant (database ready, plan, deletion): wake its
+    // Stores when one of those changes, not on every status write.
+    let (awaited_tenants, tenant_changes) = cached_changes(tenants, tenant_config, |tenant: &Tenant| {
+        let status = tenant.status.as_ref();
+        hash((
+            tenant.metadata.uid.as_deref(),
+            tenant.spec.plan as u8,
+            tenant.metadata.deletion_timestamp.is_some(),
+            status.is_some_and(|s| s.database.is_some()),
+            status.is_some_and(|s| is_true(&s.conditions, "DatabaseReady")),
+        ))
+    });
+
     let ctx = Arc::new(Context::new(
         client.clone(),
         config,
         metrics.clone(),
-        tenant_cache.clone(),
-        store_cache.clone(),
+        awaited_tenants,
+        counted_stores,
+        children,
     ));
+    let controller_config = || {
+        ControllerConfig::default()
+            .concurrency(concurrency)
+            .debounce(DEBOUNCE)
+    };
 
-    let owned = || watcher::Config::default().labels(MANAGED).any_semantic();
-    let controller_config = || ControllerConfig::default().concurrency(concurrency);
-
-    // A Tenant counts its Stores: wake it when one appears or starts going.
-    let store_presence = watcher(stores.clone(), watcher::Config::default().any_semantic())
-        .default_backoff()
-        .touched_objects()
-        .predicate_filter(
-            |store: &Store| Some(u64::from(store.metadata.deletion_timestamp.is_some())),
-            Default::default(),
-        );
     let tenant_controller = Controller::for_stream(tenant_trigger, tenant_cache.clone())
-        .watches(Api::<Namespace>::all(client.clone()), owned(), owning_tenant)
-        .watches(Api::<Secret>::all(client.clone()), owned(), owning_tenant)
-        .watches(Api::<Deployment>::all(client.clone()), owned(), owning_tenant)
-        .watches(Api::<Service>::all(client.clone()), owned(), owning_tenant)
-        .watches(Api::<ResourceQuota>::all(client.clone()), owned(), owning_tenant)
-        .watches(Api::<LimitRange>::all(client.clone()), owned(), owning_tenant)
-        .watches(Api::<NetworkPolicy>::all(client.clone()), owned(), owning_tenant)
-        .watches(
-            Api::<PodDisruptionBudget>::all(client.clone()),
-            owned(),
-            owning_tenant,
-        )
+        .watches_stream(namespace_changes, owning_tenant)
+        .watches_stream(quota_changes, owning_tenant)
+        .watches_stream(limit_range_changes, owning_tenant)
+        .watches_stream(network_policy_changes, owning_tenant)
+        .watches_stream(tenant_secret_changes, owning_tenant)
+        .watches_stream(deployment_changes, owning_tenant)
+        .watches_stream(service_changes, owning_tenant)
+        .watches_stream(pdb_changes, owning_tenant)
         .watches_stream(store_presence, |store| {
             let namespace = store.namespace()?;
             Some(ObjectRef::new(tenant_name_of_namespace(&namespace)?))
@@ -93,12 +176,10 @@ pub async fn run(
         .run(tenant::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
-    // A Store waits on its Tenant (database ready, plan): wake its Stores
-    // when the Tenant changes.
     let stores_of_tenant = {
         let store_cache = store_cache.clone();
         move |tenant: Tenant| {
-            let namespace = tenant::build::namespace_name(&tenant.name_any());
+            let namespace = names::namespace_name(&tenant.name_any());
             stores_in(&store_cache, &namespace)
                 .map(|store| ObjectRef::from_obj(store.as_ref()))
                 .collect::<Vec<_>>()
@@ -118,31 +199,31 @@ pub async fn run(
                         .as_ref()
                         .map(|s| s.conditions.as_slice())
                         .unwrap_or_default();
+                    let quota_exceeded = StoreReason::QuotaExceeded.as_str();
                     conditions
                         .iter()
-                        .any(|c| c.type_ == "Ready" && c.reason == store::QUOTA_EXCEEDED)
+                        .any(|c| c.type_ == "Ready" && c.reason == quota_exceeded)
                 })
                 .map(|store| ObjectRef::from_obj(store.as_ref()))
                 .collect::<Vec<_>>()
         }
     };
     let store_controller = Controller::for_stream(store_trigger, store_cache.clone())
-        .watches(Api::<Secret>::all(client.clone()), owned(), owning_store)
-        .watches(tenants, tenant_config, stores_of_tenant)
-        .watches(
-            stores,
-            watcher::Config::default().any_semantic(),
-            waiting_siblings,
-        )
+        .watches_stream(store_secret_changes, owning_store)
+        .watches_stream(tenant_changes, stores_of_tenant)
+        .watches(stores, every(), waiting_siblings)
         .with_config(controller_config())
         .shutdown_on_signal()
         .run(store::reconcile, error_policy, ctx.clone())
         .for_each(|_| async {});
 
     let synced = {
-        let (tenant_cache, store_cache) = (tenant_cache.clone(), store_cache.clone());
+        let (tenant_cache, store_cache, ctx) = (tenant_cache.clone(), store_cache.clone(), ctx.clone());
         async move {
-            if tenant_cache.wait_until_ready().await.is_ok() && store_cache.wait_until_ready().await.is_ok() {
+            if tenant_cache.wait_until_ready().await.is_ok()
+                && store_cache.wait_until_ready().await.is_ok()
+                && ctx.children.wait_until_ready().await
+            {
                 health.set_synced(true);
             }
         }
@@ -153,38 +234,6 @@ pub async fn run(
         _ = futures::future::join(synced, phases) => {}
     }
     Ok(())
-}
-
-/// The cache of `api`'s objects and the stream of those worth reconciling:
-/// on spec changes and deletion (generation), annotations (pause, key
-/// rotation) and finalizers (the finalizer helper waits for its own write),
-/// never on our own status writes.
-fn reconcile_trigger<K>(
-    api: Api<K>,
-    config: watcher::Config,
-) -> (Cache<K>, impl Stream<Item = Result<K, watcher::Error>>)
-where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + DeserializeOwned + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let trigger = watcher(api, config)
-        .default_backoff()
-        // Field ownership is the apiserver's business: without it the cache
-        // of a thousand Tenants is a fraction of the size.
-        .modify(|object: &mut K| object.meta_mut().managed_fields = None)
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            |object: &K| {
-                let mut hasher = DefaultHasher::new();
-                object.meta().generation.hash(&mut hasher);
-                object.meta().annotations.hash(&mut hasher);
-                object.meta().finalizers.hash(&mut hasher);
-                Some(hasher.finish())
-            },
-            Default::default(),
-        );
-    (reader, trigger)
 }
 
 /// Requeues a failed object with exponential backoff, per object.
@@ -201,7 +250,12 @@ fn error_policy<K: Resource<DynamicType = ()>>(object: Arc<K>, error: &Error, ct
         attempt,
         "reconcile failed"
     );
-    Action::requeue(Error::backoff(attempt))
+    if error.reason() == FailureReason::AdminCredentialsInvalid
+        && let Some(server) = error.server()
+    {
+        ctx.servers.recheck(server);
+    }
+    Action::requeue(error.retry_after(attempt))
 }
 
 /// The cached Stores of one namespace.

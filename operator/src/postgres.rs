@@ -1,29 +1,46 @@
 //! Admin connections to the configured PostgreSQL servers, and the executor of
-//! the SQL plans built in `tenant::database`.
+//! SQL plans (`crate::sql_plan`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::Mutex;
 
 use crate::config::ServerRef;
 use crate::error::{Error, Result, database};
-use crate::tenant::database::{DatabaseNames, MARKER_QUERY, Step};
+use crate::names::DatabaseNames;
+use crate::sql_plan::{MARKER_QUERY, Step};
 
 /// The tenant schema, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// One admin pool per configured server, opened on first use and reopened
 /// after the server's credentials change.
+///
+/// The admin Secret is read again at most every [`ADMIN_SECRET_REREAD`], or
+/// at once after the server refused the credentials ([`Servers::recheck`]):
+/// reading it on every reconcile was a request per reconcile for nothing.
 pub struct Servers {
     client: Client,
     configured: BTreeMap<String, ServerRef>,
-    pools: Mutex<HashMap<String, (String, PgPool)>>,
+    max_connections: u32,
+    pools: Mutex<HashMap<String, KnownServer>>,
+}
+
+/// How long the admin credentials read from a server's Secret are trusted.
+const ADMIN_SECRET_REREAD: Duration = Duration::from_secs(60);
+
+struct KnownServer {
+    url: String,
+    pool: PgPool,
+    options: PgConnectOptions,
+    /// When the Secret was last read; `None` once the credentials are suspect.
+    read_at: Option<Instant>,
 }
 
 /// An admin connection of one server.
@@ -34,10 +51,12 @@ pub struct Admin {
 }
 
 impl Servers {
-    pub fn new(client: Client, configured: BTreeMap<String, ServerRef>) -> Self {
+    /// `max_connections` per server: as many as reconciles may run at once.
+    pub fn new(client: Client, configured: BTreeMap<String, ServerRef>, max_connections: u32) -> Self {
         Self {
             client,
             configured,
+            max_connections,
             pools: Mutex::new(HashMap::new()),
         }
     }
@@ -47,33 +66,55 @@ impl Servers {
             .configured
             .get(server)
             .ok_or_else(|| Error::UnknownServer(server.to_owned()))?;
+        let admin = |known: &KnownServer| Admin {
+            server: server.to_owned(),
+            pool: known.pool.clone(),
+            options: known.options.clone(),
+        };
+        if let Some(known) = self.pools().get(server)
+            && known
+                .read_at
+                .is_some_and(|read| read.elapsed() < ADMIN_SECRET_REREAD)
+        {
+            return Ok(admin(known));
+        }
         let url = self.admin_url(reference).await?;
         let options = PgConnectOptions::from_str(&url).map_err(|e| Error::AdminCredentials {
             server: server.to_owned(),
             problem: format!("DATABASE_URL does not parse: {e}"),
         })?;
-        let mut pools = self.pools.lock().await;
-        if let Some((known_url, pool)) = pools.get(server)
-            && *known_url == url
-        {
-            return Ok(Admin {
-                server: server.to_owned(),
-                pool: pool.clone(),
-                options,
-            });
+        let mut pools = self.pools();
+        match pools.get_mut(server) {
+            Some(known) if known.url == url => known.read_at = Some(Instant::now()),
+            _ => {
+                // Lazy: the pool connects on first use, so an unreachable server
+                // is a reconcile error (a condition), not an operator crash.
+                let pool = PgPoolOptions::new()
+                    .max_connections(self.max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with(options.clone());
+                let known = KnownServer {
+                    url,
+                    pool,
+                    options,
+                    read_at: Some(Instant::now()),
+                };
+                pools.insert(server.to_owned(), known);
+            }
         }
-        // Lazy: the pool connects on first use, so an unreachable server is a
-        // reconcile error (a condition), not an operator crash.
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options.clone());
-        pools.insert(server.to_owned(), (url, pool.clone()));
-        Ok(Admin {
-            server: server.to_owned(),
-            pool,
-            options,
-        })
+        Ok(admin(&pools[server]))
+    }
+
+    /// The server refused its admin credentials: read its Secret again next
+    /// time, in case someone fixed it.
+    pub fn recheck(&self, server: &str) {
+        if let Some(known) = self.pools().get_mut(server) {
+            known.read_at = None;
+        }
+    }
+
+    fn pools(&self) -> std::sync::MutexGuard<'_, HashMap<String, KnownServer>> {
+        self.pools.lock().expect("not poisoned")
     }
 
     async fn admin_url(&self, reference: &ServerRef) -> Result<String> {

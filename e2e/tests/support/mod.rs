@@ -205,7 +205,6 @@ pub const WAIT: Duration = Duration::from_secs(90);
 
 pub fn tenant_spec(policy: DeletionPolicy) -> TenantSpec {
     TenantSpec {
-        display_name: "Acme Outdoor".to_owned(),
         plan: Plan::Starter,
         owner: TenantOwner {
             email: "owner@acme.test".to_owned(),

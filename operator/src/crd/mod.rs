@@ -21,6 +21,14 @@ pub use tenant::{
 
 pub const GROUP: &str = "shopfleet.io";
 
+/// Set to `"true"` on a Tenant or Store, the operator leaves it alone.
+pub const PAUSED_ANNOTATION: &str = "shopfleet.io/paused";
+
+/// Whether a person asked the operator to leave `object` alone.
+pub fn is_paused(object: &impl kube::ResourceExt) -> bool {
+    object.annotations().get(PAUSED_ANNOTATION).map(String::as_str) == Some("true")
+}
+
 /// Every CRD with the file name it has under `crds/`.
 pub fn all() -> Vec<(String, CustomResourceDefinition)> {
     [Tenant::crd(), Store::crd()]

@@ -31,10 +31,6 @@ use super::Condition;
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpec {
-    /// The business's name as people see it (1-100 characters).
-    #[schemars(length(min = 1, max = 100))]
-    pub display_name: String,
-
     /// The plan sets the defaults for API replicas, quota, store limit and
     /// request rate.
     #[serde(default)]

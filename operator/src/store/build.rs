@@ -1,20 +1,18 @@
 //! Pure parts of the Store controller: whether a Store may be provisioned,
 //! its API keys, and the `<store>-api-key` Secret.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
-use crate::crd::{Store, Tenant, is_true};
-use crate::tenant::build::{labels, namespace_name};
-use crate::tenant::plan::PlanDefaults;
+use crate::crd::{Store, StorePhase, Tenant, is_true};
+use crate::error::FailureReason;
+use crate::names::{STORE_LABEL, api_key_secret_name, labels, namespace_name};
+use crate::plan::PlanDefaults;
+use crate::secret_data;
 
-pub const STORE_LABEL: &str = "shopfleet.io/store";
 pub const SECRET_KEY: &str = "secretKey";
 pub const PUBLISHABLE_KEY: &str = "publishableKey";
 pub const STORE_ID_KEY: &str = "storeId";
@@ -22,26 +20,60 @@ pub const STORE_ID_KEY: &str = "storeId";
 const SECRET_KEY_PREFIX: &str = "sf_sk_";
 const PUBLISHABLE_KEY_PREFIX: &str = "sf_pk_";
 
-pub fn api_key_secret_name(store_name: &str) -> String {
-    format!("{store_name}-api-key")
+/// The reason of a Store's Ready condition, rendered as the CamelCase word
+/// users see and alert on (`docs/operator.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreReason {
+    Ready,
+    /// Its Tenant's database is not ready yet.
+    TenantNotReady,
+    /// No Tenant owns its namespace.
+    TenantNotFound,
+    /// Its Tenant's plan has no place left.
+    QuotaExceeded,
+    InvalidTimezone,
+    /// It cannot be archived yet (deletion waits).
+    DeletionBlocked,
+    Failed(FailureReason),
 }
 
-/// The Tenant whose namespace a Store lives in: `tenant-<name>` belongs to
-/// Tenant `<name>`.
-pub fn tenant_name_of_namespace(namespace: &str) -> Option<&str> {
-    namespace.strip_prefix("tenant-").filter(|name| !name.is_empty())
+impl StoreReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "Ready",
+            Self::TenantNotReady => "TenantNotReady",
+            Self::TenantNotFound => "TenantNotFound",
+            Self::QuotaExceeded => "QuotaExceeded",
+            Self::InvalidTimezone => "InvalidTimezone",
+            Self::DeletionBlocked => "DeletionBlocked",
+            Self::Failed(failure) => failure.as_str(),
+        }
+    }
+
+    /// The phase a Store with this reason is in: waiting on its Tenant is
+    /// pending (it resumes by itself), anything else that stops it failed.
+    pub fn phase(self) -> StorePhase {
+        match self {
+            Self::Ready => StorePhase::Ready,
+            Self::TenantNotReady => StorePhase::Pending,
+            Self::DeletionBlocked => StorePhase::Deleting,
+            Self::TenantNotFound | Self::QuotaExceeded | Self::InvalidTimezone | Self::Failed(_) => {
+                StorePhase::Failed
+            }
+        }
+    }
 }
 
 /// Why a Store cannot be provisioned now. Each is reported on its Ready
 /// condition and retried only when something changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blocked {
-    pub reason: &'static str,
+    pub reason: StoreReason,
     pub message: String,
 }
 
 impl Blocked {
-    fn new(reason: &'static str, message: String) -> Self {
+    pub fn new(reason: StoreReason, message: String) -> Self {
         Self { reason, message }
     }
 }
@@ -52,7 +84,7 @@ impl Blocked {
 pub fn admit(store: &Store, tenant: &Tenant) -> Result<(), Blocked> {
     if jiff::tz::db().get(&store.spec.timezone).is_err() {
         return Err(Blocked::new(
-            "InvalidTimezone",
+            StoreReason::InvalidTimezone,
             format!(
                 "spec.timezone {:?} is not an IANA time zone name such as Europe/Paris or UTC",
                 store.spec.timezone
@@ -64,7 +96,7 @@ pub fn admit(store: &Store, tenant: &Tenant) -> Result<(), Blocked> {
         tenant_status.is_some_and(|s| s.database.is_some() && is_true(&s.conditions, "DatabaseReady"));
     if tenant.meta().deletion_timestamp.is_some() || !database_ready {
         return Err(Blocked::new(
-            "TenantNotReady",
+            StoreReason::TenantNotReady,
             format!(
                 "waiting for Tenant {} to have its database ready",
                 tenant.name_any()
@@ -83,7 +115,7 @@ pub fn max_stores(tenant: &Tenant) -> i64 {
 /// keeps its place once it is in the database.
 pub fn quota_exceeded(tenant: &Tenant) -> Blocked {
     Blocked::new(
-        super::QUOTA_EXCEEDED,
+        StoreReason::QuotaExceeded,
         format!(
             "the {:?} plan of Tenant {} allows {} stores, and they are all in use: delete a Store or \
              change the plan",
@@ -115,7 +147,7 @@ impl ApiKeys {
 
     /// The keys in an existing Secret, if both are keys we could have made.
     pub fn from_secret(secret: &Secret) -> Option<Self> {
-        let read = |key: &str| crate::tenant::secrets::read(secret, key);
+        let read = |key: &str| secret_data::read(secret, key);
         let keys = Self {
             secret: read(SECRET_KEY)?,
             publishable: read(PUBLISHABLE_KEY)?,
@@ -144,14 +176,11 @@ pub fn api_key_secret(store: &Store, tenant_name: &str, store_id: &str, keys: &A
     let name = store.name_any();
     let mut labels = labels(tenant_name);
     labels.insert(STORE_LABEL.to_owned(), name.clone());
-    let data: BTreeMap<String, ByteString> = [
+    let data = secret_data::entries([
         (STORE_ID_KEY, store_id),
         (SECRET_KEY, keys.secret.as_str()),
         (PUBLISHABLE_KEY, keys.publishable.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
-    .collect();
+    ]);
     Secret {
         metadata: ObjectMeta {
             name: Some(api_key_secret_name(&name)),
@@ -199,6 +228,7 @@ mod tests {
     use crate::crd::{
         Condition, ConditionStatus, DatabaseStatus, Industry, StoreSpec, TenantSpec, TenantStatus,
     };
+    use k8s_openapi::ByteString;
 
     fn store(name: &str, timezone: &str) -> Store {
         let mut store = Store::new(
@@ -217,7 +247,7 @@ mod tests {
 
     fn tenant(database_ready: bool) -> Tenant {
         let spec: TenantSpec = serde_json::from_value(serde_json::json!({
-            "displayName": "Acme", "plan": "starter", "owner": {"email": "owner@acme.test"}
+            "plan": "starter", "owner": {"email": "owner@acme.test"}
         }))
         .unwrap();
         let mut tenant = Tenant::new("acme", spec);
@@ -251,7 +281,7 @@ mod tests {
     #[test]
     fn the_quota_message_names_the_plan_and_its_limit() {
         let blocked = quota_exceeded(&tenant(true));
-        assert_eq!(blocked.reason, "QuotaExceeded");
+        assert_eq!(blocked.reason, StoreReason::QuotaExceeded);
         assert!(
             blocked
                 .message
@@ -265,7 +295,7 @@ mod tests {
     fn an_unknown_time_zone_is_named() {
         let bad = store("s", "Mars/Olympus");
         let blocked = admit(&bad, &tenant(true)).unwrap_err();
-        assert_eq!(blocked.reason, "InvalidTimezone");
+        assert_eq!(blocked.reason, StoreReason::InvalidTimezone);
         assert!(blocked.message.contains("spec.timezone \"Mars/Olympus\""));
         let good = store("s", "Europe/Paris");
         assert_eq!(admit(&good, &tenant(true)), Ok(()));
@@ -274,7 +304,10 @@ mod tests {
     #[test]
     fn a_tenant_without_its_database_blocks_its_stores() {
         let s = store("s", "UTC");
-        assert_eq!(admit(&s, &tenant(false)).unwrap_err().reason, "TenantNotReady");
+        assert_eq!(
+            admit(&s, &tenant(false)).unwrap_err().reason,
+            StoreReason::TenantNotReady
+        );
     }
 
     #[test]
@@ -326,18 +359,22 @@ mod tests {
     }
 
     #[test]
+    fn the_phase_follows_the_reason() {
+        assert_eq!(StoreReason::Ready.phase(), StorePhase::Ready);
+        assert_eq!(StoreReason::TenantNotReady.phase(), StorePhase::Pending);
+        assert_eq!(StoreReason::QuotaExceeded.phase(), StorePhase::Failed);
+        let outage = StoreReason::Failed(FailureReason::DatabaseUnavailable);
+        assert_eq!(outage.phase(), StorePhase::Failed);
+        assert_eq!(outage.as_str(), "DatabaseUnavailable");
+        assert_eq!(StoreReason::TenantNotFound.as_str(), "TenantNotFound");
+    }
+
+    #[test]
     fn generated_keys_differ_and_hash_to_32_bytes() {
         let (a, b) = (ApiKeys::generate(), ApiKeys::generate());
         assert_ne!(a, b);
         assert!(a.secret.starts_with("sf_sk_") && a.publishable.starts_with("sf_pk_"));
         assert!(a.hashes().iter().all(|h| h.len() == 32));
         assert_ne!(a.hashes()[0], a.hashes()[1]);
-    }
-
-    #[test]
-    fn only_tenant_namespaces_have_a_tenant() {
-        assert_eq!(tenant_name_of_namespace("tenant-acme"), Some("acme"));
-        assert_eq!(tenant_name_of_namespace("tenant-"), None);
-        assert_eq!(tenant_name_of_namespace("default"), None);
     }
 }

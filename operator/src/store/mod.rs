@@ -1,7 +1,8 @@
 //! The Store controller. A reconcile is a pipeline:
-//! dereference (its Tenant and sibling Stores, from the caches) → admit (pure,
-//! in `build`) → apply (the `stores` row, then the key Secret, then the key
-//! hashes) → status.
+//! dereference (its Tenant and its key Secret, from the watch caches) → admit
+//! (pure, in `build`; the plan's store limit is decided in the database,
+//! where concurrent reconciles cannot both take the last place) → apply (the
+//! `stores` row, then the key Secret, then the key hashes) → status.
 //!
 //! Order matters for crash safety: the row comes first (its id goes into the
 //! Secret), the Secret before the keys become active, and keys are activated
@@ -22,20 +23,23 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 
 use crate::context::Context;
-use crate::crd::{Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, set_condition};
+use crate::context::SqlDone;
+use crate::crd::{
+    Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, is_paused, set_condition,
+};
 use crate::error::{Error, Result, database, finalizer_outcome};
-use crate::tenant::database::DatabaseNames;
-use crate::tenant::is_paused;
-use build::{ApiKeys, Blocked};
+use crate::names::{self, DatabaseNames};
+use build::{ApiKeys, Blocked, StoreReason};
 
 pub const FINALIZER: &str = "shopfleet.io/store-cleanup";
-
-/// The reason of a Store waiting for a place in its Tenant's plan.
-pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
 
 /// Even with nothing to do, look again this often (drift in the database,
 /// which no watch can see).
 const RESYNC: Duration = Duration::from_secs(15 * 60);
+
+/// How long a reconcile waits for the Tenants' cache to fill after the
+/// operator starts.
+const CACHE_SYNC_WAIT: Duration = Duration::from_secs(30);
 
 pub async fn reconcile(store: Arc<Store>, ctx: Arc<Context>) -> Result<Action> {
     let measure = ctx.metrics.reconcile_started("store");
@@ -49,6 +53,15 @@ async fn reconcile_store(store: Arc<Store>, ctx: &Arc<Context>) -> Result<Action
         .namespace()
         .ok_or(Error::MissingObjectKey(".metadata.namespace"))?;
     let api = Api::<Store>::namespaced(ctx.client.clone(), &namespace);
+    // Until the Tenants' cache is filled, a Tenant missing from it may only
+    // not be listed yet (and would pass for another install's).
+    if tokio::time::timeout(CACHE_SYNC_WAIT, ctx.tenants.wait_until_ready())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the Tenants' cache is not filled yet");
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
     let tenant = match owner(&namespace, ctx).await? {
         Owner::Ours(tenant) => Some(tenant),
         Owner::Missing => None,
@@ -84,7 +97,7 @@ enum Owner {
 }
 
 async fn owner(namespace: &str, ctx: &Context) -> Result<Owner> {
-    let Some(name) = build::tenant_name_of_namespace(namespace) else {
+    let Some(name) = names::tenant_name_of_namespace(namespace) else {
         return Ok(Owner::Missing);
     };
     if let Some(tenant) = ctx.tenants.get(&ObjectRef::new(name)) {
@@ -101,19 +114,19 @@ async fn owner(namespace: &str, ctx: &Context) -> Result<Owner> {
 
 async fn apply(store: &Store, tenant: Option<&Tenant>, ctx: &Context) -> Result<Action> {
     let outcome = match tenant {
-        None => Err(Provision::Blocked(Blocked {
-            reason: "TenantNotFound",
-            message: format!(
+        None => Err(Provision::Blocked(Blocked::new(
+            StoreReason::TenantNotFound,
+            format!(
                 "no Tenant owns namespace {}: a Store lives in its tenant's namespace tenant-<tenant name>",
                 store.namespace().unwrap_or_default()
             ),
-        })),
+        ))),
         Some(tenant) => provision(store, tenant, ctx).await,
     };
     let mut status = store.status.clone().unwrap_or_default();
     let now = Timestamp::now().to_string();
     let generation = store.metadata.generation;
-    let (phase, state, reason, message) = match &outcome {
+    let (reason, message) = match &outcome {
         Ok(provisioned) => {
             status.store_id = Some(provisioned.store_id.clone());
             status.api_key_secret = Some(provisioned.secret_name.clone());
@@ -121,53 +134,37 @@ async fn apply(store: &Store, tenant: Option<&Tenant>, ctx: &Context) -> Result<
                 "in the tenant's database; API keys in Secret {}",
                 provisioned.secret_name
             );
-            (StorePhase::Ready, ConditionStatus::True, "Ready", message)
+            (StoreReason::Ready, message)
         }
-        Err(Provision::Blocked(blocked)) => {
-            let phase = if blocked.reason == "TenantNotReady" {
-                StorePhase::Pending
-            } else {
-                StorePhase::Failed
-            };
-            (
-                phase,
-                ConditionStatus::False,
-                blocked.reason,
-                blocked.message.clone(),
-            )
-        }
-        Err(Provision::Failed(error)) => (
-            StorePhase::Failed,
-            ConditionStatus::False,
-            error.reason(),
-            error.to_string(),
-        ),
+        Err(Provision::Blocked(blocked)) => (blocked.reason, blocked.message.clone()),
+        Err(Provision::Failed(error)) => (StoreReason::Failed(error.reason()), error.to_string()),
     };
-    let became_ready = state == ConditionStatus::True && status.phase != Some(StorePhase::Ready);
-    status.phase = Some(phase);
+    let became_ready = reason == StoreReason::Ready && status.phase != Some(StorePhase::Ready);
+    status.phase = Some(reason.phase());
     status.observed_generation = generation;
+    let state = ConditionStatus::from_bool(reason == StoreReason::Ready);
     set_condition(
         &mut status.conditions,
-        Condition::new("Ready", state, reason, &message, generation, &now),
+        Condition::new("Ready", state, reason.as_str(), &message, generation, &now),
     );
     let changed = store.status.as_ref() != Some(&status);
     write_status(ctx, store, status).await?;
     match outcome {
         Ok(_) => {
             if became_ready {
-                ctx.event(store, false, "Ready", message).await;
+                ctx.event(store, false, reason.as_str(), message).await;
             }
             Ok(Action::requeue(RESYNC))
         }
         Err(Provision::Blocked(_)) => {
             if changed {
-                ctx.event(store, true, reason, message).await;
+                ctx.event(store, true, reason.as_str(), message).await;
             }
             // Tenant and sibling changes trigger a reconcile; this is a safety net.
             Ok(Action::requeue(RESYNC))
         }
         Err(Provision::Failed(error)) => {
-            ctx.event(store, true, error.reason(), error.to_string()).await;
+            ctx.event(store, true, reason.as_str(), error.to_string()).await;
             Err(error)
         }
     }
@@ -197,6 +194,33 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
 
     let store_uid = store.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
     let tenant_uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
+    let tenant_name = tenant.name_any();
+    let secret_name = names::api_key_secret_name(&store.name_any());
+    let cached = ctx
+        .children
+        .store_secrets
+        .get(&ObjectRef::new(&secret_name).within(&namespace))
+        .map(|secret| (*secret).clone());
+
+    // Nothing to do: the SQL ran recently for this very spec, row and keys,
+    // and the Secret still holds them. No round trip to PostgreSQL.
+    let recorded_id = store.status.as_ref().and_then(|s| s.store_id.clone());
+    if let (Some(existing), Some(store_id)) = (&cached, &recorded_id)
+        && let Some(keys) = ApiKeys::from_secret(existing)
+        && ctx
+            .sql_done
+            .is_recent(&store_uid, sql_inputs(store, &tenant_uid, store_id, &keys))
+        && build::secret_holds(
+            existing,
+            &build::api_key_secret(store, &tenant_name, store_id, &keys),
+        )
+    {
+        return Ok(Provisioned {
+            store_id: store_id.clone(),
+            secret_name,
+        });
+    }
+
     let server = &tenant.spec.database.server;
     let admin = ctx.servers.admin(server).await?;
     let mut conn = admin
@@ -208,10 +232,16 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
         .ok_or_else(|| Provision::Blocked(build::quota_exceeded(tenant)))?;
 
     // Keys: the Secret's own when they may still be used, else new ones
-    // (first reconcile, a deleted Secret, or an edited one).
-    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
-    let secret_name = build::api_key_secret_name(&store.name_any());
-    let existing = secrets.get_opt(&secret_name).await.map_err(Error::from)?;
+    // (first reconcile, a deleted Secret, or an edited one). A Secret missing
+    // from the cache is looked up: the cache may not have seen it yet, and
+    // new keys would revoke the ones it holds.
+    let existing = match cached {
+        Some(secret) => Some(secret),
+        None => Api::<Secret>::namespaced(ctx.client.clone(), &namespace)
+            .get_opt(&secret_name)
+            .await
+            .map_err(Error::from)?,
+    };
     let reusable = match existing.as_ref().and_then(ApiKeys::from_secret) {
         Some(keys)
             if database::keys_usable(&mut conn, &store_id, &keys)
@@ -223,7 +253,8 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
         _ => None,
     };
     let keys = reusable.clone().unwrap_or_else(ApiKeys::generate);
-    let mut desired = build::api_key_secret(store, &tenant.name_any(), &store_id, &keys);
+    let mut desired = build::api_key_secret(store, &tenant_name, &store_id, &keys);
+    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
     match (&existing, reusable) {
         // Unchanged: no write. Besides saving a request, this keeps a
         // reconcile that read the Secret just before someone deleted it (to
@@ -241,17 +272,33 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
     database::activate_keys(&mut conn, &store_id, &keys)
         .await
         .map_err(database(server))?;
+    ctx.sql_done
+        .record(&store_uid, sql_inputs(store, &tenant_uid, &store_id, &keys));
     Ok(Provisioned {
         store_id,
         secret_name,
     })
 }
 
+/// The fingerprint of what a Store's SQL depends on: its spec and
+/// annotations (a person touching the Store makes it run again), its
+/// Tenant, its row and its keys.
+fn sql_inputs(store: &Store, tenant_uid: &str, store_id: &str, keys: &ApiKeys) -> u64 {
+    SqlDone::fingerprint((
+        store.metadata.generation,
+        &store.metadata.annotations,
+        tenant_uid,
+        store_id,
+        keys.hashes(),
+    ))
+}
+
 /// Store deleted: archive its row and revoke its keys. When its Tenant is
 /// gone or going, the Tenant's own cleanup decides the database's fate.
 async fn cleanup(store: &Store, ctx: &Context) -> Result<Action> {
+    ctx.sql_done.forget(&store.uid().unwrap_or_default());
     let namespace = store.namespace().unwrap_or_default();
-    let Some(name) = build::tenant_name_of_namespace(&namespace) else {
+    let Some(name) = names::tenant_name_of_namespace(&namespace) else {
         return Ok(Action::await_change());
     };
     let tenant = Api::<Tenant>::all(ctx.client.clone()).get_opt(name).await?;
@@ -288,7 +335,7 @@ async fn cleanup(store: &Store, ctx: &Context) -> Result<Action> {
             let condition = Condition::new(
                 "Ready",
                 ConditionStatus::False,
-                "DeletionBlocked",
+                StoreReason::DeletionBlocked.as_str(),
                 message,
                 store.metadata.generation,
                 &now,

@@ -28,11 +28,12 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
 
 use super::jwt::KEYS_FILE;
-use super::plan::PlanDefaults;
 use crate::crd::Tenant;
+use crate::names::{
+    TENANT_LABEL, api_name, db_secret_name, jwt_secret_name, labels, namespace_name, string_map,
+};
+use crate::plan::PlanDefaults;
 
-/// The label every child carries with its tenant's name.
-pub const TENANT_LABEL: &str = "shopfleet.io/tenant";
 /// Pod template annotation that changes with the database credentials, so
 /// that new credentials roll the API's pods.
 pub const DB_SECRET_VERSION_ANNOTATION: &str = "shopfleet.io/db-secret-version";
@@ -47,47 +48,8 @@ const JWT_MOUNT_PATH: &str = "/etc/shopfleet/jwt";
 const API_UID: i64 = 65532;
 
 // ---------------------------------------------------------------------------
-// Names and labels
+// Labels and metadata
 // ---------------------------------------------------------------------------
-
-pub fn namespace_name(tenant_name: &str) -> String {
-    format!("tenant-{tenant_name}")
-}
-
-/// The API's Deployment, Service, PodDisruptionBudget and NetworkPolicy.
-pub fn api_name(tenant_name: &str) -> String {
-    format!("{tenant_name}-api")
-}
-
-pub fn db_secret_name(tenant_name: &str) -> String {
-    format!("{tenant_name}-db")
-}
-
-pub fn jwt_secret_name(tenant_name: &str) -> String {
-    format!("{tenant_name}-jwt")
-}
-
-pub fn owner_invite_secret_name(tenant_name: &str) -> String {
-    format!("{tenant_name}-owner-invite")
-}
-
-/// In-cluster URL of the tenant's API (its Service).
-pub fn api_endpoint(tenant_name: &str) -> String {
-    format!(
-        "http://{}.{}.svc:80",
-        api_name(tenant_name),
-        namespace_name(tenant_name)
-    )
-}
-
-/// The labels of every child of a tenant.
-pub fn labels(tenant_name: &str) -> BTreeMap<String, String> {
-    string_map([
-        ("app.kubernetes.io/part-of", "shopfleet"),
-        ("app.kubernetes.io/managed-by", "shopfleet-operator"),
-        (TENANT_LABEL, tenant_name),
-    ])
-}
 
 /// Selects the API's pods. A Deployment's selector is immutable, so this must
 /// never change: it holds only what identifies the pods, nothing that varies.
@@ -484,13 +446,6 @@ fn env(name: &str, value: &str) -> EnvVar {
     }
 }
 
-fn string_map<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -502,7 +457,6 @@ pub(crate) mod tests {
         let mut tenant = Tenant::new(
             "acme",
             TenantSpec {
-                display_name: "Acme Corp".to_owned(),
                 plan,
                 owner: TenantOwner {
                     email: "owner@acme.example".to_owned(),
@@ -584,27 +538,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn names_follow_the_contract() {
-        assert_eq!(namespace_name("acme"), "tenant-acme");
-        assert_eq!(api_name("acme"), "acme-api");
-        assert_eq!(db_secret_name("acme"), "acme-db");
-        assert_eq!(jwt_secret_name("acme"), "acme-jwt");
-        assert_eq!(api_endpoint("acme"), "http://acme-api.tenant-acme.svc:80");
-    }
-
-    #[test]
-    fn tenant_labels() {
-        assert_eq!(
-            labels("acme"),
-            string_map([
-                ("app.kubernetes.io/part-of", "shopfleet"),
-                ("app.kubernetes.io/managed-by", "shopfleet-operator"),
-                ("shopfleet.io/tenant", "acme"),
-            ])
-        );
-    }
-
-    #[test]
     fn every_child_is_named_labelled_and_owned_by_the_tenant() {
         for (meta, name, namespace) in all_children() {
             assert_eq!(meta.name.as_deref(), Some(name));
@@ -618,7 +551,7 @@ pub(crate) mod tests {
             assert_eq!(owner.uid, UID, "{name}");
             assert_eq!(owner.controller, Some(true), "{name}");
             let labels = meta.labels.unwrap();
-            for (key, value) in super::labels("acme") {
+            for (key, value) in crate::names::labels("acme") {
                 assert_eq!(labels.get(&key), Some(&value), "{name} lacks label {key}");
             }
         }

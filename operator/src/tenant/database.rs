@@ -1,54 +1,14 @@
-//! A tenant's PostgreSQL database: names derived from the Tenant's uid, and
-//! the SQL that creates, grants and drops, built as plain data (pure, so it is
-//! unit-tested) and applied by `crate::postgres`.
+//! A tenant's PostgreSQL database: the SQL that creates, grants and drops,
+//! built as plain data (pure, so it is unit-tested) and applied by
+//! `crate::postgres`. The names come from the Tenant's uid (`crate::names`).
 //!
 //! Every statement is idempotent: the plan can be run again after a crash at
 //! any point and converges.
 
-/// Marks what this operator created, so deletion never drops anything else.
-const MARKER_PREFIX: &str = "shopfleet:tenant:";
-
-/// The database and roles of one tenant.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DatabaseNames {
-    pub database: String,
-    /// Owns the schema and runs migrations; cannot log in (the operator uses it
-    /// through `SET ROLE`, so no owner password exists to leak).
-    pub owner_role: String,
-    /// What the API logs in as: owns nothing, NOBYPASSRLS.
-    pub runtime_role: String,
-    /// The Tenant's uid, written as a comment on the database and roles.
-    pub marker: String,
-}
-
-impl DatabaseNames {
-    /// Names from the uid (not the name): a Tenant deleted and created again
-    /// with the same name gets a new, empty database.
-    pub fn for_tenant_uid(uid: &str) -> Self {
-        let prefix: String = uid
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .take(16)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        Self {
-            database: format!("sf_{prefix}"),
-            owner_role: format!("sf_{prefix}_owner"),
-            runtime_role: format!("sf_{prefix}_app"),
-            marker: format!("{MARKER_PREFIX}{uid}"),
-        }
-    }
-}
-
-/// One step of a plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// A statement that is idempotent by itself.
-    Sql(String),
-    /// `CREATE DATABASE`, which cannot run inside a transaction or a DO block,
-    /// so the executor checks `pg_database` first.
-    CreateDatabase { name: String, owner: String },
-}
+// Re-exported: the API's tests and benchmarks build tenant databases with
+// these plans and names, through this module.
+pub use crate::names::DatabaseNames;
+use crate::sql_plan::Step;
 
 /// Runtime passwords are ours: 32 ASCII letters and digits. Anything else in
 /// the Secret was put there by someone else and is replaced.
@@ -117,7 +77,7 @@ pub fn grants_plan(names: &DatabaseNames) -> Vec<String> {
 }
 
 /// Drops the database and both roles, but only objects that carry this
-/// tenant's marker: the executor checks [`marker_query`] first.
+/// tenant's marker: the executor checks [`crate::sql_plan::MARKER_QUERY`] first.
 pub fn drop_plan(names: &DatabaseNames) -> Vec<String> {
     vec![
         format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", names.database),
@@ -125,13 +85,6 @@ pub fn drop_plan(names: &DatabaseNames) -> Vec<String> {
         format!("DROP ROLE IF EXISTS {}", names.owner_role),
     ]
 }
-
-/// Returns the markers of whichever of the tenant's database and roles exist
-/// (bind the three names as $1, $2, $3).
-pub const MARKER_QUERY: &str = "\
-    SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1 \
-    UNION ALL \
-    SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname IN ($2, $3)";
 
 fn create_role_if_missing(role: &str, options: &str) -> String {
     format!(
@@ -146,25 +99,6 @@ mod tests {
 
     const UID: &str = "3F2A9C1E-4B5D-4E6F-8A9B-0C1D2E3F4A5B";
     const PASSWORD: &str = "abcdefghijklmnopqrstuvwxyz012345";
-
-    #[test]
-    fn names_come_from_the_uid_and_are_safe_identifiers() {
-        let names = DatabaseNames::for_tenant_uid(UID);
-        assert_eq!(names.database, "sf_3f2a9c1e4b5d4e6f");
-        assert_eq!(names.owner_role, "sf_3f2a9c1e4b5d4e6f_owner");
-        assert_eq!(names.runtime_role, "sf_3f2a9c1e4b5d4e6f_app");
-        assert_eq!(names.marker, format!("shopfleet:tenant:{UID}"));
-        let other = DatabaseNames::for_tenant_uid("9f2a9c1e-4b5d-4e6f-8a9b-0c1d2e3f4a5b");
-        assert_ne!(names.database, other.database);
-        for ident in [&names.database, &names.owner_role, &names.runtime_role] {
-            assert!(
-                ident.len() <= 63
-                    && ident
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            );
-        }
-    }
 
     #[test]
     fn the_runtime_role_can_log_in_but_never_bypass_row_level_security() {

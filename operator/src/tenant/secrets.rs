@@ -1,16 +1,14 @@
 //! The Secrets a Tenant's API consumes: `<tenant>-db` (the runtime role's
 //! credentials) and `<tenant>-jwt` (the signing key set). Pure builders.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use sha2::{Digest, Sha256};
 
 use super::build;
-use super::database::DatabaseNames;
 use super::jwt::{KEYS_FILE, KeySet};
 use crate::crd::Tenant;
+use crate::names::{self, DatabaseNames};
+use crate::secret_data::{self, read};
 
 /// Where the tenant's API connects.
 pub struct DbCredentials<'a> {
@@ -44,7 +42,7 @@ pub fn db_secret(tenant: &Tenant, credentials: &DbCredentials) -> Secret {
     let url = format!("postgres://{user}:{password}@{host}:{port}/{dbname}");
     secret(
         tenant,
-        build::db_secret_name(&tenant_name(tenant)),
+        names::db_secret_name(&tenant_name(tenant)),
         [
             ("DATABASE_URL", url.as_str()),
             ("host", host),
@@ -70,7 +68,7 @@ pub fn jwt_secret(tenant: &Tenant, keys: &KeySet) -> Secret {
     let json = serde_json::to_string_pretty(keys).expect("a key set serialises");
     secret(
         tenant,
-        build::jwt_secret_name(&tenant_name(tenant)),
+        names::jwt_secret_name(&tenant_name(tenant)),
         [(KEYS_FILE, json.as_str())],
     )
 }
@@ -79,7 +77,7 @@ pub fn jwt_secret(tenant: &Tenant, keys: &KeySet) -> Secret {
 pub fn owner_invite_secret(tenant: &Tenant, token: &str) -> Secret {
     secret(
         tenant,
-        build::owner_invite_secret_name(&tenant_name(tenant)),
+        names::owner_invite_secret_name(&tenant_name(tenant)),
         [
             (OWNER_INVITE_EMAIL, tenant.spec.owner.email.as_str()),
             (OWNER_INVITE_TOKEN, token),
@@ -97,12 +95,6 @@ pub fn owner_invite_token(tenant: &Tenant, existing: &Secret) -> Option<String> 
     read(existing, OWNER_INVITE_TOKEN).filter(|token| same_owner && super::invite::is_token(token))
 }
 
-/// A value of a Secret, if present and UTF-8.
-pub fn read(secret: &Secret, key: &str) -> Option<String> {
-    let bytes = secret.data.as_ref()?.get(key)?;
-    String::from_utf8(bytes.0.clone()).ok()
-}
-
 fn tenant_name(tenant: &Tenant) -> String {
     tenant
         .metadata
@@ -118,14 +110,9 @@ fn secret<'a>(
 ) -> Secret {
     let tenant_name = tenant_name(tenant);
     Secret {
-        metadata: build::metadata(tenant, &name, Some(&build::namespace_name(&tenant_name))),
+        metadata: build::metadata(tenant, &name, Some(&names::namespace_name(&tenant_name))),
         type_: Some("Opaque".to_owned()),
-        data: Some(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
-                .collect::<BTreeMap<_, _>>(),
-        ),
+        data: Some(secret_data::entries(entries)),
         ..Secret::default()
     }
 }

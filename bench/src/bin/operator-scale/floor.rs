@@ -16,13 +16,14 @@ use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shopfleet_operator::crd::{Store, Tenant};
+use shopfleet_operator::names::namespace_name;
+use shopfleet_operator::plan::PlanDefaults;
 use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::{ApiKeys, api_key_secret};
 use shopfleet_operator::store::database::{activate_keys, upsert_store};
 use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
 use shopfleet_operator::tenant::jwt::KeySet;
-use shopfleet_operator::tenant::plan::PlanDefaults;
-use shopfleet_operator::tenant::{build, secrets};
+use shopfleet_operator::tenant::{build, invite, secrets};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 const MANAGER: &str = "shopfleet-floor";
@@ -69,7 +70,7 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
     let uid = uuid::Uuid::new_v4().to_string();
     tenant.metadata.uid = Some(uid.clone());
     let name = format!("floor-{i}");
-    let namespace = build::namespace_name(&name);
+    let namespace = namespace_name(&name);
     let plan = PlanDefaults::of(tenant.spec.plan);
 
     apply(&Api::<Namespace>::all(client.clone()), build::namespace(&tenant)).await?;
@@ -105,6 +106,14 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
         secrets::jwt_secret(&tenant, &keys),
     )
     .await?;
+    let token = invite::generate_token();
+    apply::<Secret>(
+        &Api::namespaced(client.clone(), &namespace),
+        secrets::owner_invite_secret(&tenant, &token),
+    )
+    .await?;
+    let mut owner = admin.connect_as_owner(&names).await?;
+    invite::record_owner_invitation(&mut owner, &tenant.spec.owner.email, &token).await?;
     let image = "shopfleet/shopfleet-api:bench";
     let deployment = build::api_deployment(&tenant, &plan, image, &secrets::db_secret_version(&password));
     apply::<Deployment>(&Api::namespaced(client.clone(), &namespace), deployment).await?;
@@ -114,13 +123,12 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
     )
     .await?;
 
-    let mut conn = admin.connect_as_owner(&names).await?;
     for (store_name, spec) in super::store_specs() {
         let mut store = Store::new(store_name, spec);
         store.metadata.namespace = Some(namespace.clone());
         store.metadata.uid = Some(uuid::Uuid::new_v4().to_string());
         let store_uid = store.metadata.uid.clone().unwrap_or_default();
-        let Some(store_id) = upsert_store(&mut conn, &store, &store_uid, i64::from(plan.max_stores)).await?
+        let Some(store_id) = upsert_store(&mut owner, &store, &store_uid, i64::from(plan.max_stores)).await?
         else {
             bail!("floor: the store limit refused {store_name}");
         };
@@ -130,7 +138,7 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
             api_key_secret(&store, &name, &store_id, &keys),
         )
         .await?;
-        activate_keys(&mut conn, &store_id, &keys).await?;
+        activate_keys(&mut owner, &store_id, &keys).await?;
     }
     Ok(())
 }

@@ -219,7 +219,6 @@ async fn create_stores(client: &Client, namespace: &str) -> Result<()> {
 
 pub fn tenant_spec() -> TenantSpec {
     TenantSpec {
-        display_name: "Bench Co".to_owned(),
         plan: Plan::Starter,
         owner: TenantOwner {
             email: "owner@bench.test".to_owned(),

@@ -1,0 +1,299 @@
+//! The Kubernetes objects the operator writes for its Tenants and Stores (its
+//! children), as its watch caches see them, and the two things a reconcile
+//! does with them: make one hold what is desired, writing only when it does
+//! not already ([`ensure`]), and find those no longer desired ([`undesired`]).
+//!
+//! The caches are filled by the same watches that trigger the reconciles (see
+//! `controller.rs`), so a reconcile woken by a change of a child already sees
+//! that change. They can still lag behind the operator's own writes; whatever
+//! depends on reading one's writes (the Secrets holding generated passwords,
+//! tokens and keys) confirms with the apiserver before generating anything.
+
+use std::fmt::Debug;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::DeleteParams;
+use kube::runtime::reflector::{ObjectRef, Store as Cache};
+use kube::{Api, Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::names::TENANT_LABEL;
+
+/// The caches of every kind of child, filled by the watches that trigger the
+/// reconciles of their owners.
+#[derive(Clone)]
+pub struct Children {
+    pub namespaces: Cache<Namespace>,
+    pub resource_quotas: Cache<ResourceQuota>,
+    pub limit_ranges: Cache<LimitRange>,
+    pub network_policies: Cache<NetworkPolicy>,
+    /// A Tenant's own Secrets (not its Stores' key Secrets).
+    pub tenant_secrets: Cache<Secret>,
+    /// The Stores' key Secrets.
+    pub store_secrets: Cache<Secret>,
+    pub deployments: Cache<Deployment>,
+    pub services: Cache<Service>,
+    pub pod_disruption_budgets: Cache<PodDisruptionBudget>,
+}
+
+impl Children {
+    /// Waits until every cache holds its first complete list: before that, a
+    /// child missing from a cache may only not be listed yet.
+    pub async fn wait_until_ready(&self) -> bool {
+        self.namespaces.wait_until_ready().await.is_ok()
+            && self.resource_quotas.wait_until_ready().await.is_ok()
+            && self.limit_ranges.wait_until_ready().await.is_ok()
+            && self.network_policies.wait_until_ready().await.is_ok()
+            && self.tenant_secrets.wait_until_ready().await.is_ok()
+            && self.store_secrets.wait_until_ready().await.is_ok()
+            && self.deployments.wait_until_ready().await.is_ok()
+            && self.services.wait_until_ready().await.is_ok()
+            && self.pod_disruption_budgets.wait_until_ready().await.is_ok()
+    }
+}
+
+/// A kind of child: where its cache is and how to reach it on the apiserver.
+pub trait ChildKind:
+    k8s_openapi::Resource
+    + Resource<DynamicType = ()>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    fn cache(children: &Children) -> &Cache<Self>;
+    fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
+}
+
+impl ChildKind for Namespace {
+    fn cache(children: &Children) -> &Cache<Self> {
+        &children.namespaces
+    }
+    fn api(client: Client, _: Option<&str>) -> Api<Self> {
+        Api::all(client)
+    }
+}
+
+macro_rules! namespaced_child {
+    ($kind:ty, $cache:ident) => {
+        impl ChildKind for $kind {
+            fn cache(children: &Children) -> &Cache<Self> {
+                &children.$cache
+            }
+            fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+                Api::namespaced(
+                    client,
+                    namespace.expect("a namespaced child names its namespace"),
+                )
+            }
+        }
+    };
+}
+
+namespaced_child!(ResourceQuota, resource_quotas);
+namespaced_child!(Secret, tenant_secrets);
+namespaced_child!(LimitRange, limit_ranges);
+namespaced_child!(NetworkPolicy, network_policies);
+namespaced_child!(Deployment, deployments);
+namespaced_child!(Service, services);
+namespaced_child!(PodDisruptionBudget, pod_disruption_budgets);
+
+/// Makes the child hold `desired`: server-side applies it, unless the cached
+/// copy already holds every field `desired` sets (fields others added, and
+/// what the apiserver defaults, do not count). Returns the child as it is.
+/// A reconcile with nothing to change therefore writes nothing.
+pub async fn ensure<K: ChildKind>(ctx: &Context, desired: &K) -> Result<K> {
+    ensure_in(ctx, K::cache(&ctx.children), desired).await
+}
+
+/// [`ensure`] against a given cache (Secrets have two).
+pub async fn ensure_in<K: ChildKind>(ctx: &Context, cache: &Cache<K>, desired: &K) -> Result<K> {
+    if let Some(observed) = cache.get(&ObjectRef::from_obj(desired))
+        && holds(&to_value(observed.as_ref()), &to_value(desired))
+    {
+        return Ok((*observed).clone());
+    }
+    let api = K::api(ctx.client.clone(), desired.meta().namespace.as_deref());
+    ctx.apply(&api, desired).await
+}
+
+fn to_value(object: &impl Serialize) -> Value {
+    serde_json::to_value(object).expect("Kubernetes objects serialise")
+}
+
+/// Whether `observed` holds everything `desired` sets: each field of a
+/// desired object is in the observed one with a value that holds it; lists
+/// hold element by element and must be as long (a list is owned whole);
+/// anything else must be equal.
+pub fn holds(observed: &Value, desired: &Value) -> bool {
+    match (observed, desired) {
+        (Value::Object(observed), Value::Object(desired)) => desired
+            .iter()
+            .all(|(key, want)| observed.get(key).is_some_and(|have| holds(have, want))),
+        (Value::Array(observed), Value::Array(desired)) => {
+            observed.len() == desired.len()
+                && observed.iter().zip(desired).all(|(have, want)| holds(have, want))
+        }
+        _ => observed == desired,
+    }
+}
+
+/// A child by kind and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChildRef {
+    pub kind: &'static str,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ChildRef {
+    pub fn of<K: ChildKind>(object: &K) -> Self {
+        Self {
+            kind: K::KIND,
+            namespace: object.meta().namespace.clone(),
+            name: object.meta().name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The children that exist but are no longer desired: those to delete.
+pub fn undesired(existing: &[ChildRef], desired: &[ChildRef]) -> Vec<ChildRef> {
+    existing
+        .iter()
+        .filter(|child| !desired.contains(child))
+        .cloned()
+        .collect()
+}
+
+/// The cached children of kind `K` that carry Tenant `tenant_name`'s label
+/// and whose controller is the Tenant of uid `owner_uid`: only those the
+/// operator made for this very Tenant, never anything it did not create.
+pub fn owned_by_tenant<K: ChildKind>(cache: &Cache<K>, tenant_name: &str, owner_uid: &str) -> Vec<ChildRef> {
+    cache
+        .state()
+        .iter()
+        .filter(|child| {
+            let meta = child.meta();
+            let labelled = meta
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(TENANT_LABEL))
+                .is_some_and(|tenant| tenant == tenant_name);
+            let controlled = meta.owner_references.iter().flatten().any(|owner| {
+                owner.controller == Some(true) && owner.kind == "Tenant" && owner.uid == owner_uid
+            });
+            labelled && controlled
+        })
+        .map(|child| ChildRef::of(child.as_ref()))
+        .collect()
+}
+
+/// Deletes a child that is no longer desired; one already gone is fine.
+pub async fn delete<K: ChildKind>(ctx: &Context, child: &ChildRef) -> Result<()> {
+    let api = K::api(ctx.client.clone(), child.namespace.as_deref());
+    match api.delete(&child.name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn what_the_apiserver_adds_does_not_count_but_a_changed_value_does() {
+        let desired = json!({
+            "metadata": {"name": "acme-api", "labels": {"a": "1"}},
+            "spec": {"replicas": 1, "ports": [{"name": "http", "port": 80}]}
+        });
+        let defaulted = json!({
+            "metadata": {"name": "acme-api", "uid": "u", "labels": {"a": "1", "other": "x"}},
+            "spec": {"replicas": 1, "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+                     "revisionHistoryLimit": 10},
+            "status": {"availableReplicas": 1}
+        });
+        assert!(holds(&defaulted, &desired));
+
+        let mut edited = defaulted.clone();
+        edited["spec"]["replicas"] = json!(3);
+        assert!(!holds(&edited, &desired));
+        let mut unlabelled = defaulted.clone();
+        unlabelled["metadata"]["labels"]
+            .as_object_mut()
+            .unwrap()
+            .remove("a");
+        assert!(!holds(&unlabelled, &desired));
+        let mut extra_port = defaulted;
+        extra_port["spec"]["ports"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "debug", "port": 9000}));
+        assert!(!holds(&extra_port, &desired), "a list is owned whole");
+    }
+
+    #[test]
+    fn secret_data_must_match_exactly() {
+        let desired = json!({"data": {"password": "YWJj"}, "type": "Opaque"});
+        assert!(holds(
+            &json!({"data": {"password": "YWJj"}, "type": "Opaque"}),
+            &desired
+        ));
+        assert!(!holds(
+            &json!({"data": {"password": "ZXZpbA=="}, "type": "Opaque"}),
+            &desired
+        ));
+        assert!(!holds(&json!({"type": "Opaque"}), &desired));
+    }
+
+    fn child(kind: &'static str, name: &str) -> ChildRef {
+        ChildRef {
+            kind,
+            namespace: Some("tenant-acme".to_owned()),
+            name: name.to_owned(),
+        }
+    }
+
+    #[test]
+    fn only_children_no_longer_desired_are_deleted() {
+        let existing = [
+            child("PodDisruptionBudget", "acme-api"),
+            child("Deployment", "acme-api"),
+        ];
+        let scaled_down = [child("Deployment", "acme-api")];
+        assert_eq!(
+            undesired(&existing, &scaled_down),
+            [child("PodDisruptionBudget", "acme-api")]
+        );
+        let scaled_up = [
+            child("Deployment", "acme-api"),
+            child("PodDisruptionBudget", "acme-api"),
+        ];
+        assert!(undesired(&existing, &scaled_up).is_empty());
+        // Same name, other kind or namespace: another object.
+        let mut elsewhere = child("PodDisruptionBudget", "acme-api");
+        elsewhere.namespace = Some("tenant-other".to_owned());
+        assert_eq!(undesired(&[elsewhere.clone()], &existing), [elsewhere]);
+    }
+
+    #[test]
+    fn a_child_ref_names_kind_namespace_and_name() {
+        let mut pdb = PodDisruptionBudget::default();
+        pdb.metadata.name = Some("acme-api".to_owned());
+        pdb.metadata.namespace = Some("tenant-acme".to_owned());
+        assert_eq!(ChildRef::of(&pdb), child("PodDisruptionBudget", "acme-api"));
+    }
+}

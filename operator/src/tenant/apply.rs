@@ -1,0 +1,232 @@
+//! Writing a Tenant's desired state, stage by stage, each reporting a typed
+//! outcome; a failed stage stops the pipeline there.
+//!
+//! Order matters for crash safety, so that a crash at any line leaves state
+//! the next reconcile finishes:
+//! - the database Secret, holding the runtime password, is written before
+//!   the role gets that password (a crash in between leaves a password the
+//!   next run sets again, never a role whose password nobody knows);
+//! - the owner-invite Secret is written before the token's hash goes into the
+//!   database (a crash in between leaves a token the next run records, never
+//!   an invitation nobody can accept);
+//! - children no longer desired are deleted only after everything desired is
+//!   written.
+//!
+//! Each child is written only when its cached copy does not already hold what
+//! is desired, and the SQL runs only when its inputs changed or it has not
+//! run recently (`Context::sql_done`), so a reconcile with nothing to change
+//! makes no writes and no SQL round trips.
+
+use k8s_openapi::Resource as _;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::ResourceExt;
+use sqlx::Connection;
+
+use super::desired::Desired;
+use super::invite;
+use super::observe::Observed;
+use super::status::{Facts, Outcome, Stage, TenantReason};
+use crate::children::{self, ChildRef, ensure};
+use crate::context::Context;
+use crate::crd::{DatabaseStatus, Tenant};
+use crate::error::{Error, Result, database};
+use crate::names;
+use crate::postgres::Admin;
+
+/// What the stages reported, what they learnt, and the error that stopped
+/// them, if one did.
+pub struct Applied {
+    pub reports: Vec<(Stage, Outcome)>,
+    pub facts: Facts,
+    pub error: Option<Error>,
+}
+
+pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: &Context) -> Applied {
+    let uid = tenant.uid().unwrap_or_default();
+    let recorded_schema = tenant
+        .status
+        .as_ref()
+        .and_then(|s| s.database.as_ref())
+        .and_then(|d| d.schema_version);
+    // The SQL ran with these very inputs a moment ago, and the status says
+    // where it left the schema: running it again would change nothing.
+    let sql_recent = recorded_schema.filter(|_| ctx.sql_done.is_recent(&uid, desired.sql.inputs));
+    let mut run = Run {
+        tenant,
+        desired,
+        ctx,
+        sql_recent,
+        facts: Facts {
+            store_count: i32::try_from(observed.store_count).unwrap_or(i32::MAX),
+            ..Facts::default()
+        },
+    };
+    let mut reports = Vec::new();
+    let (admin, mut admin_error) = match observed.admin {
+        Ok(admin) => (Some(admin), None),
+        Err(error) => (None, Some(error)),
+    };
+    let mut error = None;
+    for stage in Stage::ALL {
+        let outcome = match (stage, &admin) {
+            (Stage::Namespace, _) => run.namespace().await,
+            (Stage::Database, Some(admin)) => run.database(admin).await,
+            // Without its server's admin connection, the database stage fails.
+            (Stage::Database, None) => Err(admin_error.take().expect("no admin connection, so its error")),
+            (Stage::Credentials, Some(admin)) => run.credentials(admin).await,
+            (Stage::Credentials, None) => unreachable!("the database stage failed first"),
+            (Stage::Api, _) => run.api(&observed.prunable).await,
+        };
+        match outcome {
+            Ok(outcome) => reports.push((stage, outcome)),
+            Err(failure) => {
+                reports.push((stage, Outcome::Failed(failure.reason(), failure.to_string())));
+                error = Some(failure);
+                break;
+            }
+        }
+    }
+    if error.is_none() && sql_recent.is_none() {
+        ctx.sql_done.record(&uid, desired.sql.inputs);
+    }
+    Applied {
+        reports,
+        facts: run.facts,
+        error,
+    }
+}
+
+struct Run<'a> {
+    tenant: &'a Tenant,
+    desired: &'a Desired,
+    ctx: &'a Context,
+    /// The schema version, when the SQL need not run (see [`apply`]).
+    sql_recent: Option<i64>,
+    facts: Facts,
+}
+
+impl Run<'_> {
+    /// The namespace and the plan's guard rails.
+    async fn namespace(&mut self) -> Result<Outcome> {
+        let Desired {
+            namespace,
+            resource_quota,
+            limit_range,
+            network_policy,
+            ..
+        } = self.desired;
+        ensure(self.ctx, namespace).await?;
+        ensure(self.ctx, resource_quota).await?;
+        ensure(self.ctx, limit_range).await?;
+        ensure(self.ctx, network_policy).await?;
+        let name = namespace.name_any();
+        let message = format!(
+            "namespace {name} with the {:?} plan's quota",
+            self.tenant.spec.plan
+        );
+        self.facts.namespace = Some(name);
+        Ok(Outcome::Done(TenantReason::Created, message))
+    }
+
+    /// The password's Secret first, then roles, database and schema.
+    async fn database(&mut self, admin: &Admin) -> Result<Outcome> {
+        let sql = &self.desired.sql;
+        let db_secret = self
+            .desired
+            .db_secret
+            .as_ref()
+            .expect("the server's address is known once its admin connection is");
+        ensure(self.ctx, db_secret).await?;
+        let schema_version = match self.sql_recent {
+            Some(version) => version,
+            None => {
+                admin.apply_server_plan(&sql.server_plan).await?;
+                admin.migrate(&sql.names, &sql.grants).await?
+            }
+        };
+        self.facts.database = Some(DatabaseStatus {
+            server: sql.server.clone(),
+            name: sql.names.database.clone(),
+            owner_role: sql.names.owner_role.clone(),
+            runtime_role: sql.names.runtime_role.clone(),
+            schema_version: Some(schema_version),
+        });
+        let message = format!(
+            "database {} on {} at schema version {schema_version}",
+            sql.names.database, sql.server
+        );
+        Ok(Outcome::Done(TenantReason::Migrated, message))
+    }
+
+    /// The signing keys, then the owner's invitation: its Secret before the
+    /// token's hash in the database.
+    async fn credentials(&mut self, admin: &Admin) -> Result<Outcome> {
+        let desired = self.desired;
+        ensure(self.ctx, &desired.jwt_secret).await?;
+        ensure(self.ctx, &desired.owner_invite_secret).await?;
+        if self.sql_recent.is_none() {
+            let server = &desired.sql.server;
+            let mut owner = admin.connect_as_owner(&desired.sql.names).await?;
+            invite::record_owner_invitation(
+                &mut owner,
+                &desired.sql.owner_email,
+                &desired.values.invite_token,
+            )
+            .await
+            .map_err(database(server))?;
+            owner.close().await.map_err(database(server))?;
+        }
+        let name = self.tenant.name_any();
+        let message = format!(
+            "Secrets {}, {} and {}",
+            names::db_secret_name(&name),
+            names::jwt_secret_name(&name),
+            names::owner_invite_secret_name(&name)
+        );
+        Ok(Outcome::Done(TenantReason::Written, message))
+    }
+
+    /// The API's Deployment, Service and disruption budget; then the children
+    /// no longer desired go.
+    async fn api(&mut self, prunable: &[ChildRef]) -> Result<Outcome> {
+        let desired = self.desired;
+        let deployment = ensure(self.ctx, &desired.deployment).await?;
+        ensure(self.ctx, &desired.service).await?;
+        if let Some(pdb) = &desired.pod_disruption_budget {
+            ensure(self.ctx, pdb).await?;
+        }
+        prune(self.ctx, prunable, &desired.prunable()).await?;
+        self.facts.api_endpoint = Some(names::api_endpoint(&self.tenant.name_any()));
+
+        let replicas = desired.replicas;
+        let available = deployment.status.and_then(|s| s.available_replicas).unwrap_or(0);
+        let message = format!("{available}/{replicas} API replicas available");
+        Ok(if replicas == 0 {
+            Outcome::Waiting(TenantReason::ScaledToZero, message)
+        } else if available >= replicas {
+            Outcome::Done(TenantReason::Available, message)
+        } else {
+            Outcome::Waiting(TenantReason::Unavailable, message)
+        })
+    }
+}
+
+/// Deletes the children that exist but are no longer desired.
+///
+/// Only the kinds that may stop being desired are checked: today the
+/// PodDisruptionBudget, which exists only with more than one API replica.
+/// Every other child is desired on every reconcile under a fixed name, so it
+/// cannot become an orphan while its Tenant exists, and goes with the Tenant
+/// through its owner reference. Checking them would cost nothing (the caches
+/// hold them) but would need a delete permission the operator has no use for.
+/// A kind of child that becomes optional joins here, in `Desired::prunable`,
+/// `observe` and the RBAC rules.
+async fn prune(ctx: &Context, existing: &[ChildRef], desired: &[ChildRef]) -> Result<()> {
+    for child in children::undesired(existing, desired) {
+        match child.kind {
+            PodDisruptionBudget::KIND => children::delete::<PodDisruptionBudget>(ctx, &child).await?,
+            other => unreachable!("{other} is not a kind that may stop being desired"),
+        }
+    }
+    Ok(())
+}

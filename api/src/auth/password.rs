@@ -49,10 +49,12 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ApiE
     blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        Ok(known
-            && Argon2::default()
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok())
+        // Verified whether or not the account exists, before `known` is
+        // looked at: an unknown email takes as long as a wrong password.
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok();
+        Ok(known && matches)
     })
     .await
 }

@@ -1,7 +1,8 @@
 //! The Kubernetes objects the operator writes for its Tenants and Stores (its
 //! children), as its watch caches see them, and the two things a reconcile
 //! does with them: make one hold what is desired, writing only when it does
-//! not already ([`ensure`]), and find those no longer desired ([`undesired`]).
+//! not already (`Context::ensure`, with [`cached_if_current`]), and find those no
+//! longer desired ([`undesired`]).
 //!
 //! The caches are filled by the same watches that trigger the reconciles (see
 //! `controller.rs`), so a reconcile woken by a change of a child already sees
@@ -15,15 +16,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::DeleteParams;
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::context::Context;
-use crate::error::Result;
 use crate::names::TENANT_LABEL;
 
 /// The caches of every kind of child, filled by the watches that trigger the
@@ -108,23 +106,11 @@ namespaced_child!(Deployment, deployments);
 namespaced_child!(Service, services);
 namespaced_child!(PodDisruptionBudget, pod_disruption_budgets);
 
-/// Makes the child hold `desired`: server-side applies it, unless the cached
-/// copy already holds every field `desired` sets (fields others added, and
-/// what the apiserver defaults, do not count). Returns the child as it is.
-/// A reconcile with nothing to change therefore writes nothing.
-pub async fn ensure<K: ChildKind>(ctx: &Context, desired: &K) -> Result<K> {
-    ensure_in(ctx, K::cache(&ctx.children), desired).await
-}
-
-/// [`ensure`] against a given cache (Secrets have two).
-pub async fn ensure_in<K: ChildKind>(ctx: &Context, cache: &Cache<K>, desired: &K) -> Result<K> {
-    if let Some(observed) = cache.get(&ObjectRef::from_obj(desired))
-        && holds(&to_value(observed.as_ref()), &to_value(desired))
-    {
-        return Ok((*observed).clone());
-    }
-    let api = K::api(ctx.client.clone(), desired.meta().namespace.as_deref());
-    ctx.apply(&api, desired).await
+/// The cached copy of `desired`'s object, when it already holds everything
+/// `desired` sets: then there is nothing to write.
+pub fn cached_if_current<K: ChildKind>(children: &Children, desired: &K) -> Option<K> {
+    let observed = K::cache(children).get(&ObjectRef::from_obj(desired))?;
+    holds(&to_value(observed.as_ref()), &to_value(desired)).then(|| (*observed).clone())
 }
 
 fn to_value(object: &impl Serialize) -> Value {
@@ -196,16 +182,6 @@ pub fn owned_by_tenant<K: ChildKind>(cache: &Cache<K>, tenant_name: &str, owner_
         })
         .map(|child| ChildRef::of(child.as_ref()))
         .collect()
-}
-
-/// Deletes a child that is no longer desired; one already gone is fine.
-pub async fn delete<K: ChildKind>(ctx: &Context, child: &ChildRef) -> Result<()> {
-    let api = K::api(ctx.client.clone(), child.namespace.as_deref());
-    match api.delete(&child.name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(error.into()),
-    }
 }
 
 #[cfg(test)]

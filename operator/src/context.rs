@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store as Cache;
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::children::Children;
+use crate::children::{self, ChildKind, ChildRef, Children};
 use crate::config::Config;
 use crate::crd::{Store, Tenant};
 use crate::error::Result;
@@ -100,6 +100,28 @@ impl Failures {
 }
 
 impl Context {
+    /// Makes the child hold `desired`: server-side applies it, unless the cached
+    /// copy already holds every field `desired` sets (fields others added, and
+    /// what the apiserver defaults, do not count). Returns the child as it is.
+    /// A reconcile with nothing to change therefore writes nothing.
+    pub async fn ensure<K: ChildKind>(&self, desired: &K) -> Result<K> {
+        if let Some(observed) = children::cached_if_current(&self.children, desired) {
+            return Ok(observed);
+        }
+        let api = K::api(self.client.clone(), desired.meta().namespace.as_deref());
+        self.apply(&api, desired).await
+    }
+
+    /// Deletes a child that is no longer desired; one already gone is fine.
+    pub async fn delete_child<K: ChildKind>(&self, child: &ChildRef) -> Result<()> {
+        let api = K::api(self.client.clone(), child.namespace.as_deref());
+        match api.delete(&child.name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     pub fn new(
         client: Client,
         config: Config,

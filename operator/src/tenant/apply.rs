@@ -26,7 +26,7 @@ use super::desired::Desired;
 use super::invite;
 use super::observe::Observed;
 use super::status::{Facts, Outcome, Stage, TenantReason};
-use crate::children::{self, ChildRef, ensure};
+use crate::children::{self, ChildRef};
 use crate::context::Context;
 use crate::crd::{DatabaseStatus, Tenant};
 use crate::error::{Error, Result, database};
@@ -115,10 +115,10 @@ impl Run<'_> {
             network_policy,
             ..
         } = self.desired;
-        ensure(self.ctx, namespace).await?;
-        ensure(self.ctx, resource_quota).await?;
-        ensure(self.ctx, limit_range).await?;
-        ensure(self.ctx, network_policy).await?;
+        self.ctx.ensure(namespace).await?;
+        self.ctx.ensure(resource_quota).await?;
+        self.ctx.ensure(limit_range).await?;
+        self.ctx.ensure(network_policy).await?;
         let name = namespace.name_any();
         let message = format!(
             "namespace {name} with the {:?} plan's quota",
@@ -136,7 +136,7 @@ impl Run<'_> {
             .db_secret
             .as_ref()
             .expect("the server's address is known once its admin connection is");
-        ensure(self.ctx, db_secret).await?;
+        self.ctx.ensure(db_secret).await?;
         let schema_version = match self.sql_recent {
             Some(version) => version,
             None => {
@@ -162,8 +162,8 @@ impl Run<'_> {
     /// token's hash in the database.
     async fn credentials(&mut self, admin: &Admin) -> Result<Outcome> {
         let desired = self.desired;
-        ensure(self.ctx, &desired.jwt_secret).await?;
-        ensure(self.ctx, &desired.owner_invite_secret).await?;
+        self.ctx.ensure(&desired.jwt_secret).await?;
+        self.ctx.ensure(&desired.owner_invite_secret).await?;
         if self.sql_recent.is_none() {
             let server = &desired.sql.server;
             let mut owner = admin.connect_as_owner(&desired.sql.names).await?;
@@ -190,10 +190,10 @@ impl Run<'_> {
     /// no longer desired go.
     async fn api(&mut self, prunable: &[ChildRef]) -> Result<Outcome> {
         let desired = self.desired;
-        let deployment = ensure(self.ctx, &desired.deployment).await?;
-        ensure(self.ctx, &desired.service).await?;
+        let deployment = self.ctx.ensure(&desired.deployment).await?;
+        self.ctx.ensure(&desired.service).await?;
         if let Some(pdb) = &desired.pod_disruption_budget {
-            ensure(self.ctx, pdb).await?;
+            self.ctx.ensure(pdb).await?;
         }
         prune(self.ctx, prunable, &desired.prunable()).await?;
         self.facts.api_endpoint = Some(names::api_endpoint(&self.tenant.name_any()));
@@ -224,7 +224,7 @@ impl Run<'_> {
 async fn prune(ctx: &Context, existing: &[ChildRef], desired: &[ChildRef]) -> Result<()> {
     for child in children::undesired(existing, desired) {
         match child.kind {
-            PodDisruptionBudget::KIND => children::delete::<PodDisruptionBudget>(ctx, &child).await?,
+            PodDisruptionBudget::KIND => ctx.delete_child::<PodDisruptionBudget>(&child).await?,
             other => unreachable!("{other} is not a kind that may stop being desired"),
         }
     }

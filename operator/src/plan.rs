@@ -20,8 +20,6 @@ pub struct PlanDefaults {
     pub quota_memory: &'static str,
     /// Stores the tenant may have.
     pub max_stores: u32,
-    /// The API's rate limit.
-    pub requests_per_second: u32,
     /// Resources of each API container when `spec.api.resources` is unset;
     /// also the namespace's LimitRange defaults.
     pub api_cpu_request: &'static str,
@@ -39,7 +37,6 @@ impl PlanDefaults {
                 quota_cpu: "2",
                 quota_memory: "2Gi",
                 max_stores: 3,
-                requests_per_second: 50,
                 api_cpu_request: "100m",
                 api_memory_request: "128Mi",
                 api_cpu_limit: "500m",
@@ -50,7 +47,6 @@ impl PlanDefaults {
                 quota_cpu: "8",
                 quota_memory: "8Gi",
                 max_stores: 20,
-                requests_per_second: 500,
                 api_cpu_request: "250m",
                 api_memory_request: "256Mi",
                 api_cpu_limit: "1",
@@ -61,7 +57,6 @@ impl PlanDefaults {
                 quota_cpu: "32",
                 quota_memory: "64Gi",
                 max_stores: 200,
-                requests_per_second: 5000,
                 api_cpu_request: "500m",
                 api_memory_request: "512Mi",
                 api_cpu_limit: "2",
@@ -84,7 +79,6 @@ mod tests {
                 quota_cpu: "2",
                 quota_memory: "2Gi",
                 max_stores: 3,
-                requests_per_second: 50,
                 api_cpu_request: "100m",
                 api_memory_request: "128Mi",
                 api_cpu_limit: "500m",
@@ -102,7 +96,6 @@ mod tests {
                 quota_cpu: "8",
                 quota_memory: "8Gi",
                 max_stores: 20,
-                requests_per_second: 500,
                 api_cpu_request: "250m",
                 api_memory_request: "256Mi",
                 api_cpu_limit: "1",
@@ -120,7 +113,6 @@ mod tests {
                 quota_cpu: "32",
                 quota_memory: "64Gi",
                 max_stores: 200,
-                requests_per_second: 5000,
                 api_cpu_request: "500m",
                 api_memory_request: "512Mi",
                 api_cpu_limit: "2",
@@ -142,7 +134,6 @@ mod tests {
             let (small, big) = (&pair[0], &pair[1]);
             assert!(small.api_replicas < big.api_replicas);
             assert!(small.max_stores < big.max_stores);
-            assert!(small.requests_per_second < big.requests_per_second);
         }
     }
 

@@ -126,6 +126,12 @@ pub struct TenantApi {
     /// CPU and memory of each API container; the plan's default when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+
+    /// Minutes an order may stay unpaid before it is cancelled and its
+    /// stock released: 0 (never) to 10080 (a week); 30 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 10080))]
+    pub pending_order_minutes: Option<u32>,
 }
 
 /// What the operator last observed and did.

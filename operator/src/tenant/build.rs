@@ -26,8 +26,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
+use shopfleet_contract::{self as contract, ApiSettings, JWT_MOUNT_PATH};
 
-use super::jwt::KEYS_FILE;
 use crate::crd::Tenant;
 use crate::names::{
     TENANT_LABEL, api_name, db_secret_name, jwt_secret_name, labels, namespace_name, string_map,
@@ -40,10 +40,8 @@ pub const DB_SECRET_VERSION_ANNOTATION: &str = "shopfleet.io/db-secret-version";
 
 /// The port the API listens on, and the name its container, probes and
 /// Service refer to it by.
-const API_PORT: i32 = 8080;
+const API_PORT: i32 = contract::API_PORT as i32;
 const API_PORT_NAME: &str = "http";
-/// Where the JWT key set Secret is mounted.
-const JWT_MOUNT_PATH: &str = "/etc/shopfleet/jwt";
 /// The user and group of the API (the distroless `nonroot` user).
 const API_UID: i64 = 65532;
 
@@ -259,7 +257,6 @@ fn api_pod_spec(tenant: &Tenant, plan: &PlanDefaults, image: &str) -> PodSpec {
 }
 
 fn api_container(tenant: &Tenant, plan: &PlanDefaults, image: &str) -> Container {
-    let name = tenant_name(tenant);
     Container {
         name: "api".to_owned(),
         image: Some(image.to_owned()),
@@ -269,25 +266,7 @@ fn api_container(tenant: &Tenant, plan: &PlanDefaults, image: &str) -> Container
             protocol: Some("TCP".to_owned()),
             ..ContainerPort::default()
         }]),
-        env: Some(vec![
-            EnvVar {
-                name: "DATABASE_URL".to_owned(),
-                value_from: Some(EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector {
-                        name: db_secret_name(name),
-                        key: "DATABASE_URL".to_owned(),
-                        ..SecretKeySelector::default()
-                    }),
-                    ..EnvVarSource::default()
-                }),
-                ..EnvVar::default()
-            },
-            env("SHOPFLEET_TENANT", name),
-            env("SHOPFLEET_JWT_KEYS", &format!("{JWT_MOUNT_PATH}/{KEYS_FILE}")),
-            env("SHOPFLEET_LISTEN", &format!("0.0.0.0:{API_PORT}")),
-            env("SHOPFLEET_RATE_LIMIT", &plan.requests_per_second.to_string()),
-            env("RUST_LOG", "info"),
-        ]),
+        env: Some(api_env(tenant)),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "jwt".to_owned(),
@@ -436,6 +415,33 @@ fn runtime_default_seccomp() -> SeccompProfile {
         type_: "RuntimeDefault".to_owned(),
         ..SeccompProfile::default()
     }
+}
+
+/// The API's environment as `shopfleet-contract` defines it for both sides:
+/// the settings as values, the database URL from the `<tenant>-db` Secret.
+fn api_env(tenant: &Tenant) -> Vec<EnvVar> {
+    let name = tenant_name(tenant);
+    let minutes = tenant
+        .spec
+        .api
+        .pending_order_minutes
+        .unwrap_or(contract::DEFAULT_PENDING_ORDER_MINUTES);
+    let database_url = EnvVar {
+        name: contract::DATABASE_URL.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: db_secret_name(name),
+                key: contract::DATABASE_URL.to_owned(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    };
+    let settings = ApiSettings::in_pod(name, minutes).to_env();
+    std::iter::once(database_url)
+        .chain(settings.into_iter().map(|(var, value)| env(var, &value)))
+        .collect()
 }
 
 fn env(name: &str, value: &str) -> EnvVar {
@@ -688,7 +694,7 @@ pub(crate) mod tests {
             TenantApi {
                 replicas: Some(7),
                 image: Some("other".to_owned()),
-                resources: None,
+                ..TenantApi::default()
             },
             true,
         );
@@ -743,11 +749,16 @@ pub(crate) mod tests {
         assert_eq!(env_value(c, "SHOPFLEET_TENANT"), "acme");
         assert_eq!(env_value(c, "SHOPFLEET_JWT_KEYS"), "/etc/shopfleet/jwt/keys.json");
         assert_eq!(env_value(c, "SHOPFLEET_LISTEN"), "0.0.0.0:8080");
-        assert_eq!(env_value(c, "SHOPFLEET_RATE_LIMIT"), "500");
+        assert_eq!(env_value(c, "SHOPFLEET_PENDING_ORDER_MINUTES"), "30");
         assert_eq!(env_value(c, "RUST_LOG"), "info");
 
-        let starter = api_deployment(&tenant(), &PlanDefaults::of(Plan::Starter), "img", "v1");
-        assert_eq!(env_value(container(&starter), "SHOPFLEET_RATE_LIMIT"), "50");
+        let mut patient = tenant();
+        patient.spec.api.pending_order_minutes = Some(0);
+        let never = api_deployment(&patient, &PlanDefaults::of(Plan::Starter), "img", "v1");
+        assert_eq!(
+            env_value(container(&never), "SHOPFLEET_PENDING_ORDER_MINUTES"),
+            "0"
+        );
     }
 
     /// The container's mount at `path` and the pod volume behind it.

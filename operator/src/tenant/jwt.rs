@@ -12,8 +12,8 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The key of the Secret that holds the key set.
-pub const KEYS_FILE: &str = "keys.json";
+/// The key of the Secret that holds the key set: the file the API reads.
+pub const KEYS_FILE: &str = shopfleet_contract::JWT_KEYS_FILE;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct KeySet {

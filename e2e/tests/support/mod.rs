@@ -66,22 +66,12 @@ pub async fn namespace(client: &Client, prefix: &str) -> String {
 
 /// Polls `check` every 250 ms until it returns `Some`, or panics after `timeout`
 /// saying what it waited for.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let poll = async {
-        loop {
-            if let Some(value) = check().await {
-                return value;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    };
-    tokio::time::timeout(timeout, poll)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {timeout:?} waiting until {what}"))
+    eventually_every(what, timeout, Duration::from_millis(250), check).await
 }
 
 /// [`eventually`], polling every `interval`: for a state that lasts well under

@@ -63,6 +63,11 @@ pub enum ApiError {
     #[error("{0}")]
     Unavailable(String),
 
+    /// Too much of one costly kind of work at once (password hashing):
+    /// refused rather than queued without bound; retry in a second.
+    #[error("{0}")]
+    Overloaded(String),
+
     /// A bug or an outage: the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,6 +85,7 @@ impl ApiError {
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::Conflict { .. } => ("conflict", "The request conflicts with the current state"),
             Self::Unavailable(_) => ("unavailable", "The service is not ready"),
+            Self::Overloaded(_) => ("overloaded", "Too busy; retry shortly"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -151,7 +157,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -187,6 +193,9 @@ impl ResponseError for ApiError {
         ));
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Self::Overloaded(_) = self {
+            response.insert_header(("Retry-After", "1"));
         }
         response.json(problem)
     }

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// Requests take from a fraction of a millisecond (a cached read) to a
 /// second or so (hashing a password under load).
@@ -26,6 +28,7 @@ pub struct Metrics {
     pool_idle: IntGauge,
     order_events: IntCounterVec,
     order_money: IntCounterVec,
+    expiry_failures: IntCounter,
 }
 
 impl Default for Metrics {
@@ -82,8 +85,15 @@ impl Metrics {
             &["event", "currency"],
         )
         .expect("valid metric");
+        let expiry_failures = IntCounter::new(
+            "order_expiry_failures_total",
+            "Stores whose unpaid orders a sweep could not cancel (the others were swept; \
+             the next sweep, a minute later, tries again).",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(expiry_failures.clone()),
             Box::new(order_events.clone()),
             Box::new(order_money.clone()),
             Box::new(latency.clone()),
@@ -102,7 +112,13 @@ impl Metrics {
             pool_idle,
             order_events,
             order_money,
+            expiry_failures,
         }
+    }
+
+    /// Counts a store the unpaid-order sweep failed on.
+    pub fn expiry_failed(&self) {
+        self.expiry_failures.inc();
     }
 
     /// Counts a committed order change (`event`), and the money it moved.

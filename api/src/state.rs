@@ -1,8 +1,9 @@
 //! What every request can reach: the tenant database, the token issuer, the
-//! metrics and the API-key cache. Built once by `main.rs` (or a test) and
+//! metrics, the API-key cache and the bounded password hashing. Built once by `main.rs` (or a test) and
 //! shared by every worker.
 
 use crate::auth::accounts::KeyCache;
+use crate::auth::password::PasswordHashing;
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
 use crate::metrics::Metrics;
@@ -12,6 +13,7 @@ pub struct State {
     pub issuer: Issuer,
     pub metrics: Metrics,
     pub api_keys: KeyCache,
+    pub passwords: PasswordHashing,
 }
 
 impl State {
@@ -21,6 +23,7 @@ impl State {
             issuer,
             metrics: Metrics::new(),
             api_keys: KeyCache::new(db::LOOKUP_TTL, 10_000),
+            passwords: PasswordHashing::per_core(),
         }
     }
 }

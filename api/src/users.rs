@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::accounts::{self, Refresh};
 use crate::auth::email::Email;
-use crate::auth::password::{self, Password};
+use crate::auth::password::Password;
 use crate::auth::tokens::ACCESS_TOKEN_SECONDS;
 use crate::auth::{KeyKind, Principal, Role, User};
 use crate::error::{ApiError, FieldError, Problem};
@@ -119,6 +119,7 @@ enum Me {
     responses(
         (status = 201, description = "The new account's session", body = Session),
         (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords are being checked at once: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),
     security(()),
 )]
@@ -132,7 +133,7 @@ async fn register(
     let name = checks.parse("name", text(&body.name, 0, 100));
     let password = checks.parse("password", Password::parse(body.password));
     let (email, name, password) = checks.finish_with((email, name, password))?;
-    let hash = password.hash().await?;
+    let hash = state.passwords.hash(password).await?;
     let session = state
         .db
         .tenant_wide(async |tx| {
@@ -152,6 +153,7 @@ async fn register(
     responses(
         (status = 200, description = "A new session", body = Session),
         (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords are being checked at once: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),
     security(()),
 )]
@@ -162,7 +164,7 @@ async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result
     // No connection is held while the password is checked (tens of milliseconds).
     let found = accounts::user_for_login(&mut *state.db.tenant_wide_conn().await?, &email).await?;
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
-    if !password::verify(body.password, hash).await? {
+    if !state.passwords.verify(body.password, hash).await? {
         return Err(invalid());
     }
     let user = user.ok_or_else(invalid)?;
@@ -251,6 +253,7 @@ async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Res
     responses(
         (status = 201, description = "The new account's session", body = Session),
         (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords are being checked at once: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),
     security(()),
 )]
@@ -263,15 +266,20 @@ async fn accept_invitation(
     let name = checks.parse("name", text(&body.name, 0, 100));
     let password = checks.parse("password", Password::parse(body.password));
     let (name, password) = checks.finish_with((name, password))?;
-    let hash = password.hash().await?;
+    let unknown = || ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned());
+    // A bogus token costs a lookup, not a password hash; no connection is
+    // held while the password is hashed. The transaction looks again.
+    let pending = accounts::pending_invitation(&mut *state.db.tenant_wide_conn().await?, &body.token).await?;
+    if pending.is_none() {
+        return Err(unknown());
+    }
+    let hash = state.passwords.hash(password).await?;
     let session = state
         .db
         .tenant_wide(async |tx| {
             let invitation = accounts::pending_invitation(tx, &body.token)
                 .await?
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned())
-                })?;
+                .ok_or_else(unknown)?;
             let email = Email::parse(&invitation.email).map_err(ApiError::Internal)?;
             let user = accounts::join_as_invited(tx, &email, &name, &invitation, &hash).await?;
             accounts::mark_accepted(tx, invitation.id, user.id).await?;

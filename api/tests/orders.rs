@@ -645,14 +645,17 @@ async fn unpaid_orders_expire_and_release_their_stock() {
 
     let hour = Duration::from_secs(3600);
     assert_eq!(
-        expiry::sweep(&shop.app.state, hour).await.unwrap(),
+        expiry::sweep(&shop.app.state, hour).await.unwrap().expired,
         0,
         "nothing is an hour old"
     );
     assert_eq!(shop.level(&mug).await["reserved"], 5);
 
     assert_eq!(
-        expiry::sweep(&shop.app.state, Duration::ZERO).await.unwrap(),
+        expiry::sweep(&shop.app.state, Duration::ZERO)
+            .await
+            .unwrap()
+            .expired,
         1,
         "only the unpaid one"
     );
@@ -670,9 +673,65 @@ async fn unpaid_orders_expire_and_release_their_stock() {
         "the paid order keeps its units"
     );
     assert_eq!(
-        expiry::sweep(&shop.app.state, Duration::ZERO).await.unwrap(),
+        expiry::sweep(&shop.app.state, Duration::ZERO)
+            .await
+            .unwrap()
+            .expired,
         0,
         "once only"
+    );
+}
+
+#[actix_web::test]
+async fn a_store_the_sweep_fails_on_does_not_stop_the_others() {
+    use shopfleet_api::orders::expiry::{self, Swept};
+    use std::time::Duration;
+
+    let broken = Shop::new().await;
+    let healthy = broken.another_store("healthy").await;
+    let mut unpaid = Vec::new();
+    for shop in [&broken, &healthy] {
+        let mug = shop.stocked("MUG", 900, 10).await;
+        unpaid.push(shop.order(shop.staff(), one(&mug, 1)).await.expect(201));
+    }
+    // Any change to the broken store's orders now fails in PostgreSQL.
+    let broken_store = broken.base.trim_start_matches("/v1/stores/");
+    let mut owner = broken.app.tenant().owner().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+           $$BEGIN RAISE EXCEPTION 'this store is broken'; END$$; \
+         CREATE TRIGGER broken BEFORE UPDATE ON orders FOR EACH ROW \
+           WHEN (OLD.store_id = '{broken_store}') EXECUTE FUNCTION refuse();"
+    )))
+    .execute(&mut owner)
+    .await
+    .unwrap();
+
+    let swept = expiry::sweep(&broken.app.state, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        swept,
+        Swept {
+            expired: 1,
+            failed_stores: 1
+        }
+    );
+    for (shop, order, status) in [
+        (&broken, &unpaid[0], "pending"),
+        (&healthy, &unpaid[1], "cancelled"),
+    ] {
+        let uri = format!("{}/orders/{}", shop.base, order["id"].as_str().unwrap());
+        assert_eq!(
+            shop.app.get(&uri, shop.staff()).await.expect(200)["status"],
+            status
+        );
+    }
+    let metrics = broken.app.get("/metrics", As::Nobody).await.expect(200);
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "shopfleet_api_order_expiry_failures_total 1"),
+        "{metrics}"
     );
 }
 

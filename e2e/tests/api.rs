@@ -113,3 +113,122 @@ async fn the_api_serves_the_tenant_the_operator_provisioned() {
     drop(served);
     delete_tenants(&client, &[tenant]).await;
 }
+
+/// Password hashing is bounded: 200 concurrent registrations and 200
+/// acceptances of made-up invitations keep the API under its Deployment's
+/// memory limit, and the catalog keeps answering all along. Registrations
+/// past the bound get 503 with `Retry-After`; made-up invitations are
+/// refused before any hashing, so always with 401.
+#[tokio::test]
+async fn a_flood_of_password_work_neither_kills_nor_starves_the_api() {
+    let client = client().await;
+    let served = ServedTenant::new(&client).await;
+    let limit = memory_limit_bytes(&client, &served.tenant).await;
+    let port = served.api.port;
+    let catalog = format!("/v1/stores/{}/products", served.store);
+    let publishable = served.publishable_key.clone();
+
+    let before = peak_rss_bytes(served.api.process.pid());
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let prober = {
+        let flooding = flooding.clone();
+        std::thread::spawn(move || {
+            let mut answers = Vec::new();
+            while flooding.load(std::sync::atomic::Ordering::Relaxed) {
+                let reply = call(port, "GET", &catalog, Some(("X-Api-Key", &publishable)), None);
+                answers.push(reply.status);
+            }
+            answers
+        })
+    };
+    let register = |i: usize| {
+        let body = json!({"email": format!("flood{i}@example.com"), "password": "flood passphrase"});
+        std::thread::spawn(move || call(port, "POST", "/v1/auth/register", None, Some(body)))
+    };
+    let accept = |i: usize| {
+        let body = json!({"token": format!("made-up-{i}"), "password": "flood passphrase"});
+        std::thread::spawn(move || call(port, "POST", "/v1/auth/accept-invitation", None, Some(body)))
+    };
+    let registrations: Vec<_> = (0..200).map(register).collect();
+    let acceptances: Vec<_> = (0..200).map(accept).collect();
+    let registrations: Vec<_> = registrations.into_iter().map(|t| t.join().unwrap()).collect();
+    let acceptances: Vec<_> = acceptances.into_iter().map(|t| t.join().unwrap()).collect();
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    let probes = prober.join().unwrap();
+
+    let peak = peak_rss_bytes(served.api.process.pid());
+    eprintln!(
+        "API peak RSS {} MiB before the flood, {} MiB after (limit {} MiB); registrations: {} created, {} refused as busy; {} catalog reads",
+        before >> 20,
+        peak >> 20,
+        limit >> 20,
+        registrations.iter().filter(|r| r.status == 201).count(),
+        registrations.iter().filter(|r| r.status == 503).count(),
+        probes.len()
+    );
+    assert!(
+        peak < limit,
+        "peak RSS {peak} over the Deployment's limit {limit}"
+    );
+    for reply in &registrations {
+        match reply.status {
+            201 => {}
+            503 => {
+                assert_eq!(reply.header("Retry-After"), Some("1"), "{reply:?}");
+                assert_eq!(
+                    reply.json().unwrap()["type"],
+                    "https://shopfleet.io/problems/overloaded"
+                );
+            }
+            other => panic!("a registration answered {other}: {}", reply.body),
+        }
+    }
+    assert!(
+        registrations.iter().any(|r| r.status == 201),
+        "no registration got through"
+    );
+    for reply in &acceptances {
+        assert_eq!(reply.status, 401, "a made-up invitation: {}", reply.body);
+    }
+    assert!(
+        !probes.is_empty() && probes.iter().all(|&status| status == 200),
+        "{probes:?}"
+    );
+    delete_tenants(&client, std::slice::from_ref(&served.tenant)).await;
+}
+
+/// The memory limit of the API container of `tenant`'s Deployment.
+async fn memory_limit_bytes(client: &kube::Client, tenant: &str) -> u64 {
+    let deployments = kube::Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+        client.clone(),
+        &format!("tenant-{tenant}"),
+    );
+    let deployment = deployments.get(&format!("{tenant}-api")).await.unwrap();
+    let container = &deployment.spec.template.spec.unwrap().containers[0];
+    let limits = container
+        .resources
+        .as_ref()
+        .and_then(|r| r.limits.as_ref())
+        .unwrap();
+    let quantity = &limits["memory"].0;
+    let (number, unit) = quantity.split_at(
+        quantity
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(quantity.len()),
+    );
+    let scale = match unit {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        other => panic!("unexpected memory unit {other} in {quantity}"),
+    };
+    number.parse::<u64>().unwrap() * scale
+}
+
+/// The highest resident set size process `pid` has had (VmHWM).
+fn peak_rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}

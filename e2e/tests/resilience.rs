@@ -397,3 +397,48 @@ async fn a_postgresql_outage_is_reported_and_recovered_from() {
     .await;
     delete_tenants(&client, &[name]).await;
 }
+
+/// A crash after the database was created but before the status named it
+/// leaves a Tenant whose status knows no database. Deleting it (policy
+/// Delete) still drops the database and its LOGIN role, found by the uid.
+#[tokio::test]
+async fn deletion_drops_a_database_the_status_never_named() {
+    let client = client().await;
+    install_crds(&client).await;
+    let shard = Shard::new("unnamed-db");
+    let tenants = Api::<Tenant>::all(client.clone());
+    // As the operator leaves a Tenant when it dies right after creating the
+    // database: its finalizer on, the database and roles made, no status.
+    // No operator runs for this shard yet.
+    let mut tenant = sharded_tenant(&shard.name);
+    tenant.metadata.finalizers = Some(vec![shopfleet_operator::tenant::FINALIZER.to_owned()]);
+    let tenant = tenants.create(&PostParams::default(), &tenant).await.unwrap();
+    let (name, uid) = (tenant.name_any(), tenant.uid().unwrap());
+    let names = shopfleet_operator::names::DatabaseNames::for_tenant_uid(&uid);
+    let options = PgConnectOptions::from_str(&database_url()).unwrap();
+    let admin = shopfleet_operator::postgres::Admin {
+        server: "default".to_owned(),
+        pool: PgPoolOptions::new().connect_with(options.clone()).await.unwrap(),
+        options,
+    };
+    let plan =
+        shopfleet_operator::tenant::database::server_plan(&names, &shopfleet_operator::random_password());
+    admin.apply_server_plan(&plan).await.unwrap();
+    assert_eq!(
+        marked_objects(&uid).await,
+        (1, 2),
+        "the database and both roles exist"
+    );
+
+    tenants.delete(&name, &Default::default()).await.unwrap();
+    let _operator = shard.operator("a", &[]);
+    eventually(&format!("Tenant {name} is gone"), WAIT, || async {
+        tenants.get_opt(&name).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    assert_eq!(
+        marked_objects(&uid).await,
+        (0, 0),
+        "nothing of the tenant is left"
+    );
+}

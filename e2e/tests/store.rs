@@ -126,21 +126,60 @@ async fn a_deleted_key_secret_gets_new_keys_and_the_old_ones_are_revoked() {
         .delete("lyon-api-key", &DeleteParams::default())
         .await
         .unwrap();
+    new_key_replaces(&client, &tenant, "lyon", &[&old_key]).await;
+}
+
+/// Waits until store `store`'s key Secret holds a secret key other than
+/// `replaced`, active in the database, with `replaced[0]` revoked; returns it.
+async fn new_key_replaces(client: &Client, tenant: &str, store: &str, replaced: &[&str]) -> String {
+    let secrets = Api::<Secret>::namespaced(client.clone(), &format!("tenant-{tenant}"));
+    let name = format!("{store}-api-key");
     let new_key = eventually("a new key Secret is written", WAIT, || async {
-        let secret = secrets.get_opt("lyon-api-key").await.ok()??;
+        let secret = secrets.get_opt(&name).await.ok()??;
         let key = String::from_utf8(secret.data?.get("secretKey")?.0.clone()).ok()?;
-        (key != old_key).then_some(key)
+        (!replaced.contains(&key.as_str())).then_some(key)
     })
     .await;
     eventually("the new key is active and the old one revoked", WAIT, || async {
-        let mut db = tenant_database(&client, &tenant).await;
+        let mut db = tenant_database(client, tenant).await;
         let states = (
             key_active(&mut db, &new_key).await,
-            key_active(&mut db, &old_key).await,
+            key_active(&mut db, replaced[0]).await,
         );
         (states == (Some(true), Some(false))).then_some(())
     })
     .await;
+    new_key
+}
+
+/// Well-formed keys planted in a store's key Secret are replaced by new
+/// ones and never become active: only keys the database already holds as
+/// the store's active keys are kept.
+#[tokio::test]
+async fn keys_planted_in_the_key_secret_are_replaced_and_never_activated() {
+    shared_operator().await;
+    let client = client().await;
+    let (tenant, _) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let namespace = format!("tenant-{tenant}");
+    create_store(&client, &namespace, "nice", "Europe/Paris").await;
+    store_reaching(&client, &namespace, "nice", "Ready").await;
+    let old_key = secret_value(&client, &namespace, "nice-api-key", "secretKey").await;
+
+    let planted = shopfleet_operator::store::build::ApiKeys::generate();
+    let secrets = Api::<Secret>::namespaced(client.clone(), &namespace);
+    let patch = serde_json::json!({"stringData": {"secretKey": planted.secret, "publishableKey": planted.publishable}});
+    secrets
+        .patch("nice-api-key", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    new_key_replaces(&client, &tenant, "nice", &[&old_key, &planted.secret]).await;
+    let mut db = tenant_database(&client, &tenant).await;
+    assert_eq!(key_active(&mut db, &planted.secret).await, None, "never recorded");
+    assert_eq!(
+        key_active(&mut db, &planted.publishable).await,
+        None,
+        "never recorded"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@
 
 use std::fmt::Debug;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -71,6 +71,13 @@ pub trait ChildKind:
 {
     fn cache(children: &Children) -> &Cache<Self>;
     fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
+
+    /// Drops, on the way into the cache, what no reconcile reads: the
+    /// status, but for what is read of it. The comparison with the desired
+    /// object never looks at status (nothing desired sets one), and a
+    /// thousand Tenants' quotas' usage and Deployments' conditions are
+    /// megabytes.
+    fn trim(&mut self) {}
 }
 
 impl ChildKind for Namespace {
@@ -80,10 +87,13 @@ impl ChildKind for Namespace {
     fn api(client: Client, _: Option<&str>) -> Api<Self> {
         Api::all(client)
     }
+    fn trim(&mut self) {
+        self.status = None;
+    }
 }
 
 macro_rules! namespaced_child {
-    ($kind:ty, $cache:ident) => {
+    ($kind:ty, $cache:ident $(, trim: |$object:ident| $trim:expr)?) => {
         impl ChildKind for $kind {
             fn cache(children: &Children) -> &Cache<Self> {
                 &children.$cache
@@ -94,17 +104,27 @@ macro_rules! namespaced_child {
                     namespace.expect("a namespaced child names its namespace"),
                 )
             }
+            $(fn trim(&mut self) {
+                let $object = self;
+                $trim;
+            })?
         }
     };
 }
 
-namespaced_child!(ResourceQuota, resource_quotas);
+namespaced_child!(ResourceQuota, resource_quotas, trim: |quota| quota.status = None);
 namespaced_child!(Secret, tenant_secrets);
 namespaced_child!(LimitRange, limit_ranges);
 namespaced_child!(NetworkPolicy, network_policies);
-namespaced_child!(Deployment, deployments);
-namespaced_child!(Service, services);
-namespaced_child!(PodDisruptionBudget, pod_disruption_budgets);
+// The Tenant reports its API's available replicas.
+namespaced_child!(Deployment, deployments, trim: |deployment| {
+    deployment.status = deployment.status.take().map(|status| DeploymentStatus {
+        available_replicas: status.available_replicas,
+        ..DeploymentStatus::default()
+    })
+});
+namespaced_child!(Service, services, trim: |service| service.status = None);
+namespaced_child!(PodDisruptionBudget, pod_disruption_budgets, trim: |budget| budget.status = None);
 
 /// The cached copy of `desired`'s object, when it already holds everything
 /// `desired` sets: then there is nothing to write.

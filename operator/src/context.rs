@@ -40,6 +40,7 @@ pub struct Context {
     pub stores: Cache<Store>,
     pub children: Children,
     pub sql_done: SqlDone,
+    reporter: Reporter,
     recorder: Recorder,
 }
 
@@ -142,7 +143,8 @@ impl Context {
             stores,
             children,
             sql_done: SqlDone::default(),
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: Recorder::new(client.clone(), reporter.clone()),
+            reporter,
             client,
             config,
         }
@@ -196,6 +198,12 @@ impl Context {
 
     /// Records a Kubernetes Event on `object`. Failing to record one is logged,
     /// never fatal: Events are for humans, not for correctness.
+    ///
+    /// Warnings repeat (a failing reconcile retries), so they go through the
+    /// one recorder, whose cache folds repeats into a series. A Normal event
+    /// marks a transition that happens once: through that cache it would
+    /// only be held for six minutes (15 MB while a thousand new Tenants
+    /// become Ready), so it gets a recorder of its own.
     pub async fn event<K: Resource<DynamicType = ()>>(
         &self,
         object: &K,
@@ -215,7 +223,13 @@ impl Context {
             secondary: None,
         };
         let reference = object.object_ref(&());
-        if let Err(error) = self.recorder.publish(&event, &reference).await {
+        let published = if warning {
+            self.recorder.publish(&event, &reference).await
+        } else {
+            let once = Recorder::new(self.client.clone(), self.reporter.clone());
+            once.publish(&event, &reference).await
+        };
+        if let Err(error) = published {
             tracing::warn!(%error, reason, "could not record an Event");
         }
     }

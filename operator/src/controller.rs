@@ -13,7 +13,7 @@ use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 
-use crate::children::Children;
+use crate::children::{ChildKind, Children};
 use crate::config::Config;
 use crate::context::Context;
 use crate::crd::{Store, StorePhase, Tenant, TenantPhase, is_true};
@@ -22,7 +22,7 @@ use crate::http::Health;
 use crate::metrics::Metrics;
 use crate::names::{self, MANAGED_BY_SELECTOR, STORE_LABEL, tenant_name_of_namespace};
 use crate::store::build::StoreReason;
-use crate::watches::{cached_changes, content, hash, reconcile_trigger};
+use crate::watches::{cached_changes, content, hash, keep_all, reconcile_trigger};
 use crate::{store, tenant};
 
 /// How often the objects-by-phase gauges are recomputed from the caches.
@@ -54,7 +54,6 @@ pub async fn run(
         None => watcher::Config::default().any_semantic(),
     };
     let every = || watcher::Config::default().any_semantic();
-    let owned = |selector: &str| watcher::Config::default().labels(selector).any_semantic();
 
     let (tenant_cache, tenant_trigger) = reconcile_trigger(tenants.clone(), tenant_config.clone());
     let stores = Api::<Store>::all(client.clone());
@@ -62,58 +61,28 @@ pub async fn run(
 
     // The Tenants' children: a change other than to its status wakes the
     // Tenant, and so does the Deployment's count of available replicas.
-    let (namespaces, namespace_changes) = cached_changes(
-        Api::<Namespace>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        content,
-    );
-    let (resource_quotas, quota_changes) = cached_changes(
-        Api::<ResourceQuota>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        content,
-    );
-    let (limit_ranges, limit_range_changes) = cached_changes(
-        Api::<LimitRange>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        content,
-    );
-    let (network_policies, network_policy_changes) = cached_changes(
-        Api::<NetworkPolicy>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        content,
-    );
-    let (services, service_changes) = cached_changes(
-        Api::<Service>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        content,
-    );
-    let (pod_disruption_budgets, pdb_changes) = cached_changes(
-        Api::<PodDisruptionBudget>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        content,
-    );
-    let (deployments, deployment_changes) = cached_changes(
-        Api::<Deployment>::all(client.clone()),
-        owned(MANAGED_BY_SELECTOR),
-        |deployment: &Deployment| {
+    let (namespaces, namespace_changes) =
+        children_of_kind::<Namespace>(&client, MANAGED_BY_SELECTOR, content);
+    let (resource_quotas, quota_changes) =
+        children_of_kind::<ResourceQuota>(&client, MANAGED_BY_SELECTOR, content);
+    let (limit_ranges, limit_range_changes) =
+        children_of_kind::<LimitRange>(&client, MANAGED_BY_SELECTOR, content);
+    let (network_policies, network_policy_changes) =
+        children_of_kind::<NetworkPolicy>(&client, MANAGED_BY_SELECTOR, content);
+    let (services, service_changes) = children_of_kind::<Service>(&client, MANAGED_BY_SELECTOR, content);
+    let (pod_disruption_budgets, pdb_changes) =
+        children_of_kind::<PodDisruptionBudget>(&client, MANAGED_BY_SELECTOR, content);
+    let (deployments, deployment_changes) =
+        children_of_kind(&client, MANAGED_BY_SELECTOR, |deployment: &Deployment| {
             let available = deployment.status.as_ref().and_then(|s| s.available_replicas);
             hash((content(deployment), available))
-        },
-    );
+        });
     // A Tenant's Secrets and its Stores' key Secrets, apart: each wakes only
     // its own controller.
-    let tenant_secret_selector = format!("{MANAGED_BY_SELECTOR},!{STORE_LABEL}");
-    let (tenant_secrets, tenant_secret_changes) = cached_changes(
-        Api::<Secret>::all(client.clone()),
-        owned(&tenant_secret_selector),
-        content,
-    );
-    let store_secret_selector = format!("{MANAGED_BY_SELECTOR},{STORE_LABEL}");
-    let (store_secrets, store_secret_changes) = cached_changes(
-        Api::<Secret>::all(client.clone()),
-        owned(&store_secret_selector),
-        content,
-    );
+    let (tenant_secrets, tenant_secret_changes) =
+        children_of_kind::<Secret>(&client, &format!("{MANAGED_BY_SELECTOR},!{STORE_LABEL}"), content);
+    let (store_secrets, store_secret_changes) =
+        children_of_kind::<Secret>(&client, &format!("{MANAGED_BY_SELECTOR},{STORE_LABEL}"), content);
     let children = Children {
         namespaces,
         resource_quotas,
@@ -128,21 +97,29 @@ pub async fn run(
 
     // A Tenant counts its Stores: wake it when one appears, starts going or
     // is gone.
-    let (counted_stores, store_presence) = cached_changes(stores.clone(), every(), |store: &Store| {
-        hash(store.metadata.deletion_timestamp.is_some())
-    });
+    let (counted_stores, store_presence) = cached_changes(
+        stores.clone(),
+        every(),
+        |store: &Store| hash(store.metadata.deletion_timestamp.is_some()),
+        keep_all,
+    );
     // A Store waits on its Tenant (database ready, plan, deletion): wake its
     // Stores when one of those changes, not on every status write.
-    let (awaited_tenants, tenant_changes) = cached_changes(tenants, tenant_config, |tenant: &Tenant| {
-        let status = tenant.status.as_ref();
-        hash((
-            tenant.metadata.uid.as_deref(),
-            tenant.spec.plan as u8,
-            tenant.metadata.deletion_timestamp.is_some(),
-            status.is_some_and(|s| s.database.is_some()),
-            status.is_some_and(|s| is_true(&s.conditions, "DatabaseReady")),
-        ))
-    });
+    let (awaited_tenants, tenant_changes) = cached_changes(
+        tenants,
+        tenant_config,
+        |tenant: &Tenant| {
+            let status = tenant.status.as_ref();
+            hash((
+                tenant.metadata.uid.as_deref(),
+                tenant.spec.plan as u8,
+                tenant.metadata.deletion_timestamp.is_some(),
+                status.is_some_and(|s| s.database.is_some()),
+                status.is_some_and(|s| is_true(&s.conditions, "DatabaseReady")),
+            ))
+        },
+        keep_all,
+    );
 
     let ctx = Arc::new(Context::new(
         client.clone(),
@@ -234,6 +211,21 @@ pub async fn run(
         _ = futures::future::join(synced, phases) => {}
     }
     Ok(())
+}
+
+/// The cache of the operator's children of kind `K` matching `selector`,
+/// cluster-wide and trimmed (`ChildKind::trim`), and the changes of their
+/// `significance`.
+fn children_of_kind<K: ChildKind>(
+    client: &Client,
+    selector: &str,
+    significance: impl Fn(&K) -> u64 + Send + 'static,
+) -> (
+    Cache<K>,
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+) {
+    let config = watcher::Config::default().labels(selector).any_semantic();
+    cached_changes(Api::all(client.clone()), config, significance, K::trim)
 }
 
 /// Requeues a failed object with exponential backoff, per object.

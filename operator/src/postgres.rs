@@ -19,6 +19,16 @@ use crate::sql_plan::{MARKER_QUERY, Step};
 /// The tenant schema, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
+/// What [`Admin::drop_tenant`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    Dropped,
+    /// No database or role of the tenant's names exists.
+    NothingThere,
+    /// Something of the tenant's names lacks its marker: left untouched.
+    NotOurs,
+}
+
 /// One admin pool per configured server, opened on first use and reopened
 /// after the server's credentials change.
 ///
@@ -206,9 +216,9 @@ impl Admin {
     }
 
     /// Drops the tenant's database and roles, after checking that everything
-    /// that exists carries this tenant's marker. Returns false (and drops
-    /// nothing) when something of that name belongs to someone else.
-    pub async fn drop_tenant(&self, names: &DatabaseNames, plan: &[String]) -> Result<bool> {
+    /// that exists carries this tenant's marker; drops nothing when something
+    /// of that name belongs to someone else.
+    pub async fn drop_tenant(&self, names: &DatabaseNames, plan: &[String]) -> Result<Dropped> {
         let markers: Vec<Option<String>> = sqlx::query_scalar(MARKER_QUERY)
             .bind(&names.database)
             .bind(&names.owner_role)
@@ -216,11 +226,14 @@ impl Admin {
             .fetch_all(&self.pool)
             .await
             .map_err(database(&self.server))?;
+        if markers.is_empty() {
+            return Ok(Dropped::NothingThere);
+        }
         if markers
             .iter()
             .any(|m| m.as_deref() != Some(names.marker.as_str()))
         {
-            return Ok(false);
+            return Ok(Dropped::NotOurs);
         }
         for sql in plan {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
@@ -228,7 +241,7 @@ impl Admin {
                 .await
                 .map_err(database(&self.server))?;
         }
-        Ok(true)
+        Ok(Dropped::Dropped)
     }
 
     /// Host and port the tenant's API should connect to: the admin's.

@@ -66,12 +66,13 @@ impl<K> Watched for K where
 
 /// Watches `api`, keeps a cache of it (without `managedFields`: field
 /// ownership is the apiserver's business, and without it the caches are a
-/// fraction of the size), and yields the objects whose `significance`
-/// changed, and every deleted one.
+/// fraction of the size; and without what `trim` drops), and yields the
+/// objects whose `significance` changed, and every deleted one.
 pub fn cached_changes<K: Watched>(
     api: Api<K>,
     config: watcher::Config,
     significance: impl Fn(&K) -> u64 + Send + 'static,
+    trim: fn(&mut K),
 ) -> (
     Cache<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -79,7 +80,10 @@ pub fn cached_changes<K: Watched>(
     let (reader, writer) = reflector::store();
     let events = watcher(api, config)
         .default_backoff()
-        .modify(|object: &mut K| object.meta_mut().managed_fields = None)
+        .modify(move |object: &mut K| {
+            object.meta_mut().managed_fields = None;
+            trim(object);
+        })
         .reflect(writer);
     (reader, significant_changes(events, significance))
 }
@@ -145,6 +149,9 @@ pub fn content(object: &impl Serialize) -> u64 {
     }
     hash(value.to_string())
 }
+
+/// For [`cached_changes`]: keep the whole object.
+pub fn keep_all<K>(_: &mut K) {}
 
 pub fn hash(value: impl Hash) -> u64 {
     let mut hasher = DefaultHasher::new();

@@ -334,7 +334,8 @@ pub fn problem_fields(problem: &Value) -> Vec<&str> {
 
 /// One store of a fresh tenant, its first owner signed in, and its keys.
 pub struct Shop {
-    pub app: TestApp,
+    /// Shared by the tenant's other stores (`another_store`).
+    pub app: std::sync::Arc<TestApp>,
     /// `/v1/stores/<id>`
     pub base: String,
     pub owner: Value,
@@ -349,8 +350,20 @@ impl Shop {
         let owner = app.owner().await;
         Self {
             base: format!("/v1/stores/{store}"),
-            app,
+            app: std::sync::Arc::new(app),
             owner,
+            secret: keys.secret,
+            publishable: keys.publishable,
+        }
+    }
+
+    /// Another store of the same tenant, with the same owner.
+    pub async fn another_store(&self, name: &str) -> Self {
+        let (store, keys) = self.app.tenant().add_store(name, "EUR").await;
+        Self {
+            base: format!("/v1/stores/{store}"),
+            app: self.app.clone(),
+            owner: self.owner.clone(),
             secret: keys.secret,
             publishable: keys.publishable,
         }

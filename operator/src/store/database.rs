@@ -75,19 +75,22 @@ pub async fn upsert_store(
     Ok(Some(id))
 }
 
-/// Whether `keys` may (still) be this store's: each is unknown to the
-/// database or an active key of this very store. A key that was revoked, or
-/// belongs to another store, must never come back through an edited Secret.
+/// Whether `keys` are this store's active keys, both of them: only then
+/// may a Secret's keys be kept. Keys the database does not know are never
+/// adopted, however well-formed: anyone who could write the Secret could
+/// otherwise choose a store's keys. (A crash between writing new keys to the
+/// Secret and activating them costs a second pair of new keys, nothing more:
+/// nobody could have used the first.)
 pub async fn keys_usable(conn: &mut PgConnection, store_id: &str, keys: &ApiKeys) -> sqlx::Result<bool> {
-    let conflicting: i64 = sqlx::query_scalar(
+    let active: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM store_api_keys
-         WHERE key_sha256 = ANY($2) AND (store_id <> $1::uuid OR revoked_at IS NOT NULL)",
+         WHERE key_sha256 = ANY($2) AND store_id = $1::uuid AND revoked_at IS NULL",
     )
     .bind(store_id)
     .bind(keys.hashes().to_vec())
     .fetch_one(conn)
     .await?;
-    Ok(conflicting == 0)
+    Ok(active == 2)
 }
 
 /// Makes `keys` the store's only active keys: records them, revokes others.

@@ -28,6 +28,7 @@ use crate::crd::{
 };
 use crate::error::{Error, Result, finalizer_outcome};
 use crate::names::DatabaseNames;
+use crate::postgres::Dropped;
 use desired::Inputs;
 use status::{Outcome, Stage, TenantReason};
 
@@ -163,31 +164,42 @@ async fn report(
 
 /// Tenant deleted: drop or keep its database as the policy says. The namespace
 /// and everything in it go with the Tenant through owner references.
+///
+/// The database's names come from the uid and its server from the spec (it
+/// is immutable), not from the status: a crash between creating the database
+/// and writing the status must not leave the database and a LOGIN role behind.
 async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action> {
-    let Some(db) = tenant.status.as_ref().and_then(|s| s.database.as_ref()) else {
-        return Ok(Action::await_change());
-    };
     let uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
     ctx.sql_done.forget(&uid);
     let names = DatabaseNames::for_tenant_uid(&uid);
+    let server = &tenant.spec.database.server;
     match tenant.spec.database.deletion_policy {
         DeletionPolicy::Retain => {
             let note = format!(
-                "database {} and roles kept on server {} (deletionPolicy Retain)",
-                db.name, db.server
+                "database {} and roles kept on server {server} (deletionPolicy Retain)",
+                names.database
             );
             ctx.event(tenant, false, "DatabaseRetained", note).await;
         }
         DeletionPolicy::Delete => {
-            let admin = ctx.servers.admin(&db.server).await?;
+            let admin = match ctx.servers.admin(server).await {
+                Ok(admin) => admin,
+                // A server the operator is not configured with: it made nothing there.
+                Err(Error::UnknownServer(_)) => return Ok(Action::await_change()),
+                Err(error) => return Err(error),
+            };
             let dropped = admin.drop_tenant(&names, &database::drop_plan(&names)).await;
             match dropped {
-                Ok(true) => {
-                    let note = format!("database {} and its roles dropped on {}", db.name, db.server);
+                Ok(Dropped::Dropped) => {
+                    let note = format!("database {} and its roles dropped on {server}", names.database);
                     ctx.event(tenant, false, "DatabaseDropped", note).await;
                 }
-                Ok(false) => {
-                    let note = format!("{} is not marked as this tenant's: left untouched", db.name);
+                Ok(Dropped::NothingThere) => {}
+                Ok(Dropped::NotOurs) => {
+                    let note = format!(
+                        "{} is not marked as this tenant's: left untouched",
+                        names.database
+                    );
                     ctx.event(tenant, true, "DatabaseNotOwned", note).await;
                 }
                 Err(error) => {

@@ -36,9 +36,10 @@ lint: ## formatting and clippy, warnings as errors
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 TENANTS ?= 100
-bench-operator: prerequisites ## benchmark: TENANTS (default 100) Tenants × 2 Stores, operator vs a plain script
+ROUNDS ?= 1
+bench-operator: prerequisites ## benchmark: TENANTS (default 100) Tenants × 2 Stores, operator vs a plain script, ROUNDS times
 	$(CARGO) build --locked --release -p shopfleet-operator
-	$(CARGO) run --locked --release -p shopfleet-bench --bin operator-scale -- --tenants $(TENANTS)
+	$(CARGO) run --locked --release -p shopfleet-bench --bin operator-scale -- --tenants $(TENANTS) --rounds $(ROUNDS)
 
 bench-api: ## benchmark: the API's catalog reads and order creation under wrk, against pgbench running the same SQL (the ceiling)
 	$(CARGO) build --locked --release -p shopfleet-api

@@ -489,3 +489,42 @@ async fn categories_are_listed_by_slug_and_deleting_one_keeps_its_products() {
         .await
         .expect_problem(404, "not-found");
 }
+
+/// A product of `count` variants, SKUs prefixed with `sku`.
+fn product_of_variants(title: &str, sku: &str, count: usize) -> Value {
+    let variants: Vec<Value> = (0..count)
+        .map(|i| json!({"sku": format!("{sku}-{i}"), "price_minor": 100}))
+        .collect();
+    json!({"title": title, "kind": "standard", "status": "active", "variants": variants})
+}
+
+#[actix_web::test]
+async fn a_product_has_at_most_100_variants_however_they_come() {
+    let shop = Shop::new().await;
+    let full = shop.create(product_of_variants("Full", "FULL", 100)).await;
+    let uri = format!("{}/products/{}/variants", shop.base, full["id"].as_str().unwrap());
+    let more = json!({"sku": "FULL-100", "price_minor": 100});
+    let problem = shop
+        .app
+        .post(&uri, shop.staff(), more)
+        .await
+        .expect_problem(409, "conflict");
+    assert_eq!(problem_fields(&problem), ["variants"]);
+}
+
+#[actix_web::test]
+async fn a_page_of_products_holds_at_most_1000_variants() {
+    let shop = Shop::new().await;
+    for i in 0..11 {
+        shop.create(product_of_variants(&format!("Big {i}"), &format!("BIG{i}"), 100))
+            .await;
+    }
+    let first = shop.list("limit=100", As::Key(&shop.publishable)).await;
+    assert_eq!(titles(&first).len(), 10, "1,000 variants");
+    let cursor = first["next_cursor"].as_str().expect("another page follows");
+    let second = shop
+        .list(&format!("limit=100&cursor={cursor}"), As::Key(&shop.publishable))
+        .await;
+    assert_eq!(titles(&second), ["Big 0"], "newest first: the oldest is last");
+    assert!(second.get("next_cursor").is_none());
+}

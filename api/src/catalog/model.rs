@@ -9,7 +9,7 @@ use crate::ids::{CategoryId, ProductId, StoreId, VariantId};
 use crate::validate::{Checks, text};
 
 /// At most this many of each per product.
-const MAX_VARIANTS: usize = 100;
+pub const MAX_VARIANTS: usize = 100;
 const MAX_CATEGORIES: usize = 50;
 const MAX_IMAGES: usize = 20;
 /// One billion in major units: beyond any real price, well within i64.

@@ -87,6 +87,7 @@ pub(super) async fn list_products(
     let rows = caller
         .transaction(async |tx| sql::list_products(tx, &filter, after, limit).await)
         .await?;
+    let limit = limit.min(products_within(&rows, MAX_PAGE_VARIANTS));
     let page = Page::from_rows(rows, limit, |(product, rank)| ProductCursor {
         id: product.id,
         rank: *rank,
@@ -95,6 +96,25 @@ pub(super) async fn list_products(
         items: page.items.into_iter().map(|(product, _)| product).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// A page of products holds at most this many variants, however many
+/// products that is (at least one): 100 products of 100 variants each would
+/// be 10,000 variants and megabytes of JSON in one answer.
+const MAX_PAGE_VARIANTS: usize = 1_000;
+
+/// How many of the first products fit in a page of `max_variants` variants
+/// (at least one, so that every page moves on).
+fn products_within<R>(rows: &[(Product, R)], max_variants: usize) -> i64 {
+    let mut variants = 0;
+    let fitting = rows
+        .iter()
+        .take_while(|(product, _)| {
+            variants += product.variants.len();
+            variants <= max_variants
+        })
+        .count();
+    fitting.max(1) as i64
 }
 
 #[utoipa::path(

@@ -377,10 +377,13 @@ pub async fn delete_product(tx: &mut StoreTx, id: ProductId, version: i32) -> Re
 }
 
 /// The next free position for a new variant of `product`; 404 when absent.
-pub async fn next_variant_position(tx: &mut StoreTx, product: ProductId) -> Result<i32, ApiError> {
-    // Locking the product serialises concurrent additions to it.
-    let locked: Option<i32> = sqlx::query_scalar(
-        "SELECT coalesce((SELECT max(position) + 1 FROM variants WHERE product_id = p.id), 0) \
+/// Where a new variant of `product` goes (the next position) and how many
+/// it has now. Locking the product serialises concurrent additions to it,
+/// so the count holds until the transaction ends.
+pub async fn lock_for_new_variant(tx: &mut StoreTx, product: ProductId) -> Result<(i32, i64), ApiError> {
+    let locked: Option<(i32, i64)> = sqlx::query_as(
+        "SELECT coalesce((SELECT max(position) + 1 FROM variants WHERE product_id = p.id), 0), \
+                (SELECT count(*) FROM variants WHERE product_id = p.id) \
          FROM products p WHERE p.id = $1 FOR UPDATE",
     )
     .bind(product)

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::model::{NewVariantRequest, Product, VariantPatchRequest};
+use super::model::{MAX_VARIANTS, NewVariantRequest, Product, VariantPatchRequest};
 use super::products::product_as_it_is;
 use super::sql;
 use crate::access::{StoreCaller, need};
@@ -35,7 +35,13 @@ pub(super) async fn create_variant(
     checks.finish()?;
     let product = caller
         .transaction(async |tx| {
-            let position = sql::next_variant_position(tx, product).await?;
+            let (position, count) = sql::lock_for_new_variant(tx, product).await?;
+            if count >= MAX_VARIANTS as i64 {
+                return Err(ApiError::conflict(
+                    "variants",
+                    format!("a product has at most {MAX_VARIANTS} variants; delete one first"),
+                ));
+            }
             sql::insert_variants(tx, product, &[variant], position).await?;
             product_as_it_is(tx, product).await
         })

@@ -34,9 +34,11 @@ pub fn server_plan(names: &DatabaseNames, password: &str) -> Vec<Step> {
         // Lets a non-superuser admin (managed PostgreSQL) act as the owner.
         Step::Sql(format!("GRANT {owner_role} TO CURRENT_USER")),
         Step::Sql(create_role_if_missing(runtime_role, "LOGIN")),
+        // A verifier, never the password itself (see `scram`).
         Step::Sql(format!(
             "ALTER ROLE {runtime_role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
-             NOBYPASSRLS NOINHERIT PASSWORD '{password}'"
+             NOBYPASSRLS NOINHERIT PASSWORD '{}'",
+            super::scram::verifier(runtime_role, password)
         )),
         Step::Sql(format!("COMMENT ON ROLE {owner_role} IS '{marker}'")),
         Step::Sql(format!("COMMENT ON ROLE {runtime_role} IS '{marker}'")),
@@ -115,9 +117,16 @@ mod tests {
             "NOBYPASSRLS",
             "NOSUPERUSER",
             "NOCREATEROLE",
-            &format!("PASSWORD '{PASSWORD}'"),
+            "PASSWORD 'SCRAM-SHA-256$4096:",
         ] {
             assert!(alter.contains(option), "{option} in {alter}");
+        }
+    }
+
+    #[test]
+    fn the_password_itself_is_in_no_statement() {
+        for step in server_plan(&DatabaseNames::for_tenant_uid(UID), PASSWORD) {
+            assert!(!format!("{step:?}").contains(PASSWORD), "{step:?}");
         }
     }
 

@@ -11,6 +11,7 @@ pub mod desired;
 pub mod invite;
 pub mod jwt;
 pub mod observe;
+pub mod scram;
 pub mod secrets;
 pub mod status;
 

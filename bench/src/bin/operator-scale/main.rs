@@ -226,7 +226,9 @@ async fn create_and_wait(client: &Client, n: usize, parallel: usize) -> Result<D
     let mut tenants_ready_at = None;
     let deadline = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(deadline);
-    while ready_stores.len() < 2 * n {
+    // Stores can be Ready before their Tenant (they wait for its database,
+    // not its API): the clock stops when both are.
+    while ready_tenants.len() < n || ready_stores.len() < 2 * n {
         tokio::select! {
             tenant = tenant_events.try_next() => {
                 let tenant = tenant?.context("the Tenant watch ended")?;

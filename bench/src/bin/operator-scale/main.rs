@@ -81,11 +81,13 @@ fn main() -> Result<()> {
     }
     if !ratios.is_empty() {
         ratios.sort_by(f64::total_cmp);
-        println!(
-            "\nMedian ratio over {} rounds: {:.2}×",
-            ratios.len(),
-            ratios[ratios.len() / 2]
-        );
+        let middle = ratios.len() / 2;
+        let median = if ratios.len() % 2 == 0 {
+            (ratios[middle - 1] + ratios[middle]) / 2.0
+        } else {
+            ratios[middle]
+        };
+        println!("\nMedian ratio over {} rounds: {median:.2}×", ratios.len());
     }
     Ok(())
 }

@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(ttl) = config.pending_order_ttl() {
         shopfleet_api::orders::expiry::spawn(state.clone(), ttl);
     }
+    shopfleet_api::auth::purge::spawn(state.clone());
     tracing::info!(listen = %settings.listen, tenant = %settings.tenant, "serving");
     // On SIGTERM actix stops accepting and lets in-flight requests finish,
     // within the Pod's 30 s grace period.

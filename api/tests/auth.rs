@@ -200,6 +200,54 @@ async fn refresh_tokens_rotate_and_a_reused_one_signs_out_its_family() {
     .expect(200);
 }
 
+/// Renewing keeps a session alive 30 days past its last use, but never
+/// more than 90 days past its sign-in.
+#[actix_web::test]
+async fn a_session_renews_for_at_most_90_days_after_its_sign_in() {
+    let app = TestApp::new().await;
+    let first = app.customer("long@example.com").await;
+    // As if the sign-in had been 91 days ago.
+    sqlx::query("UPDATE refresh_tokens SET family_started_at = now() - interval '91 days'")
+        .execute(&mut app.tenant().owner().await)
+        .await
+        .unwrap();
+    let refresh = |session: &Value| json!({"refresh_token": session["refresh_token"]});
+    // The token in hand was issued before: it is spent once more...
+    let second = app
+        .post("/v1/auth/refresh", As::Nobody, refresh(&first))
+        .await
+        .expect(200);
+    // ...but the one it gives expired with its family.
+    app.post("/v1/auth/refresh", As::Nobody, refresh(&second))
+        .await
+        .expect_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn expired_refresh_tokens_are_purged_and_live_ones_kept() {
+    use shopfleet_api::auth::accounts::purge_expired_refresh_tokens;
+
+    let app = TestApp::new().await;
+    app.customer("old@example.com").await;
+    app.customer("new@example.com").await;
+    let mut owner = app.tenant().owner().await;
+    sqlx::query(
+        "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' \
+         WHERE user_id = (SELECT id FROM users WHERE email = 'old@example.com')",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let mut conn = app.state.db.tenant_wide_conn().await.unwrap();
+    assert_eq!(purge_expired_refresh_tokens(&mut conn).await.unwrap(), 1);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT u.email FROM refresh_tokens t JOIN users u ON u.id = t.user_id")
+            .fetch_all(&mut owner)
+            .await
+            .unwrap();
+    assert_eq!(left, ["new@example.com"]);
+}
+
 #[actix_web::test]
 async fn logout_revokes_the_session() {
     let app = TestApp::new().await;

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::email::Email;
-use super::tokens::{REFRESH_TOKEN_DAYS, random_secret, sha256};
+use super::tokens::{REFRESH_FAMILY_DAYS, REFRESH_TOKEN_DAYS, random_secret, sha256};
 use super::{KeyKind, Role, User};
 use crate::cache::TtlCache;
 use crate::db::Db;
@@ -158,16 +158,31 @@ pub async fn issue_refresh_token(
     family: Option<Uuid>,
 ) -> Result<String, ApiError> {
     let token = random_secret("sf_rt_");
+    // A token expires after REFRESH_TOKEN_DAYS unused, and never later than
+    // REFRESH_FAMILY_DAYS after its family began.
     sqlx::query(
-        "INSERT INTO refresh_tokens (family_id, user_id, token_sha256, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO refresh_tokens (family_id, user_id, token_sha256, family_started_at, expires_at) \
+         SELECT $1, $2, $3, started, least($4, started + make_interval(days => $5)) \
+         FROM (SELECT coalesce((SELECT max(family_started_at) FROM refresh_tokens WHERE family_id = $1), \
+                               now()) AS started) AS family",
     )
     .bind(family.unwrap_or_else(Uuid::now_v7))
     .bind(user)
     .bind(sha256(&token))
     .bind(Utc::now() + Duration::days(REFRESH_TOKEN_DAYS))
+    .bind(REFRESH_FAMILY_DAYS)
     .execute(conn)
     .await?;
     Ok(token)
+}
+
+/// Deletes the refresh tokens that have expired: presented again they are
+/// refused whether they exist or not, so they only take room. Returns how many.
+pub async fn purge_expired_refresh_tokens(conn: &mut PgConnection) -> Result<u64, ApiError> {
+    let purged = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < now()")
+        .execute(conn)
+        .await?;
+    Ok(purged.rows_affected())
 }
 
 /// What presenting a refresh token found.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod email;
 pub mod keys;
 pub mod password;
+pub mod purge;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,10 @@ pub const ACCESS_TOKEN_SECONDS: i64 = 10 * 60;
 /// How long a refresh token family may go unused before its token expires.
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
 
+/// How long a refresh token family (one sign-in) lives, however often it is
+/// renewed: a stolen session cannot be kept alive for ever.
+pub const REFRESH_FAMILY_DAYS: i32 = 90;
+
 /// What an access token says, and all that is trusted from it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Claims {

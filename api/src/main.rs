@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", shopfleet_api::openapi::document_json());
         return Ok(());
     }
+    shopfleet_api::auth::password::return_large_blocks_to_the_system();
     let config = Config::from_env()?;
     let settings = &config.settings;
     tracing_subscriber::fmt()

@@ -57,7 +57,6 @@ pub struct PasswordHashing {
 impl PasswordHashing {
     /// `workers` threads.
     pub fn new(workers: usize) -> Self {
-        return_large_blocks_to_the_system();
         let workers = workers.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
@@ -133,24 +132,22 @@ impl PasswordHashing {
     }
 }
 
-/// glibc's malloc serves a block over its mmap threshold with a mapping of
-/// its own, returned to the system when freed, but raises that threshold to
-/// the size of each such block freed (up to 32 MiB): from the first freed
-/// argon2 block on, the 19 MiB blocks came from its arenas, which kept them
-/// and fragmented (195 MiB resident after a flood of registrations with two
-/// hashes at a time, against 19 MiB before). A fixed threshold keeps every
-/// block of 4 MiB or more a mapping of its own. musl always does that.
-fn return_large_blocks_to_the_system() {
+/// Call once at start-up, before serving. glibc's malloc serves a block
+/// over its mmap threshold with a mapping of its own, returned to the system
+/// when freed, but raises that threshold to the size of each such block freed
+/// (up to 32 MiB): from the first freed argon2 block on, the 19 MiB blocks
+/// came from its arenas, which kept them and fragmented (195 MiB resident
+/// after a flood of registrations with two hashes at a time, against 19 MiB
+/// before). A fixed threshold keeps every block of 4 MiB or more a mapping of
+/// its own. musl always does that.
+pub fn return_large_blocks_to_the_system() {
+    // The one unsafe call of the API: a C function with no pointer arguments.
+    // SAFETY: mallopt only sets a parameter of the allocator, under the
+    // allocator's own lock.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // The one unsafe call of the API: a C function with no pointer
-        // arguments. SAFETY: mallopt only sets a parameter of the
-        // allocator, under the allocator's own lock.
-        #[allow(unsafe_code)]
-        ONCE.call_once(|| unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        });
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
     }
 }
 

@@ -182,6 +182,38 @@ async fn keys_planted_in_the_key_secret_are_replaced_and_never_activated() {
     );
 }
 
+/// A key Secret that exists before its Store, made by someone else, is
+/// refused: its keys are never recorded and the Secret is never written.
+#[tokio::test]
+async fn a_key_secret_made_before_its_store_is_refused_and_never_used() {
+    shared_operator().await;
+    let client = client().await;
+    let (tenant, _) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let namespace = format!("tenant-{tenant}");
+    let planted = shopfleet_operator::store::build::ApiKeys::generate();
+    let secrets = Api::<Secret>::namespaced(client.clone(), &namespace);
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "early-api-key"},
+        "stringData": {"secretKey": planted.secret, "publishableKey": planted.publishable},
+    }))
+    .unwrap();
+    let secret = secrets.create(&Default::default(), &secret).await.unwrap();
+    create_store(&client, &namespace, "early", "UTC").await;
+    let status = store_reaching(&client, &namespace, "early", "Conflict").await;
+    let message = &ready_condition(&status).unwrap().message;
+    assert!(
+        message.contains(&format!("Secret {namespace}/early-api-key exists")),
+        "{message}"
+    );
+    let after = secrets.get("early-api-key").await.unwrap();
+    assert_eq!(
+        after.metadata.resource_version, secret.metadata.resource_version,
+        "not written"
+    );
+    let mut db = tenant_database(&client, &tenant).await;
+    assert_eq!(key_active(&mut db, &planted.secret).await, None, "never recorded");
+}
+
 #[tokio::test]
 async fn the_plan_limits_stores_and_an_extra_store_gets_nothing() {
     shared_operator().await;

@@ -222,3 +222,120 @@ async fn deletion_drops_or_keeps_the_database_as_the_policy_says() {
     )
     .await;
 }
+
+/// The reason and message of `condition` on Tenant `name`, once its reason
+/// is `reason`.
+async fn condition_reaching(client: &kube::Client, name: &str, condition: &str, reason: &str) -> String {
+    let tenants = Api::<Tenant>::all(client.clone());
+    eventually(&format!("{condition} of {name} is {reason}"), WAIT, || async {
+        let status = tenants.get(name).await.ok()?.status?;
+        let found = status.conditions.into_iter().find(|c| c.type_ == condition)?;
+        (found.reason == reason).then_some(found.message)
+    })
+    .await
+}
+
+/// A namespace that exists before its Tenant was made by someone else: the
+/// operator refuses it (a `Conflict` naming it), writes nothing into it,
+/// and deleting the Tenant leaves it where it was.
+#[tokio::test]
+async fn a_namespace_made_before_its_tenant_is_refused_and_left_alone() {
+    shared_operator().await;
+    let client = client().await;
+    let name = format!("e2e-{}", shopfleet_e2e::random_token(6).to_lowercase());
+    let namespace_name = format!("tenant-{name}");
+    let namespaces = Api::<Namespace>::all(client.clone());
+    let squatted: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": namespace_name}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &squatted)
+        .await
+        .unwrap();
+    let tenants = Api::<Tenant>::all(client.clone());
+    let tenant = Tenant::new(&name, support::tenant_spec(DeletionPolicy::Delete));
+    tenants.create(&PostParams::default(), &tenant).await.unwrap();
+
+    let message = condition_reaching(&client, &name, "NamespaceReady", "Conflict").await;
+    assert!(
+        message.contains(&format!("Namespace {namespace_name} exists")),
+        "{message}"
+    );
+    let ready = tenants.get(&name).await.unwrap().status.unwrap();
+    assert!(!is_true(&ready.conditions, "Ready"));
+    let namespace = namespaces.get(&namespace_name).await.unwrap();
+    assert_eq!(namespace.metadata.owner_references, None, "not adopted");
+    let quotas =
+        Api::<k8s_openapi::api::core::v1::ResourceQuota>::namespaced(client.clone(), &namespace_name);
+    assert!(quotas.list(&Default::default()).await.unwrap().items.is_empty());
+    assert_eq!(
+        ready.database, None,
+        "no database for a Tenant without its namespace"
+    );
+
+    support::delete_tenants(&client, std::slice::from_ref(&name)).await;
+    let namespace = namespaces.get(&namespace_name).await.unwrap();
+    assert_eq!(
+        namespace.metadata.deletion_timestamp, None,
+        "not deleted with the Tenant"
+    );
+    namespaces
+        .delete(&namespace_name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+/// A signing-key Secret someone else put in the Tenant's namespace is
+/// refused: the operator neither writes it nor takes its keys.
+#[tokio::test]
+async fn a_planted_signing_key_secret_is_refused_and_never_used() {
+    shared_operator().await;
+    let client = client().await;
+    let (name, status) = ready_tenant(&client, DeletionPolicy::Delete).await;
+    let namespace = status.namespace.unwrap();
+    let tenants = Api::<Tenant>::all(client.clone());
+    let pause = |paused: bool| {
+        let value = paused.then_some("true");
+        serde_json::json!({"metadata": {"annotations": {shopfleet_operator::crd::PAUSED_ANNOTATION: value}}})
+    };
+    tenants
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&pause(true)))
+        .await
+        .unwrap();
+    eventually("the Tenant is paused", WAIT, || async {
+        let phase = tenants.get(&name).await.ok()?.status?.phase?;
+        (phase == shopfleet_operator::crd::TenantPhase::Paused).then_some(())
+    })
+    .await;
+
+    let secrets = Api::<Secret>::namespaced(client.clone(), &namespace);
+    let jwt = format!("{name}-jwt");
+    secrets.delete(&jwt, &DeleteParams::default()).await.unwrap();
+    eventually("the Secret is gone", WAIT, || async {
+        secrets.get_opt(&jwt).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let planted: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": jwt},
+        "stringData": {"keys.json": r#"{"keys":[{"kid":"attacker","secret":"chosen"}]}"#},
+    }))
+    .unwrap();
+    let planted = secrets.create(&PostParams::default(), &planted).await.unwrap();
+    tenants
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&pause(false)))
+        .await
+        .unwrap();
+
+    let message = condition_reaching(&client, &name, "CredentialsReady", "Conflict").await;
+    assert!(
+        message.contains(&format!("Secret {namespace}/{jwt} exists")),
+        "{message}"
+    );
+    let after = secrets.get(&jwt).await.unwrap();
+    assert_eq!(after.data, planted.data, "its keys are not replaced");
+    assert_eq!(after.metadata.owner_references, None, "not adopted");
+    assert_eq!(
+        after.metadata.resource_version, planted.metadata.resource_version,
+        "not written"
+    );
+    support::delete_tenants(&client, &[name]).await;
+}

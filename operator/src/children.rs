@@ -1,7 +1,7 @@
 //! The Kubernetes objects the operator writes for its Tenants and Stores (its
 //! children), as its watch caches see them, and the two things a reconcile
 //! does with them: make one hold what is desired, writing only when it does
-//! not already (`Context::ensure`, with [`cached_if_current`]), and find those no
+//! not already (`Context::ensure`, with [`holds_desired`]), and find those no
 //! longer desired ([`undesired`]).
 //!
 //! The caches are filled by the same watches that trigger the reconciles (see
@@ -16,7 +16,8 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::runtime::reflector::{ObjectRef, Store as Cache};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::runtime::reflector::Store as Cache;
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -126,11 +127,10 @@ namespaced_child!(Deployment, deployments, trim: |deployment| {
 namespaced_child!(Service, services, trim: |service| service.status = None);
 namespaced_child!(PodDisruptionBudget, pod_disruption_budgets, trim: |budget| budget.status = None);
 
-/// The cached copy of `desired`'s object, when it already holds everything
-/// `desired` sets: then there is nothing to write.
-pub fn cached_if_current<K: ChildKind>(children: &Children, desired: &K) -> Option<K> {
-    let observed = K::cache(children).get(&ObjectRef::from_obj(desired))?;
-    holds(&to_value(observed.as_ref()), &to_value(desired)).then(|| (*observed).clone())
+/// Whether `existing` already holds everything `desired` sets: then there
+/// is nothing to write.
+pub fn holds_desired<K: ChildKind>(existing: &K, desired: &K) -> bool {
+    holds(&to_value(existing), &to_value(desired))
 }
 
 fn to_value(object: &impl Serialize) -> Value {
@@ -181,6 +181,40 @@ pub fn undesired(existing: &[ChildRef], desired: &[ChildRef]) -> Vec<ChildRef> {
         .collect()
 }
 
+impl std::fmt::Display for ChildRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{} {namespace}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The uid of the object that controls `meta`'s object (its owner reference
+/// marked `controller`), if one does.
+fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|owner| owner.controller == Some(true))
+        .map(|owner| owner.uid.as_str())
+}
+
+/// Whether the object of uid `owner_uid` controls `meta`'s object.
+pub fn controlled_by(meta: &ObjectMeta, owner_uid: &str) -> bool {
+    controller_uid(meta) == Some(owner_uid)
+}
+
+/// Whether `existing`, which has the name of the child `desired` describes,
+/// is that child: controlled by the same owner (the Tenant or Store of that
+/// uid). Anything else was made by someone else, perhaps to be adopted (a
+/// namespace created before its Tenant, Secrets planted with chosen signing
+/// keys): the operator neither writes it nor uses what it holds.
+pub fn is_ours<K: ChildKind>(existing: &K, desired: &K) -> bool {
+    let owner = controller_uid(desired.meta()).expect("desired children name their controller");
+    controlled_by(existing.meta(), owner)
+}
+
 /// The cached children of kind `K` that carry Tenant `tenant_name`'s label
 /// and whose controller is the Tenant of uid `owner_uid`: only those the
 /// operator made for this very Tenant, never anything it did not create.
@@ -195,10 +229,7 @@ pub fn owned_by_tenant<K: ChildKind>(cache: &Cache<K>, tenant_name: &str, owner_
                 .as_ref()
                 .and_then(|labels| labels.get(TENANT_LABEL))
                 .is_some_and(|tenant| tenant == tenant_name);
-            let controlled = meta.owner_references.iter().flatten().any(|owner| {
-                owner.controller == Some(true) && owner.kind == "Tenant" && owner.uid == owner_uid
-            });
-            labelled && controlled
+            labelled && controlled_by(meta, owner_uid)
         })
         .map(|child| ChildRef::of(child.as_ref()))
         .collect()
@@ -283,6 +314,35 @@ mod tests {
         let mut elsewhere = child("PodDisruptionBudget", "acme-api");
         elsewhere.namespace = Some("tenant-other".to_owned());
         assert_eq!(undesired(&[elsewhere.clone()], &existing), [elsewhere]);
+    }
+
+    fn owned_by(uid: Option<&str>, controller: bool) -> Secret {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some("acme-jwt".to_owned());
+        secret.metadata.owner_references = uid.map(|uid| {
+            vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                uid: uid.to_owned(),
+                controller: Some(controller),
+                kind: "Tenant".to_owned(),
+                ..Default::default()
+            }]
+        });
+        secret
+    }
+
+    #[test]
+    fn only_a_child_its_owner_controls_is_ours() {
+        let desired = owned_by(Some("tenant-uid"), true);
+        assert!(is_ours(&owned_by(Some("tenant-uid"), true), &desired));
+        assert!(!is_ours(&owned_by(None, false), &desired), "made by someone else");
+        assert!(
+            !is_ours(&owned_by(Some("other-uid"), true), &desired),
+            "another Tenant's"
+        );
+        assert!(
+            !is_ours(&owned_by(Some("tenant-uid"), false), &desired),
+            "owned but not controlled"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::Store as Cache;
+use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use crate::children::{self, ChildKind, ChildRef, Children};
 use crate::config::Config;
 use crate::crd::{Store, Tenant};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::postgres::Servers;
 
@@ -105,11 +105,25 @@ impl Context {
     /// copy already holds every field `desired` sets (fields others added, and
     /// what the apiserver defaults, do not count). Returns the child as it is.
     /// A reconcile with nothing to change therefore writes nothing.
+    ///
+    /// An object of that name that `desired`'s owner does not control is
+    /// never written: [`Error::Conflict`]. The watches see only objects
+    /// labelled as the operator's, so one missing from the cache is looked
+    /// up before it is created (once per child, when its owner is new).
     pub async fn ensure<K: ChildKind>(&self, desired: &K) -> Result<K> {
-        if let Some(observed) = children::cached_if_current(&self.children, desired) {
-            return Ok(observed);
-        }
         let api = K::api(self.client.clone(), desired.meta().namespace.as_deref());
+        let existing = match K::cache(&self.children).get(&ObjectRef::from_obj(desired)) {
+            Some(cached) => Some(cached),
+            None => api.get_opt(&ChildRef::of(desired).name).await?.map(Arc::new),
+        };
+        if let Some(existing) = existing {
+            if !children::is_ours(existing.as_ref(), desired) {
+                return Err(Error::Conflict(ChildRef::of(desired)));
+            }
+            if children::holds_desired(existing.as_ref(), desired) {
+                return Ok((*existing).clone());
+            }
+        }
         self.apply(&api, desired).await
     }
 

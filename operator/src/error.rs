@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use kube::runtime::controller::Action;
 
+use crate::children::ChildRef;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Kubernetes API: {0}")]
@@ -31,6 +33,11 @@ pub enum Error {
 
     #[error("finalizer: {0}")]
     Finalizer(String),
+
+    /// An object of a child's name exists that the operator did not create
+    /// for this owner; it is left alone, and nothing it holds is used.
+    #[error("{0} exists but was not created by the operator for this object: delete or rename it")]
+    Conflict(ChildRef),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -48,6 +55,7 @@ impl Error {
             | FailureReason::InsufficientPrivilege => "configuration",
             FailureReason::InvalidObject => "invalid_object",
             FailureReason::FinalizerFailed => "finalizer",
+            FailureReason::Conflict => "conflict",
         }
     }
 
@@ -73,6 +81,7 @@ impl Error {
             Self::AdminCredentials { .. } => FailureReason::AdminCredentialsInvalid,
             Self::MissingObjectKey(_) => FailureReason::InvalidObject,
             Self::Finalizer(_) => FailureReason::FinalizerFailed,
+            Self::Conflict(_) => FailureReason::Conflict,
         }
     }
 
@@ -119,6 +128,8 @@ pub enum FailureReason {
     UnknownDatabaseServer,
     InvalidObject,
     FinalizerFailed,
+    /// A child's name is taken by an object the operator did not create.
+    Conflict,
 }
 
 impl FailureReason {
@@ -134,6 +145,7 @@ impl FailureReason {
             Self::UnknownDatabaseServer => "UnknownDatabaseServer",
             Self::InvalidObject => "InvalidObject",
             Self::FinalizerFailed => "FinalizerFailed",
+            Self::Conflict => "Conflict",
         }
     }
 

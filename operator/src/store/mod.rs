@@ -22,8 +22,8 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 
-use crate::context::Context;
-use crate::context::SqlDone;
+use crate::children::{self, ChildRef};
+use crate::context::{Context, SqlDone};
 use crate::crd::{
     Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, is_paused, set_condition,
 };
@@ -242,6 +242,13 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
             .await
             .map_err(Error::from)?,
     };
+    // A Secret of that name the Store does not control was made by someone
+    // else, perhaps with keys they chose: never write it or use it.
+    if let Some(secret) = &existing
+        && !children::controlled_by(&secret.metadata, &store_uid)
+    {
+        return Err(Error::Conflict(ChildRef::of(secret)).into());
+    }
     let reusable = match existing.as_ref().and_then(ApiKeys::from_secret) {
         Some(keys)
             if database::keys_usable(&mut conn, &store_id, &keys)

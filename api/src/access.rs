@@ -19,6 +19,7 @@ use crate::auth::{self, Principal, StoreRole};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 use crate::ids::StoreId;
+use crate::limits::Client;
 use crate::state::State;
 
 /// Which store roles a route admits.
@@ -141,6 +142,7 @@ impl FromRequest for Principal {
         let state = app_state(request);
         let bearer = header(request, "Authorization").map(str::to_owned);
         let api_key = header(request, auth::API_KEY_HEADER).map(str::to_owned);
+        let client = Client::extract(request).into_inner();
         Box::pin(async move {
             let state = state?;
             if let Some(authorization) = bearer {
@@ -154,9 +156,20 @@ impl FromRequest for Principal {
                 return Ok(Self::User(claims));
             }
             if let Some(key) = api_key {
-                let (store_id, kind) = auth::accounts::store_key(&state.db, &state.api_keys, &key)
-                    .await?
-                    .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".to_owned()))?;
+                let (store_id, kind) = match auth::accounts::cached_store_key(&state.api_keys, &key) {
+                    Some(found) => found,
+                    // A key found lately is not a guess: only lookups are
+                    // refused to a client that presented too many unknown keys.
+                    None => {
+                        let client = client?.0;
+                        state.limits.refuse_guessing(client)?;
+                        let found = auth::accounts::store_key(&state.db, &state.api_keys, &key).await?;
+                        found.ok_or_else(|| {
+                            state.limits.count_unknown_credential(client);
+                            ApiError::Unauthorized("unknown or revoked API key".to_owned())
+                        })?
+                    }
+                };
                 return Ok(Self::StoreKey { store_id, kind });
             }
             Err(ApiError::Unauthorized(format!(

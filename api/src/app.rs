@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::error::{self, ApiError};
 use crate::state::State;
-use crate::{catalog, inventory, middleware, orders, promotions, stores, system, users};
+use crate::{catalog, inventory, limits, middleware, orders, promotions, stores, system, users};
 
 /// The largest request body any route accepts.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -25,7 +25,9 @@ pub fn app(
         InitError = (),
     >,
 > {
+    // The last wrap runs first: a refused request is still logged and counted.
     App::new()
+        .wrap(from_fn(limits::admit))
         .wrap(from_fn(middleware::observe))
         .configure(configure(state))
 }
@@ -82,7 +84,11 @@ mod tests {
     fn state() -> web::Data<State> {
         let db = Db::connect_lazy("postgres://nobody@127.0.0.1:1/none", 1).unwrap();
         let keys = crate::auth::keys::tests::key_ring();
-        web::Data::new(State::new(db, Issuer::new(keys, "test")))
+        web::Data::new(State::new(
+            db,
+            Issuer::new(keys, "test"),
+            crate::limits::Limits::unlimited(),
+        ))
     }
 
     #[actix_web::test]

@@ -68,6 +68,10 @@ pub enum ApiError {
     #[error("{0}")]
     Overloaded(String),
 
+    /// Over a rate limit (`limits`): retry after `Retry-After` seconds.
+    #[error("{}", .0.detail)]
+    TooManyRequests(crate::limits::Throttled),
+
     /// A bug or an outage: the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -86,6 +90,7 @@ impl ApiError {
             Self::Conflict { .. } => ("conflict", "The request conflicts with the current state"),
             Self::Unavailable(_) => ("unavailable", "The service is not ready"),
             Self::Overloaded(_) => ("overloaded", "Too busy; retry shortly"),
+            Self::TooManyRequests(_) => ("rate-limited", "Too many requests"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -158,6 +163,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) | Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -197,7 +203,11 @@ impl ResponseError for ApiError {
         if let Self::Overloaded(_) = self {
             response.insert_header(("Retry-After", "1"));
         }
-        response.json(problem)
+        let mut response = response.json(problem);
+        if let Self::TooManyRequests(throttled) = self {
+            throttled.write_headers(response.headers_mut());
+        }
+        response
     }
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -10,6 +10,8 @@ use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::config::Config;
 use shopfleet_api::db::Db;
+use shopfleet_api::limits::Limits;
+use shopfleet_api::limits::client::TrustedProxies;
 use shopfleet_api::state::State;
 
 /// Connections to the tenant database per process.
@@ -37,6 +39,10 @@ async fn main() -> anyhow::Result<()> {
     let state = web::Data::new(State::new(
         Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
         Issuer::new(keys, &settings.tenant),
+        Limits::new(
+            settings.rate_limits,
+            TrustedProxies::new(settings.trusted_proxies.clone()),
+        ),
     ));
     if let Some(ttl) = config.pending_order_ttl() {
         shopfleet_api::orders::expiry::spawn(state.clone(), ttl);

@@ -1,11 +1,12 @@
 //! What every request can reach: the tenant database, the token issuer, the
-//! metrics, the API-key cache and the bounded password hashing. Built once by `main.rs` (or a test) and
+//! metrics, the API-key cache, the bounded password hashing and the rate limits. Built once by `main.rs` (or a test) and
 //! shared by every worker.
 
 use crate::auth::accounts::KeyCache;
 use crate::auth::password::PasswordHashing;
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 
 pub struct State {
@@ -14,16 +15,18 @@ pub struct State {
     pub metrics: Metrics,
     pub api_keys: KeyCache,
     pub passwords: PasswordHashing,
+    pub limits: Limits,
 }
 
 impl State {
-    pub fn new(db: Db, issuer: Issuer) -> Self {
+    pub fn new(db: Db, issuer: Issuer, limits: Limits) -> Self {
         Self {
             db,
             issuer,
             metrics: Metrics::new(),
             api_keys: KeyCache::new(db::LOOKUP_TTL, 10_000),
             passwords: PasswordHashing::per_core(),
+            limits,
         }
     }
 }

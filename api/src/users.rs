@@ -6,6 +6,8 @@
 //! `Tenant.spec.owner.email` (its token is in Secret `<tenant>-owner-invite`),
 //! everyone after through `POST /v1/invitations` by an owner.
 
+use std::time::Instant;
+
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,7 @@ use crate::auth::tokens::ACCESS_TOKEN_SECONDS;
 use crate::auth::{KeyKind, Principal, Role, User};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::ids::StoreId;
+use crate::limits::Client;
 use crate::state::State;
 use crate::validate::{Checks, text};
 
@@ -157,16 +160,25 @@ async fn register(
     ),
     security(()),
 )]
-async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+async fn login(
+    state: web::Data<State>,
+    Client(client): Client,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let invalid = || ApiError::Unauthorized("the email or password is wrong".to_owned());
     let email = Email::parse(&body.email).map_err(|_| invalid())?;
+    let limits = &state.limits;
+    limits.refuse_throttled_login(email.as_str(), client)?;
     // No connection is held while the password is checked (tens of milliseconds).
     let found = accounts::user_for_login(&mut *state.db.tenant_wide_conn().await?, &email).await?;
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     if !state.passwords.verify(body.password, hash).await? {
+        // An unknown email counts too: the answer must not tell them apart.
+        limits.logins.failed(email.as_str(), client, Instant::now());
         return Err(invalid());
     }
+    limits.logins.succeeded(email.as_str(), client);
     let user = user.ok_or_else(invalid)?;
     let session = state
         .db
@@ -189,7 +201,12 @@ async fn login(state: web::Data<State>, body: web::Json<LoginRequest>) -> Result
     ),
     security(()),
 )]
-async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+async fn refresh(
+    state: web::Data<State>,
+    Client(client): Client,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.refuse_guessing(client)?;
     // None: the token was spent before. Its family is now revoked, and the
     // revocation is committed even though the request fails.
     let next = state
@@ -199,6 +216,7 @@ async fn refresh(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Re
                 Refresh::Spent { user, family } => (user, family),
                 Refresh::Reused => return Ok(None),
                 Refresh::Invalid => {
+                    state.limits.count_unknown_credential(client);
                     return Err(ApiError::Unauthorized(
                         "the refresh token is unknown, expired or revoked".to_owned(),
                     ));
@@ -259,6 +277,7 @@ async fn logout(state: web::Data<State>, body: web::Json<RefreshRequest>) -> Res
 )]
 async fn accept_invitation(
     state: web::Data<State>,
+    Client(client): Client,
     body: web::Json<AcceptInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -269,8 +288,10 @@ async fn accept_invitation(
     let unknown = || ApiError::Unauthorized("the invitation is unknown, used or expired".to_owned());
     // A bogus token costs a lookup, not a password hash; no connection is
     // held while the password is hashed. The transaction looks again.
+    state.limits.refuse_guessing(client)?;
     let pending = accounts::pending_invitation(&mut *state.db.tenant_wide_conn().await?, &body.token).await?;
     if pending.is_none() {
+        state.limits.count_unknown_credential(client);
         return Err(unknown());
     }
     let hash = state.passwords.hash(password).await?;

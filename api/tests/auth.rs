@@ -137,10 +137,20 @@ async fn a_wrong_password_and_an_unknown_email_take_the_same_time() {
     );
 }
 
-/// How long a login with `body` takes to be refused.
+/// How long a login with `body` takes to be refused. Each comes from a
+/// client of its own, so the sign-in throttling (`limits::login`) never
+/// answers in its place.
 async fn failed_login_time(app: &TestApp, body: &Value) -> std::time::Duration {
+    static CLIENT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
+    let [high, low] = CLIENT
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_be_bytes();
+    let request = actix_web::test::TestRequest::post()
+        .uri("/v1/auth/login")
+        .peer_addr(std::net::SocketAddr::from(([198, 18, high, low], 40000)))
+        .set_json(body);
     let started = std::time::Instant::now();
-    let reply = app.post("/v1/auth/login", As::Nobody, body.clone()).await;
+    let reply = app.send(request).await;
     let elapsed = started.elapsed();
     reply.expect_problem(401, "unauthorized");
     elapsed

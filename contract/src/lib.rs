@@ -6,7 +6,11 @@
 //! a tenant may change is a Tenant field the operator copies in here, or it
 //! does not exist.
 
+pub mod cidr;
+
 use std::path::PathBuf;
+
+use cidr::Cidr;
 
 /// The runtime role's connection URL, from key [`DATABASE_URL`] of Secret `<tenant>-db`.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -18,6 +22,13 @@ pub const JWT_KEYS: &str = "SHOPFLEET_JWT_KEYS";
 pub const LISTEN: &str = "SHOPFLEET_LISTEN";
 /// Minutes an order may stay unpaid before it is cancelled (0: never).
 pub const PENDING_ORDER_MINUTES: &str = "SHOPFLEET_PENDING_ORDER_MINUTES";
+/// Requests per second this process admits for the whole tenant (0: no limit).
+pub const RATE_LIMIT: &str = "SHOPFLEET_RATE_LIMIT";
+/// Requests per second this process admits from one client address (0: no limit).
+pub const CLIENT_RATE_LIMIT: &str = "SHOPFLEET_CLIENT_RATE_LIMIT";
+/// Comma-separated address blocks of the proxies (the ingress controller)
+/// whose `X-Forwarded-For` says who the client is.
+pub const TRUSTED_PROXIES: &str = "SHOPFLEET_TRUSTED_PROXIES";
 /// The log filter (`tracing`'s `EnvFilter` syntax).
 pub const LOG: &str = "RUST_LOG";
 
@@ -40,7 +51,18 @@ pub struct ApiSettings {
     pub listen: String,
     /// 0: unpaid orders never expire.
     pub pending_order_minutes: u32,
+    pub rate_limits: RateLimits,
+    pub trusted_proxies: Vec<Cidr>,
     pub log: String,
+}
+
+/// Requests per second this process admits; 0 is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    /// For the whole tenant: this replica's share of the plan's rate.
+    pub tenant_per_second: u32,
+    /// From one client address (an IPv6 client: its /64).
+    pub client_per_second: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,19 +85,27 @@ impl ApiSettings {
             jwt_keys: PathBuf::from(JWT_MOUNT_PATH).join(JWT_KEYS_FILE),
             listen: format!("0.0.0.0:{API_PORT}"),
             pending_order_minutes,
+            rate_limits: RateLimits::default(),
+            trusted_proxies: Vec::new(),
             log: "info".to_owned(),
         }
     }
 
-    /// The variables that carry these settings, in a stable order.
+    /// The variables that carry these settings, in a stable order. None is
+    /// empty: the apiserver drops an empty value, so it is left out instead.
     pub fn to_env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             (TENANT, self.tenant.clone()),
             (JWT_KEYS, self.jwt_keys.display().to_string()),
             (LISTEN, self.listen.clone()),
             (PENDING_ORDER_MINUTES, self.pending_order_minutes.to_string()),
+            (RATE_LIMIT, self.rate_limits.tenant_per_second.to_string()),
+            (CLIENT_RATE_LIMIT, self.rate_limits.client_per_second.to_string()),
+            (TRUSTED_PROXIES, join(&self.trusted_proxies)),
             (LOG, self.log.clone()),
-        ]
+        ];
+        env.retain(|(_, value)| !value.is_empty());
+        env
     }
 
     /// Reads the settings through `var` (the process environment, in the
@@ -98,14 +128,50 @@ impl ApiSettings {
                     expected: "a whole number of minutes from 0 (never) to 10080 (a week)",
                 })?,
         };
+        let per_second = |name: &'static str| match var(name) {
+            None => Ok(0),
+            Some(text) => text.trim().parse().map_err(|_| ContractError::Invalid {
+                name,
+                value: text,
+                expected: "a whole number of requests per second (0: no limit)",
+            }),
+        };
+        let rate_limits = RateLimits {
+            tenant_per_second: per_second(RATE_LIMIT)?,
+            client_per_second: per_second(CLIENT_RATE_LIMIT)?,
+        };
+        let trusted_proxies = match var(TRUSTED_PROXIES) {
+            None => Vec::new(),
+            Some(text) => split(&text).map_err(|_| ContractError::Invalid {
+                name: TRUSTED_PROXIES,
+                value: text,
+                expected: "comma-separated addresses or blocks such as 10.0.0.0/8",
+            })?,
+        };
         let defaults = Self::in_pod(&tenant, pending_order_minutes);
         Ok(Self {
+            rate_limits,
+            trusted_proxies,
             jwt_keys: var(JWT_KEYS).map_or(defaults.jwt_keys, PathBuf::from),
             listen: var(LISTEN).unwrap_or(defaults.listen),
             log: var(LOG).unwrap_or(defaults.log),
             ..defaults
         })
     }
+}
+
+/// Address blocks as one comma-separated value.
+pub fn join(blocks: &[Cidr]) -> String {
+    blocks.iter().map(Cidr::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The blocks of a comma-separated value (empty entries ignored), or the
+/// first that is not one.
+pub fn split(text: &str) -> Result<Vec<Cidr>, String> {
+    text.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 #[cfg(test)]
@@ -122,7 +188,14 @@ mod tests {
 
     #[test]
     fn what_the_operator_writes_the_api_reads_back() {
-        let settings = ApiSettings::in_pod("acme", 45);
+        let settings = ApiSettings {
+            rate_limits: RateLimits {
+                tenant_per_second: 250,
+                client_per_second: 50,
+            },
+            trusted_proxies: split("10.0.0.0/8, fd00::/8").unwrap(),
+            ..ApiSettings::in_pod("acme", 45)
+        };
         let env: Vec<(String, String)> = settings
             .to_env()
             .into_iter()
@@ -138,6 +211,8 @@ mod tests {
         assert_eq!(read.jwt_keys, PathBuf::from("/etc/shopfleet/jwt/keys.json"));
         assert_eq!(read.listen, "0.0.0.0:8080");
         assert_eq!(read.pending_order_minutes, 30);
+        assert_eq!(read.rate_limits, RateLimits::default(), "no limit");
+        assert!(read.trusted_proxies.is_empty());
         assert!(matches!(
             ApiSettings::from_env(lookup(&[])),
             Err(ContractError::Missing(TENANT, _))
@@ -155,6 +230,18 @@ mod tests {
         for bad in ["10081", "-1", "half an hour", ""] {
             let error = minutes(bad).unwrap_err();
             assert!(error.to_string().contains(PENDING_ORDER_MINUTES), "{error}");
+        }
+    }
+
+    #[test]
+    fn limits_and_proxies_that_do_not_parse_are_named() {
+        for (name, value) in [
+            (RATE_LIMIT, "fast"),
+            (CLIENT_RATE_LIMIT, "-1"),
+            (TRUSTED_PROXIES, "10.0.0.0/8,ingress"),
+        ] {
+            let error = ApiSettings::from_env(lookup(&[(TENANT, "acme"), (name, value)])).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
         }
     }
 }

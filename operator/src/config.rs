@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use clap::Args;
+use shopfleet_contract::cidr::Cidr;
 
 #[derive(Args, Clone, Debug)]
 pub struct Config {
@@ -22,6 +23,13 @@ pub struct Config {
     /// Image of the tenant API when a Tenant does not name one.
     #[arg(long, env = "SHOPFLEET_API_IMAGE", default_value = concat!("shopfleet/shopfleet-api:", env!("CARGO_PKG_VERSION")))]
     pub api_image: String,
+
+    /// The proxies in front of the tenant APIs (the ingress controller's
+    /// pods), as comma-separated addresses or blocks (`10.0.0.0/8`): their
+    /// `X-Forwarded-For` says who a client is, for the per-client rate
+    /// limits. Unset: the API counts each connection's peer.
+    #[arg(long, env = "SHOPFLEET_API_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
+    pub trusted_proxies: Proxies,
 
     /// Objects of one kind reconciled at the same time.
     #[arg(long, env = "SHOPFLEET_CONCURRENCY", default_value_t = 8)]
@@ -53,6 +61,14 @@ pub struct Config {
     /// Pod, the Pod's name (downward API); elsewhere the host name and process id.
     #[arg(long, env = "POD_NAME", default_value_t = default_identity())]
     pub identity: String,
+}
+
+/// Address blocks, as the API reads them back (`shopfleet-contract`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Proxies(pub Vec<Cidr>);
+
+fn parse_proxies(text: &str) -> Result<Proxies, String> {
+    shopfleet_contract::split(text).map(Proxies)
 }
 
 /// An empty selector would silently match every Tenant: when the flag is

@@ -6,11 +6,11 @@ use crate::crd::Plan;
 /// and the API's resources; the quota, store limit and request rate are the
 /// plan's alone.
 ///
-/// | plan       | API replicas | quota CPU | quota memory | max stores | requests/s | API requests (CPU/memory) | API limits (CPU/memory) |
-/// |------------|-------------:|----------:|-------------:|-----------:|-----------:|---------------------------|-------------------------|
-/// | starter    | 1            | 2         | 2Gi          | 3          | 50         | 100m / 128Mi              | 500m / 256Mi            |
-/// | growth     | 2            | 8         | 8Gi          | 20         | 500        | 250m / 256Mi              | 1 / 512Mi               |
-/// | enterprise | 3            | 32        | 64Gi         | 200        | 5000       | 500m / 512Mi              | 2 / 1Gi                 |
+/// | plan       | API replicas | quota CPU | quota memory | max stores | requests/s (tenant / per client) | API requests (CPU/memory) | API limits (CPU/memory) |
+/// |------------|-------------:|----------:|-------------:|-----------:|---------------------------------:|---------------------------|-------------------------|
+/// | starter    | 1            | 2         | 2Gi          | 3          | 50 / 20                          | 100m / 128Mi              | 500m / 256Mi            |
+/// | growth     | 2            | 8         | 8Gi          | 20         | 500 / 100                        | 250m / 256Mi              | 1 / 512Mi               |
+/// | enterprise | 3            | 32        | 64Gi         | 200        | 5000 / 500                       | 500m / 512Mi              | 2 / 1Gi                 |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlanDefaults {
     /// API replicas when `spec.api.replicas` is unset.
@@ -20,6 +20,10 @@ pub struct PlanDefaults {
     pub quota_memory: &'static str,
     /// Stores the tenant may have.
     pub max_stores: u32,
+    /// Requests per second the tenant's API admits in all, and from one
+    /// client address (each replica enforces its share: `tenant::build`).
+    pub requests_per_second: u32,
+    pub client_requests_per_second: u32,
     /// Resources of each API container when `spec.api.resources` is unset;
     /// also the namespace's LimitRange defaults.
     pub api_cpu_request: &'static str,
@@ -37,6 +41,8 @@ impl PlanDefaults {
                 quota_cpu: "2",
                 quota_memory: "2Gi",
                 max_stores: 3,
+                requests_per_second: 50,
+                client_requests_per_second: 20,
                 api_cpu_request: "100m",
                 api_memory_request: "128Mi",
                 api_cpu_limit: "500m",
@@ -47,6 +53,8 @@ impl PlanDefaults {
                 quota_cpu: "8",
                 quota_memory: "8Gi",
                 max_stores: 20,
+                requests_per_second: 500,
+                client_requests_per_second: 100,
                 api_cpu_request: "250m",
                 api_memory_request: "256Mi",
                 api_cpu_limit: "1",
@@ -57,6 +65,8 @@ impl PlanDefaults {
                 quota_cpu: "32",
                 quota_memory: "64Gi",
                 max_stores: 200,
+                requests_per_second: 5000,
+                client_requests_per_second: 500,
                 api_cpu_request: "500m",
                 api_memory_request: "512Mi",
                 api_cpu_limit: "2",
@@ -79,6 +89,8 @@ mod tests {
                 quota_cpu: "2",
                 quota_memory: "2Gi",
                 max_stores: 3,
+                requests_per_second: 50,
+                client_requests_per_second: 20,
                 api_cpu_request: "100m",
                 api_memory_request: "128Mi",
                 api_cpu_limit: "500m",
@@ -96,6 +108,8 @@ mod tests {
                 quota_cpu: "8",
                 quota_memory: "8Gi",
                 max_stores: 20,
+                requests_per_second: 500,
+                client_requests_per_second: 100,
                 api_cpu_request: "250m",
                 api_memory_request: "256Mi",
                 api_cpu_limit: "1",
@@ -113,6 +127,8 @@ mod tests {
                 quota_cpu: "32",
                 quota_memory: "64Gi",
                 max_stores: 200,
+                requests_per_second: 5000,
+                client_requests_per_second: 500,
                 api_cpu_request: "500m",
                 api_memory_request: "512Mi",
                 api_cpu_limit: "2",

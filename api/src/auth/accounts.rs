@@ -28,12 +28,14 @@ pub const STORE_KEY: &str = "SELECT k.store_id, k.kind FROM store_api_keys k JOI
 /// API keys found lately, by their SHA-256 (unknown keys are never cached).
 pub type KeyCache = TtlCache<Vec<u8>, (StoreId, KeyKind)>;
 
-/// The store and kind of an active API key of an active store.
+/// The store and kind of an API key found lately, without a lookup.
+pub fn cached_store_key(cache: &KeyCache, key: &str) -> Option<(StoreId, KeyKind)> {
+    cache.get(&sha256(key))
+}
+
+/// The store and kind of an active API key of an active store, looked up.
 pub async fn store_key(db: &Db, cache: &KeyCache, key: &str) -> Result<Option<(StoreId, KeyKind)>, ApiError> {
     let hash = sha256(key);
-    if let Some(found) = cache.get(&hash) {
-        return Ok(Some(found));
-    }
     let mut conn = db.tenant_wide_conn().await?;
     let found: Option<(StoreId, KeyKind)> = sqlx::query_as(STORE_KEY)
         .bind(&hash)

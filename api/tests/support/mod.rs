@@ -16,6 +16,7 @@ use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::db::Db;
 use shopfleet_api::ids::StoreId;
+use shopfleet_api::limits::Limits;
 use shopfleet_api::state::State;
 use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::ApiKeys;
@@ -175,8 +176,19 @@ impl TestApp {
         Self::over(&url, Some(tenant))
     }
 
+    /// The API of a fresh, migrated tenant database, with these limits.
+    pub async fn limited(limits: Limits) -> Self {
+        let tenant = Tenant::new().await;
+        let url = tenant.url.clone();
+        Self::with_limits(&url, Some(tenant), limits)
+    }
+
     /// The API over the database at `url`.
     pub fn over(url: &str, tenant: Option<Tenant>) -> Self {
+        Self::with_limits(url, tenant, Limits::unlimited())
+    }
+
+    fn with_limits(url: &str, tenant: Option<Tenant>, limits: Limits) -> Self {
         let keys_dir = tempfile::tempdir().unwrap();
         let keys_path = keys_dir.path().join("keys.json");
         std::fs::write(
@@ -188,6 +200,7 @@ impl TestApp {
         let state = web::Data::new(State::new(
             Db::connect_lazy(url, 8).unwrap(),
             Issuer::new(keys.clone(), TENANT),
+            limits,
         ));
         Self {
             tenant,

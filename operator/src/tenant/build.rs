@@ -26,7 +26,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
-use shopfleet_contract::{self as contract, ApiSettings, JWT_MOUNT_PATH};
+use shopfleet_contract::cidr::Cidr;
+use shopfleet_contract::{self as contract, ApiSettings, JWT_MOUNT_PATH, RateLimits};
 
 use crate::crd::Tenant;
 use crate::names::{
@@ -178,10 +179,19 @@ pub fn api_replicas(tenant: &Tenant, plan: &PlanDefaults) -> i32 {
 
 /// The tenant's API. `db_secret_version` changes with the credentials in the
 /// `<tenant>-db` Secret (see `secrets::db_secret_version`).
+/// What the operator's configuration says about every tenant's API pods.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiPod<'a> {
+    /// The image to run: the Tenant's, or the operator's default.
+    pub image: &'a str,
+    /// The proxies whose `X-Forwarded-For` the API believes.
+    pub trusted_proxies: &'a [Cidr],
+}
+
 pub fn api_deployment(
     tenant: &Tenant,
     plan: &PlanDefaults,
-    image: &str,
+    pod: &ApiPod,
     db_secret_version: &str,
 ) -> Deployment {
     let name = tenant_name(tenant);
@@ -205,7 +215,7 @@ pub fn api_deployment(
                     annotations: Some(string_map([(DB_SECRET_VERSION_ANNOTATION, db_secret_version)])),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(api_pod_spec(tenant, plan, image)),
+                spec: Some(api_pod_spec(tenant, plan, pod)),
             },
             ..DeploymentSpec::default()
         },
@@ -213,10 +223,10 @@ pub fn api_deployment(
     }
 }
 
-fn api_pod_spec(tenant: &Tenant, plan: &PlanDefaults, image: &str) -> PodSpec {
+fn api_pod_spec(tenant: &Tenant, plan: &PlanDefaults, pod: &ApiPod) -> PodSpec {
     let name = tenant_name(tenant);
     PodSpec {
-        containers: vec![api_container(tenant, plan, image)],
+        containers: vec![api_container(tenant, plan, pod)],
         volumes: Some(vec![
             Volume {
                 name: "jwt".to_owned(),
@@ -256,17 +266,17 @@ fn api_pod_spec(tenant: &Tenant, plan: &PlanDefaults, image: &str) -> PodSpec {
     }
 }
 
-fn api_container(tenant: &Tenant, plan: &PlanDefaults, image: &str) -> Container {
+fn api_container(tenant: &Tenant, plan: &PlanDefaults, pod: &ApiPod) -> Container {
     Container {
         name: "api".to_owned(),
-        image: Some(image.to_owned()),
+        image: Some(pod.image.to_owned()),
         ports: Some(vec![ContainerPort {
             name: Some(API_PORT_NAME.to_owned()),
             container_port: API_PORT,
             protocol: Some("TCP".to_owned()),
             ..ContainerPort::default()
         }]),
-        env: Some(api_env(tenant)),
+        env: Some(api_env(tenant, plan, pod.trusted_proxies)),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "jwt".to_owned(),
@@ -419,7 +429,7 @@ fn runtime_default_seccomp() -> SeccompProfile {
 
 /// The API's environment as `shopfleet-contract` defines it for both sides:
 /// the settings as values, the database URL from the `<tenant>-db` Secret.
-fn api_env(tenant: &Tenant) -> Vec<EnvVar> {
+fn api_env(tenant: &Tenant, plan: &PlanDefaults, trusted_proxies: &[Cidr]) -> Vec<EnvVar> {
     let name = tenant_name(tenant);
     let minutes = tenant
         .spec
@@ -438,10 +448,25 @@ fn api_env(tenant: &Tenant) -> Vec<EnvVar> {
         }),
         ..EnvVar::default()
     };
-    let settings = ApiSettings::in_pod(name, minutes).to_env();
+    let settings = ApiSettings {
+        rate_limits: replica_rate_limits(plan, api_replicas(tenant, plan)),
+        trusted_proxies: trusted_proxies.to_vec(),
+        ..ApiSettings::in_pod(name, minutes)
+    }
+    .to_env();
     std::iter::once(database_url)
         .chain(settings.into_iter().map(|(var, value)| env(var, &value)))
         .collect()
+}
+
+/// Each replica's share of the plan's request rates: a load balancer
+/// spreads requests across them, so together they admit the plan's rate.
+pub fn replica_rate_limits(plan: &PlanDefaults, replicas: i32) -> RateLimits {
+    let replicas = u32::try_from(replicas.max(1)).unwrap_or(1);
+    RateLimits {
+        tenant_per_second: plan.requests_per_second.div_ceil(replicas),
+        client_per_second: plan.client_requests_per_second.div_ceil(replicas),
+    }
 }
 
 fn env(name: &str, value: &str) -> EnvVar {
@@ -455,6 +480,14 @@ fn env(name: &str, value: &str) -> EnvVar {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// The API pod of an operator configured with no trusted proxies.
+    fn pod(image: &str) -> ApiPod<'_> {
+        ApiPod {
+            image,
+            trusted_proxies: &[],
+        }
+    }
     use crate::crd::{Plan, TenantApi, TenantDatabase, TenantOwner, TenantSpec};
 
     const UID: &str = "5f0c3a8e-1b2d-4c6e-9f70-123456789abc";
@@ -485,7 +518,7 @@ pub(crate) mod tests {
     }
 
     fn deployment() -> Deployment {
-        api_deployment(&tenant(), &growth(), "shopfleet/shopfleet-api:test", "v1")
+        api_deployment(&tenant(), &growth(), &pod("shopfleet/shopfleet-api:test"), "v1")
     }
 
     fn pod_spec(deployment: &Deployment) -> &PodSpec {
@@ -628,7 +661,7 @@ pub(crate) mod tests {
         };
         let t = tenant_with(Plan::Starter, api, false);
         assert_eq!(api_replicas(&t, &PlanDefaults::of(Plan::Starter)), 5);
-        let deployment = api_deployment(&t, &PlanDefaults::of(Plan::Starter), "img", "v1");
+        let deployment = api_deployment(&t, &PlanDefaults::of(Plan::Starter), &pod("img"), "v1");
         assert_eq!(deployment.spec.replicas, Some(5));
     }
 
@@ -641,7 +674,10 @@ pub(crate) mod tests {
         let t = tenant_with(Plan::Enterprise, api, true);
         let plan = PlanDefaults::of(Plan::Enterprise);
         assert_eq!(api_replicas(&t, &plan), 0);
-        assert_eq!(api_deployment(&t, &plan, "img", "v1").spec.replicas, Some(0));
+        assert_eq!(
+            api_deployment(&t, &plan, &pod("img"), "v1").spec.replicas,
+            Some(0)
+        );
         assert!(api_pod_disruption_budget(&t, api_replicas(&t, &plan)).is_none());
     }
 
@@ -698,7 +734,7 @@ pub(crate) mod tests {
             },
             true,
         );
-        let changed = api_deployment(&other, &PlanDefaults::of(Plan::Enterprise), "other:2", "v2");
+        let changed = api_deployment(&other, &PlanDefaults::of(Plan::Enterprise), &pod("other:2"), "v2");
         assert_eq!(changed.spec.selector, deployment().spec.selector);
     }
 
@@ -714,7 +750,7 @@ pub(crate) mod tests {
     #[test]
     fn a_new_db_secret_version_changes_the_pod_template() {
         let t = tenant();
-        let template = |version| api_deployment(&t, &growth(), "img", version).spec.template;
+        let template = |version| api_deployment(&t, &growth(), &pod("img"), version).spec.template;
         let annotations = template("abc123").metadata.unwrap().annotations.unwrap();
         assert_eq!(annotations["shopfleet.io/db-secret-version"], "abc123");
         assert_ne!(template("abc123"), template("def456"));
@@ -743,6 +779,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn each_replica_admits_its_share_of_the_plans_rate() {
+        let starter = PlanDefaults::of(Plan::Starter);
+        let share = |replicas| {
+            let limits = replica_rate_limits(&starter, replicas);
+            (limits.tenant_per_second, limits.client_per_second)
+        };
+        assert_eq!(share(1), (50, 20));
+        assert_eq!(share(3), (17, 7), "rounded up");
+        assert_eq!(share(0), (50, 20), "suspended: no pods to share");
+    }
+
+    #[test]
     fn environment_configures_the_api() {
         let deployment = deployment();
         let c = container(&deployment);
@@ -751,10 +799,28 @@ pub(crate) mod tests {
         assert_eq!(env_value(c, "SHOPFLEET_LISTEN"), "0.0.0.0:8080");
         assert_eq!(env_value(c, "SHOPFLEET_PENDING_ORDER_MINUTES"), "30");
         assert_eq!(env_value(c, "RUST_LOG"), "info");
+        // The growth plan's 500 and 100 requests/s, over its 2 replicas.
+        assert_eq!(env_value(c, "SHOPFLEET_RATE_LIMIT"), "250");
+        assert_eq!(env_value(c, "SHOPFLEET_CLIENT_RATE_LIMIT"), "50");
+        let env = c.env.as_ref().unwrap();
+        assert!(
+            !env.iter().any(|e| e.name == "SHOPFLEET_TRUSTED_PROXIES"),
+            "none: left out, not empty"
+        );
+        let proxies = shopfleet_contract::split("10.0.0.0/8").unwrap();
+        let behind_ingress = ApiPod {
+            image: "img",
+            trusted_proxies: &proxies,
+        };
+        let deployment = api_deployment(&tenant(), &growth(), &behind_ingress, "v1");
+        assert_eq!(
+            env_value(container(&deployment), "SHOPFLEET_TRUSTED_PROXIES"),
+            "10.0.0.0/8"
+        );
 
         let mut patient = tenant();
         patient.spec.api.pending_order_minutes = Some(0);
-        let never = api_deployment(&patient, &PlanDefaults::of(Plan::Starter), "img", "v1");
+        let never = api_deployment(&patient, &PlanDefaults::of(Plan::Starter), &pod("img"), "v1");
         assert_eq!(
             env_value(container(&never), "SHOPFLEET_PENDING_ORDER_MINUTES"),
             "0"
@@ -863,7 +929,7 @@ pub(crate) mod tests {
             ..TenantApi::default()
         };
         let t = tenant_with(Plan::Starter, api, false);
-        let deployment = api_deployment(&t, &PlanDefaults::of(Plan::Starter), "img", "v1");
+        let deployment = api_deployment(&t, &PlanDefaults::of(Plan::Starter), &pod("img"), "v1");
         assert_eq!(container(&deployment).resources.as_ref(), Some(&custom));
     }
 

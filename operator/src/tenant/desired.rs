@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, S
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
+use shopfleet_contract::cidr::Cidr;
 
 use super::jwt::{self, KeySet, RotationPolicy};
 use super::{build, database, secrets};
@@ -39,6 +40,7 @@ pub struct ExistingSecrets {
 /// What the desired state depends on besides the Tenant and its Secrets.
 pub struct Inputs<'a> {
     pub api_image: &'a str,
+    pub trusted_proxies: &'a [Cidr],
     /// Where the tenant's API reaches its database server; `None` while the
     /// server's admin credentials cannot be read.
     pub database_host: Option<(String, u16)>,
@@ -182,7 +184,10 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
         deployment: build::api_deployment(
             tenant,
             &plan,
-            image,
+            &build::ApiPod {
+                image,
+                trusted_proxies: inputs.trusted_proxies,
+            },
             &secrets::db_secret_version(&values.password),
         ),
         service: build::api_service(tenant),
@@ -205,6 +210,7 @@ mod tests {
     fn inputs() -> Inputs<'static> {
         Inputs {
             api_image: "shopfleet/shopfleet-api:test",
+            trusted_proxies: &[],
             database_host: Some(("db.example".to_owned(), 5432)),
             now: "2026-11-01T00:00:00Z".parse().unwrap(),
             fresh_password: PASSWORD.to_owned(),

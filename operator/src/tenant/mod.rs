@@ -87,6 +87,7 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     let mut observed = observe::observe(tenant, ctx).await;
     let inputs = Inputs {
         api_image: &ctx.config.api_image,
+        trusted_proxies: &ctx.config.trusted_proxies.0,
         database_host: observed
             .admin
             .as_ref()

@@ -115,7 +115,15 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
     let mut owner = admin.connect_as_owner(&names).await?;
     invite::record_owner_invitation(&mut owner, &tenant.spec.owner.email, &token).await?;
     let image = "shopfleet/shopfleet-api:bench";
-    let deployment = build::api_deployment(&tenant, &plan, image, &secrets::db_secret_version(&password));
+    let deployment = build::api_deployment(
+        &tenant,
+        &plan,
+        &build::ApiPod {
+            image,
+            trusted_proxies: &[],
+        },
+        &secrets::db_secret_version(&password),
+    );
     apply::<Deployment>(&Api::namespaced(client.clone(), &namespace), deployment).await?;
     apply::<Service>(
         &Api::namespaced(client.clone(), &namespace),

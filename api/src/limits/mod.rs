@@ -1,0 +1,370 @@
+//! Rate limits: what keeps one client, or the sum of all, from taking more
+//! than the tenant's plan allows, and guessers from guessing.
+//!
+//! - Every request but the probes and `/metrics` takes a token from its
+//!   client's bucket and from the tenant's (`admit`, a middleware). The rates
+//!   come from the Tenant's plan, through the operator (`shopfleet-contract`'s
+//!   `RateLimits`: this replica's share); each bucket holds two seconds' worth.
+//! - Wrong passwords slow down their (account, client) pair (`login`).
+//! - Credentials that match nothing (an API key, a refresh token, an
+//!   invitation token) are counted per client, 20 a minute: past that, the
+//!   client's credential lookups are refused until its budget refills.
+//!
+//! A refusal is a 429 problem+json with `Retry-After`; every limited
+//! response carries the `RateLimit-Policy` and `RateLimit` fields of the
+//! IETF draft (draft-ietf-httpapi-ratelimit-headers), one item per policy.
+//! The buckets live in the process: with N replicas a client may get up to
+//! N times its share when the load balancer spreads it evenly, which the
+//! operator accounts for by giving each replica 1/N of the plan's rate.
+
+pub mod bucket;
+pub mod client;
+pub mod login;
+
+use std::future::{Ready, ready};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use shopfleet_contract::RateLimits;
+
+use crate::error::ApiError;
+use crate::state::State;
+use bucket::{Bucket, KeyedBuckets, Rate, Verdict};
+use client::{TrustedProxies, budget_key};
+use login::LoginThrottle;
+
+/// Each bucket holds this many seconds of its rate.
+const BURST_SECONDS: f64 = 2.0;
+
+/// Credentials matching nothing a client may present: 20 a minute.
+const UNKNOWN_CREDENTIALS: Rate = Rate {
+    per_second: 1.0 / 3.0,
+    burst: 20,
+};
+
+/// Routes no limit applies to: the kubelet's probes and Prometheus.
+const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+pub struct Limits {
+    tenant: Option<(Rate, Mutex<Bucket>)>,
+    clients: Option<KeyedBuckets<IpAddr>>,
+    unknown_credentials: KeyedBuckets<IpAddr>,
+    pub logins: LoginThrottle,
+    proxies: TrustedProxies,
+}
+
+/// One policy's state after a request, as the `RateLimit` fields tell it.
+#[derive(Clone, Copy, Debug)]
+pub struct PolicyState {
+    pub name: &'static str,
+    pub rate: Rate,
+    pub verdict: Verdict,
+}
+
+/// Why a request was refused, and when to come back.
+#[derive(Debug)]
+pub struct Throttled {
+    pub detail: String,
+    pub retry_after: Duration,
+    pub policies: Vec<PolicyState>,
+}
+
+impl Limits {
+    pub fn new(rates: RateLimits, proxies: TrustedProxies) -> Self {
+        let rate =
+            |per_second: u32| (per_second > 0).then(|| Rate::new(f64::from(per_second), BURST_SECONDS));
+        Self {
+            tenant: rate(rates.tenant_per_second)
+                .map(|rate| (rate, Mutex::new(Bucket::full(rate, Instant::now())))),
+            clients: rate(rates.client_per_second).map(KeyedBuckets::new),
+            unknown_credentials: KeyedBuckets::new(UNKNOWN_CREDENTIALS),
+            logins: LoginThrottle::default(),
+            proxies,
+        }
+    }
+
+    /// No request limits (the guessing limits stay): for tests that are
+    /// not about limits.
+    pub fn unlimited() -> Self {
+        Self::new(RateLimits::default(), TrustedProxies::default())
+    }
+
+    /// Takes a request's tokens: the client's first (a client over its
+    /// share does not spend the tenant's), then the tenant's.
+    pub fn admit(&self, client: IpAddr, now: Instant) -> Result<Vec<PolicyState>, Throttled> {
+        let mut policies = Vec::with_capacity(2);
+        if let Some(clients) = &self.clients {
+            let verdict = clients.take(&budget_key(client), now);
+            policies.push(PolicyState {
+                name: "client",
+                rate: clients.rate(),
+                verdict,
+            });
+            if !verdict.admitted {
+                return Err(Throttled::new("this client is over its request rate", policies));
+            }
+        }
+        if let Some((rate, bucket)) = &self.tenant {
+            let verdict = bucket.lock().expect("not poisoned").take(*rate, now);
+            policies.push(PolicyState {
+                name: "tenant",
+                rate: *rate,
+                verdict,
+            });
+            if !verdict.admitted {
+                return Err(Throttled::new(
+                    "the tenant is over its plan's request rate",
+                    policies,
+                ));
+            }
+        }
+        Ok(policies)
+    }
+
+    /// Refuses a credential lookup from a client that has presented too
+    /// many credentials matching nothing.
+    pub fn refuse_guessing(&self, client: IpAddr) -> Result<(), ApiError> {
+        let verdict = self.unknown_credentials.peek(&budget_key(client), Instant::now());
+        if verdict.admitted {
+            return Ok(());
+        }
+        Err(ApiError::TooManyRequests(Throttled::new(
+            "too many unknown credentials from this client",
+            vec![PolicyState {
+                name: "unknown-credentials",
+                rate: UNKNOWN_CREDENTIALS,
+                verdict,
+            }],
+        )))
+    }
+
+    /// Counts a credential that matched nothing.
+    pub fn count_unknown_credential(&self, client: IpAddr) {
+        self.unknown_credentials.take(&budget_key(client), Instant::now());
+    }
+
+    /// Refuses a sign-in while its (account, client) pair must wait.
+    pub fn refuse_throttled_login(&self, account: &str, client: IpAddr) -> Result<(), ApiError> {
+        match self.logins.wait(account, client, Instant::now()) {
+            None => Ok(()),
+            Some(wait) => Err(ApiError::TooManyRequests(Throttled {
+                detail: "too many wrong passwords for this account from this client".to_owned(),
+                retry_after: wait,
+                policies: Vec::new(),
+            })),
+        }
+    }
+}
+
+impl Throttled {
+    /// Refused by the last of `policies`.
+    fn new(detail: &str, policies: Vec<PolicyState>) -> Self {
+        let retry_after = policies
+            .last()
+            .map_or(Duration::from_secs(1), |refused| refused.verdict.retry_after);
+        Self {
+            detail: detail.to_owned(),
+            retry_after,
+            policies,
+        }
+    }
+
+    /// `Retry-After` and the `RateLimit` fields.
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        let seconds = self.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        headers.insert(HeaderName::from_static("retry-after"), HeaderValue::from(seconds));
+        write_policies(&self.policies, headers);
+    }
+}
+
+/// `RateLimit-Policy: "client";q=40;w=2, ...` and `RateLimit: "client";r=39;t=1, ...`.
+fn write_policies(policies: &[PolicyState], headers: &mut HeaderMap) {
+    if policies.is_empty() {
+        return;
+    }
+    let whole_seconds = |duration: Duration| duration.as_secs_f64().ceil() as u64;
+    let items =
+        |item: &dyn Fn(&PolicyState) -> String| policies.iter().map(item).collect::<Vec<_>>().join(", ");
+    let policy = items(&|p| {
+        format!(
+            "\"{}\";q={};w={}",
+            p.name,
+            p.rate.burst,
+            whole_seconds(p.rate.window())
+        )
+    });
+    let state = items(&|p| {
+        format!(
+            "\"{}\";r={};t={}",
+            p.name,
+            p.verdict.remaining,
+            whole_seconds(p.verdict.reset)
+        )
+    });
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+/// The client a request is counted against (see `client`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client(pub IpAddr);
+
+impl Client {
+    fn of(request: &HttpRequest, proxies: &TrustedProxies) -> Self {
+        if let Some(client) = request.extensions().get::<Client>() {
+            return *client;
+        }
+        // Test requests may have no peer.
+        let peer = request
+            .peer_addr()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        Self(proxies.client(peer, forwarded))
+    }
+}
+
+impl FromRequest for Client {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match request.app_data::<web::Data<State>>() {
+            Some(state) => Ok(Self::of(request, &state.limits.proxies)),
+            None => Err(ApiError::Internal("the app has no State".to_owned())),
+        })
+    }
+}
+
+/// The middleware: admits a request or answers 429, and tells the client
+/// where it stands.
+pub async fn admit(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let state = request.app_data::<web::Data<State>>().cloned();
+    let Some(state) = state.filter(|_| !UNLIMITED_PATHS.contains(&request.path())) else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let client = Client::of(request.request(), &state.limits.proxies);
+    request.extensions_mut().insert(client);
+    match state.limits.admit(client.0, Instant::now()) {
+        Ok(policies) => {
+            let mut response = next.call(request).await?;
+            write_policies(&policies, response.headers_mut());
+            Ok(response.map_into_left_body())
+        }
+        Err(throttled) => {
+            let error = ApiError::TooManyRequests(throttled);
+            Ok(request
+                .into_response(error.error_response())
+                .map_into_right_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(tenant: u32, client: u32) -> Limits {
+        Limits::new(
+            RateLimits {
+                tenant_per_second: tenant,
+                client_per_second: client,
+            },
+            TrustedProxies::default(),
+        )
+    }
+
+    #[test]
+    fn a_client_over_its_share_spends_nothing_of_the_tenants() {
+        let limits = limits(10, 2);
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let now = Instant::now();
+        for _ in 0..4 {
+            limits.admit(a, now).unwrap();
+        }
+        for _ in 0..100 {
+            let refused = limits.admit(a, now).unwrap_err();
+            assert_eq!(refused.policies.len(), 1, "refused by its own bucket");
+        }
+        // 20 tokens for the tenant, 4 spent by a: b gets its 4, others the rest.
+        for _ in 0..4 {
+            limits.admit(b, now).unwrap();
+        }
+        let mut admitted = 8;
+        for n in 3..100u8 {
+            if limits.admit(IpAddr::from([192, 0, 2, n]), now).is_ok() {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 20);
+        let refused = limits.admit(IpAddr::from([192, 0, 2, 200]), now).unwrap_err();
+        assert_eq!(refused.policies.last().unwrap().name, "tenant");
+    }
+
+    #[test]
+    fn the_headers_name_each_policy_with_its_quota_window_and_state() {
+        let limits = limits(10, 2);
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let now = Instant::now();
+        let policies = limits.admit(client, now).unwrap();
+        let mut headers = HeaderMap::new();
+        write_policies(&policies, &mut headers);
+        assert_eq!(
+            headers.get("ratelimit-policy").unwrap(),
+            "\"client\";q=4;w=2, \"tenant\";q=20;w=2"
+        );
+        assert_eq!(
+            headers.get("ratelimit").unwrap(),
+            "\"client\";r=3;t=1, \"tenant\";r=19;t=1"
+        );
+        for _ in 0..3 {
+            limits.admit(client, now).unwrap();
+        }
+        let refused = limits.admit(client, now).unwrap_err();
+        let mut headers = HeaderMap::new();
+        refused.write_headers(&mut headers);
+        assert_eq!(headers.get("retry-after").unwrap(), "1");
+        assert_eq!(headers.get("ratelimit").unwrap(), "\"client\";r=0;t=2");
+    }
+
+    #[test]
+    fn no_rates_no_limits() {
+        let limits = Limits::unlimited();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let now = Instant::now();
+        for _ in 0..10_000 {
+            assert!(limits.admit(client, now).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_credentials_are_refused_past_twenty() {
+        let limits = Limits::unlimited();
+        let guesser: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..20 {
+            limits.refuse_guessing(guesser).unwrap();
+            limits.count_unknown_credential(guesser);
+        }
+        let ApiError::TooManyRequests(refused) = limits.refuse_guessing(guesser).unwrap_err() else {
+            panic!("a 429");
+        };
+        assert_eq!(refused.retry_after.as_secs_f64().ceil(), 3.0);
+        limits
+            .refuse_guessing("192.0.2.2".parse().unwrap())
+            .expect("another client is not refused");
+    }
+}

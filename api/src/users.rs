@@ -93,6 +93,13 @@ struct Session {
     user: User,
 }
 
+/// The answer to a registration, the same whether the email was free.
+#[derive(Serialize, ToSchema)]
+struct Registration {
+    email: String,
+    next: String,
+}
+
 #[derive(Serialize, ToSchema)]
 struct InvitationCreated {
     id: Uuid,
@@ -112,15 +119,17 @@ enum Me {
     StoreKey { store_id: StoreId, key_kind: KeyKind },
 }
 
-/// A new customer account, signed in.
+/// A new customer account; sign in with it next. The answer is the same
+/// whether or not the email already has an account (which is then left as
+/// it is, and its owner is sent nothing), so it tells nobody who has one.
 #[utoipa::path(
     post,
     path = "/v1/auth/register",
     tag = "auth",
-    summary = "Register a customer account, signed in",
+    summary = "Register a customer account; then sign in",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "The new account's session", body = Session),
+        (status = 202, description = "Registered, unless the email has an account already: sign in next", body = Registration),
         (status = "4XX", description = "A problem (RFC 9457): invalid request, credentials or state", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many passwords are being checked at once: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),
@@ -136,15 +145,16 @@ async fn register(
     let name = checks.parse("name", text(&body.name, 0, 100));
     let password = checks.parse("password", Password::parse(body.password));
     let (email, name, password) = checks.finish_with((email, name, password))?;
+    // Hashed either way, so a taken email takes as long as a new one.
     let hash = state.passwords.hash(password).await?;
-    let session = state
+    state
         .db
-        .tenant_wide(async |tx| {
-            let user = accounts::create_user(tx, &email, &name, Role::Customer, None, &hash).await?;
-            session(&state, tx, user, None).await
-        })
+        .tenant_wide(async |tx| accounts::register_customer(tx, &email, &name, &hash).await)
         .await?;
-    Ok(HttpResponse::Created().json(session))
+    Ok(HttpResponse::Accepted().json(Registration {
+        email: email.as_str().to_owned(),
+        next: "sign in: POST /v1/auth/login with this email and password".to_owned(),
+    }))
 }
 
 #[utoipa::path(

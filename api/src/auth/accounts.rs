@@ -47,6 +47,27 @@ pub async fn store_key(db: &Db, cache: &KeyCache, key: &str) -> Result<Option<(S
     Ok(found)
 }
 
+/// A new customer account, unless the email has one: that account is left
+/// as it is, and the caller cannot tell (the answer is the same).
+pub async fn register_customer(
+    conn: &mut PgConnection,
+    email: &Email,
+    name: &str,
+    password_hash: &str,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, 'customer', $4) \
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(UserId::generate())
+    .bind(email.as_str())
+    .bind(name)
+    .bind(password_hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The new account of a user; 409 naming `email` when it is taken.
 pub async fn create_user(
     conn: &mut PgConnection,

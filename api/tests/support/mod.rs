@@ -267,15 +267,23 @@ impl TestApp {
         self.call(Method::POST, uri, who, body).await
     }
 
-    /// A registered customer's session.
+    /// A registered customer's session: registered, then signed in.
     pub async fn customer(&self, email: &str) -> Value {
+        let password = "correct horse battery";
         self.post(
             "/v1/auth/register",
             As::Nobody,
-            serde_json::json!({"email": email, "password": "correct horse battery", "name": "Customer"}),
+            serde_json::json!({"email": email, "password": password, "name": "Customer"}),
         )
         .await
-        .expect(201)
+        .expect(202);
+        self.post(
+            "/v1/auth/login",
+            As::Nobody,
+            serde_json::json!({"email": email, "password": password}),
+        )
+        .await
+        .expect(200)
     }
 
     /// The first owner's session, through the operator's invitation.

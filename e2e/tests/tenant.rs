@@ -83,17 +83,19 @@ async fn a_tenant_gets_a_migrated_database_that_its_runtime_role_cannot_escape()
         "create table must be refused for lack of privilege, not fail otherwise: {ddl}"
     );
 
-    // ...and cannot reach the other tenant's database.
-    let other_db = other.database.unwrap().name;
-    let options = PgConnectOptions::from_str(&url).unwrap().database(&other_db);
-    let error = PgConnection::connect_with(&options)
-        .await
-        .expect_err("another tenant's database is closed");
-    assert_eq!(
-        sqlstate(&error).as_deref(),
-        Some(INSUFFICIENT_PRIVILEGE),
-        "connecting must be refused for lack of privilege, not fail otherwise: {error}"
-    );
+    // ...and cannot reach the other tenant's database, nor the server's
+    // maintenance database.
+    for database in [other.database.unwrap().name, "postgres".to_owned()] {
+        let options = PgConnectOptions::from_str(&url).unwrap().database(&database);
+        let error = PgConnection::connect_with(&options)
+            .await
+            .expect_err("only the tenant's own database is open to it");
+        assert_eq!(
+            sqlstate(&error).as_deref(),
+            Some(INSUFFICIENT_PRIVILEGE),
+            "connecting to {database} must be refused for lack of privilege, not fail otherwise: {error}"
+        );
+    }
 
     // The API Deployment runs as non-root with a read-only root filesystem.
     let deployment = Api::<Deployment>::namespaced(client.clone(), &namespace)

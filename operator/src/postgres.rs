@@ -14,7 +14,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::config::ServerRef;
 use crate::error::{Error, Result, database};
 use crate::names::DatabaseNames;
-use crate::sql_plan::{MARKER_QUERY, Step};
+use crate::sql_plan::{MARKER_QUERY, RENDER_QUERY, Statement, Step};
 
 /// The tenant schema, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -151,30 +151,23 @@ impl Admin {
     /// Runs a server-level plan (roles, database, connect rights).
     pub async fn apply_server_plan(&self, plan: &[Step]) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(database(&self.server))?;
-        for step in plan {
-            match step {
-                Step::Sql(sql) => {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
-                        .execute(&mut *conn)
+        let statements: Vec<Statement> = plan.iter().map(Step::statement).collect();
+        let rendered = render(&mut conn, &statements)
+            .await
+            .map_err(database(&self.server))?;
+        for (step, sql) in plan.iter().zip(rendered) {
+            if let Step::CreateDatabase { name, .. } = step {
+                let exists: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
+                        .bind(name)
+                        .fetch_one(&mut *conn)
                         .await
                         .map_err(database(&self.server))?;
-                }
-                Step::CreateDatabase { name, owner } => {
-                    let exists: bool =
-                        sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
-                            .bind(name)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .map_err(database(&self.server))?;
-                    if !exists {
-                        let sql = format!("CREATE DATABASE {name} OWNER {owner}");
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(database(&self.server))?;
-                    }
+                if exists {
+                    continue;
                 }
             }
+            execute(&mut conn, sql).await.map_err(database(&self.server))?;
         }
         Ok(())
     }
@@ -185,8 +178,9 @@ impl Admin {
         let mut conn = PgConnection::connect_with(&options)
             .await
             .map_err(database(&self.server))?;
-        let set_role = format!("SET ROLE {}", names.owner_role);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(set_role))
+        // `SET ROLE`, with the name bound rather than written into the SQL.
+        sqlx::query("SELECT set_config('role', $1, false)")
+            .bind(&names.owner_role)
             .execute(&mut conn)
             .await
             .map_err(database(&self.server))?;
@@ -195,16 +189,13 @@ impl Admin {
 
     /// Migrates the tenant's database as its owner, grants the runtime role
     /// its rights, and returns the schema version.
-    pub async fn migrate(&self, names: &DatabaseNames, grants: &[String]) -> Result<i64> {
+    pub async fn migrate(&self, names: &DatabaseNames, grants: &[Statement]) -> Result<i64> {
         let mut conn = self.connect_as_owner(names).await?;
         // `run_direct` on the connection: `run` takes an `Acquire` whose higher-ranked
         // bounds keep rustc from proving the reconcile future `Send`.
         MIGRATOR.run_direct(None, &mut conn, false).await?;
-        for sql in grants {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
-                .execute(&mut conn)
-                .await
-                .map_err(database(&self.server))?;
+        for sql in render(&mut conn, grants).await.map_err(database(&self.server))? {
+            execute(&mut conn, sql).await.map_err(database(&self.server))?;
         }
         let version: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
@@ -218,7 +209,7 @@ impl Admin {
     /// Drops the tenant's database and roles, after checking that everything
     /// that exists carries this tenant's marker; drops nothing when something
     /// of that name belongs to someone else.
-    pub async fn drop_tenant(&self, names: &DatabaseNames, plan: &[String]) -> Result<Dropped> {
+    pub async fn drop_tenant(&self, names: &DatabaseNames, plan: &[Statement]) -> Result<Dropped> {
         let markers: Vec<Option<String>> = sqlx::query_scalar(MARKER_QUERY)
             .bind(&names.database)
             .bind(&names.owner_role)
@@ -235,11 +226,9 @@ impl Admin {
         {
             return Ok(Dropped::NotOurs);
         }
-        for sql in plan {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
-                .execute(&self.pool)
-                .await
-                .map_err(database(&self.server))?;
+        let mut conn = self.pool.acquire().await.map_err(database(&self.server))?;
+        for sql in render(&mut conn, plan).await.map_err(database(&self.server))? {
+            execute(&mut conn, sql).await.map_err(database(&self.server))?;
         }
         Ok(Dropped::Dropped)
     }
@@ -248,4 +237,21 @@ impl Admin {
     pub fn host_port(&self) -> (String, u16) {
         (self.options.get_host().to_owned(), self.options.get_port())
     }
+}
+
+/// The SQL of `statements`, quoted by the server (see `sql_plan`), in order.
+async fn render(conn: &mut PgConnection, statements: &[Statement]) -> sqlx::Result<Vec<String>> {
+    let templates: Vec<&str> = statements.iter().map(|s| s.template).collect();
+    let args: Vec<String> = statements.iter().map(Statement::args_json).collect();
+    sqlx::query_scalar(RENDER_QUERY)
+        .bind(templates)
+        .bind(args)
+        .fetch_all(conn)
+        .await
+}
+
+/// Runs SQL the server rendered (`render`): nothing in it came from us unquoted.
+async fn execute(conn: &mut PgConnection, sql: String) -> sqlx::Result<()> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn).await?;
+    Ok(())
 }

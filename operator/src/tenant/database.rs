@@ -8,7 +8,7 @@
 // Re-exported: the API's tests and benchmarks build tenant databases with
 // these plans and names, through this module.
 pub use crate::names::DatabaseNames;
-use crate::sql_plan::Step;
+use crate::sql_plan::{Statement, Step};
 
 /// Runtime passwords are ours: 32 ASCII letters and digits. Anything else in
 /// the Secret was put there by someone else and is replaced.
@@ -29,70 +29,112 @@ pub fn server_plan(names: &DatabaseNames, password: &str) -> Vec<Step> {
         runtime_role,
         marker,
     } = names;
+    let sql = Step::Sql;
     vec![
-        Step::Sql(create_role_if_missing(owner_role, "NOLOGIN")),
-        // Lets a non-superuser admin (managed PostgreSQL) act as the owner.
-        Step::Sql(format!("GRANT {owner_role} TO CURRENT_USER")),
-        Step::Sql(create_role_if_missing(runtime_role, "LOGIN")),
-        // A verifier, never the password itself (see `scram`).
-        Step::Sql(format!(
-            "ALTER ROLE {runtime_role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
-             NOBYPASSRLS NOINHERIT PASSWORD '{}'",
-            super::scram::verifier(runtime_role, password)
+        sql(close_maintenance_database()),
+        sql(Statement::new(
+            CREATE_NOLOGIN_ROLE_IF_MISSING,
+            [owner_role, owner_role],
         )),
-        Step::Sql(format!("COMMENT ON ROLE {owner_role} IS '{marker}'")),
-        Step::Sql(format!("COMMENT ON ROLE {runtime_role} IS '{marker}'")),
+        // Lets a non-superuser admin (managed PostgreSQL) act as the owner.
+        sql(Statement::new("GRANT %I TO CURRENT_USER", [owner_role])),
+        sql(Statement::new(
+            CREATE_LOGIN_ROLE_IF_MISSING,
+            [runtime_role, runtime_role],
+        )),
+        // A verifier, never the password itself (see `scram`).
+        sql(Statement::new(
+            "ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
+             NOBYPASSRLS NOINHERIT PASSWORD %L",
+            [runtime_role, &super::scram::verifier(runtime_role, password)],
+        )),
+        sql(Statement::new("COMMENT ON ROLE %I IS %L", [owner_role, marker])),
+        sql(Statement::new("COMMENT ON ROLE %I IS %L", [runtime_role, marker])),
         Step::CreateDatabase {
             name: database.clone(),
             owner: owner_role.clone(),
         },
-        Step::Sql(format!("COMMENT ON DATABASE {database} IS '{marker}'")),
+        sql(Statement::new("COMMENT ON DATABASE %I IS %L", [database, marker])),
         // Only the tenant's own roles may connect: not other tenants' runtime roles.
-        Step::Sql(format!("REVOKE ALL ON DATABASE {database} FROM PUBLIC")),
-        Step::Sql(format!("GRANT CONNECT ON DATABASE {database} TO {runtime_role}")),
+        sql(Statement::new(
+            "REVOKE ALL ON DATABASE %I FROM PUBLIC",
+            [database],
+        )),
+        sql(Statement::new(
+            "GRANT CONNECT ON DATABASE %I TO %I",
+            [database, runtime_role],
+        )),
     ]
+}
+
+const CREATE_NOLOGIN_ROLE_IF_MISSING: &str = "DO $d$ BEGIN \
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %L) THEN CREATE ROLE %I NOLOGIN; END IF; END $d$";
+const CREATE_LOGIN_ROLE_IF_MISSING: &str = "DO $d$ BEGIN \
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %L) THEN CREATE ROLE %I LOGIN; END IF; END $d$";
+
+/// Every role may connect to the `postgres` database unless told otherwise:
+/// tenant roles must not. The admin keeps its right to the database it is
+/// connected to (perhaps that one). Done once per server: concurrent
+/// GRANTs on one database fail ("tuple concurrently updated"), so it runs
+/// only while PUBLIC still has the right, under an advisory lock. On a
+/// server where the admin does not own `postgres` (some managed services)
+/// it changes nothing: PostgreSQL only warns.
+fn close_maintenance_database() -> Statement {
+    Statement::fixed(
+        "DO $d$ BEGIN \
+           IF EXISTS (SELECT FROM pg_database WHERE datname = 'postgres') \
+              AND has_database_privilege('public', 'postgres', 'CONNECT') THEN \
+             PERFORM pg_advisory_xact_lock(hashtext('shopfleet: close the postgres database')); \
+             IF has_database_privilege('public', 'postgres', 'CONNECT') THEN \
+               EXECUTE format('GRANT CONNECT ON DATABASE %%I TO CURRENT_USER', current_database()); \
+               REVOKE CONNECT ON DATABASE postgres FROM PUBLIC; \
+             END IF; \
+           END IF; \
+         END $d$",
+    )
 }
 
 /// Inside the tenant's database, as the owner role, after migrations: the
 /// runtime role may read and write rows, never change the schema, and only
 /// read the migration history (the API checks the schema version with it).
-pub fn grants_plan(names: &DatabaseNames) -> Vec<String> {
+pub fn grants_plan(names: &DatabaseNames) -> Vec<Statement> {
     let DatabaseNames {
         owner_role,
         runtime_role,
         ..
     } = names;
     vec![
-        "REVOKE ALL ON SCHEMA public FROM PUBLIC".to_owned(),
-        format!("GRANT USAGE ON SCHEMA public TO {runtime_role}"),
-        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime_role}"),
-        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {runtime_role}"),
-        // Written only by the operator: the API reads stores and their keys.
-        format!(
-            "REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations, stores, store_api_keys FROM {runtime_role}"
+        Statement::fixed("REVOKE ALL ON SCHEMA public FROM PUBLIC"),
+        Statement::new("GRANT USAGE ON SCHEMA public TO %I", [runtime_role]),
+        Statement::new(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I",
+            [runtime_role],
         ),
-        format!(
-            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner_role} IN SCHEMA public \
-             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime_role}"
+        Statement::new(
+            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I",
+            [runtime_role],
+        ),
+        // Written only by the operator: the API reads stores and their keys.
+        Statement::new(
+            "REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations, stores, store_api_keys FROM %I",
+            [runtime_role],
+        ),
+        Statement::new(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I",
+            [owner_role, runtime_role],
         ),
     ]
 }
 
 /// Drops the database and both roles, but only objects that carry this
 /// tenant's marker: the executor checks [`crate::sql_plan::MARKER_QUERY`] first.
-pub fn drop_plan(names: &DatabaseNames) -> Vec<String> {
+pub fn drop_plan(names: &DatabaseNames) -> Vec<Statement> {
     vec![
-        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", names.database),
-        format!("DROP ROLE IF EXISTS {}", names.runtime_role),
-        format!("DROP ROLE IF EXISTS {}", names.owner_role),
+        Statement::new("DROP DATABASE IF EXISTS %I WITH (FORCE)", [&names.database]),
+        Statement::new("DROP ROLE IF EXISTS %I", [&names.runtime_role]),
+        Statement::new("DROP ROLE IF EXISTS %I", [&names.owner_role]),
     ]
-}
-
-fn create_role_if_missing(role: &str, options: &str) -> String {
-    format!(
-        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') \
-         THEN CREATE ROLE {role} {options}; END IF; END $$"
-    )
 }
 
 #[cfg(test)]
@@ -102,31 +144,56 @@ mod tests {
     const UID: &str = "3F2A9C1E-4B5D-4E6F-8A9B-0C1D2E3F4A5B";
     const PASSWORD: &str = "abcdefghijklmnopqrstuvwxyz012345";
 
+    fn statements(plan: &[Step]) -> Vec<Statement> {
+        plan.iter().map(Step::statement).collect()
+    }
+
     #[test]
     fn the_runtime_role_can_log_in_but_never_bypass_row_level_security() {
-        let plan = server_plan(&DatabaseNames::for_tenant_uid(UID), PASSWORD);
+        let names = DatabaseNames::for_tenant_uid(UID);
+        let plan = statements(&server_plan(&names, PASSWORD));
         let alter = plan
             .iter()
-            .find_map(|step| match step {
-                Step::Sql(sql) if sql.starts_with("ALTER ROLE sf_3f2a9c1e4b5d4e6f_app") => Some(sql),
-                _ => None,
-            })
+            .find(|s| s.template.starts_with("ALTER ROLE %I"))
             .expect("the runtime role is altered");
+        assert_eq!(alter.args[0], "sf_3f2a9c1e4b5d4e6f_app");
         for option in [
             "LOGIN",
             "NOBYPASSRLS",
             "NOSUPERUSER",
             "NOCREATEROLE",
-            "PASSWORD 'SCRAM-SHA-256$4096:",
+            "PASSWORD %L",
         ] {
-            assert!(alter.contains(option), "{option} in {alter}");
+            assert!(alter.template.contains(option), "{option} in {alter:?}");
         }
+        assert!(alter.args[1].starts_with("SCRAM-SHA-256$4096:"));
     }
 
     #[test]
     fn the_password_itself_is_in_no_statement() {
         for step in server_plan(&DatabaseNames::for_tenant_uid(UID), PASSWORD) {
             assert!(!format!("{step:?}").contains(PASSWORD), "{step:?}");
+        }
+    }
+
+    #[test]
+    fn no_name_is_written_into_sql_text() {
+        let names = DatabaseNames::for_tenant_uid(UID);
+        let mut all = statements(&server_plan(&names, PASSWORD));
+        all.extend(grants_plan(&names));
+        all.extend(drop_plan(&names));
+        for statement in &all {
+            for name in [
+                &names.database,
+                &names.owner_role,
+                &names.runtime_role,
+                &names.marker,
+            ] {
+                assert!(!statement.template.contains(name.as_str()), "{statement:?}");
+            }
+            let template = statement.template.replace("%%", "");
+            let placeholders = template.matches("%I").count() + template.matches("%L").count();
+            assert_eq!(placeholders, statement.args.len(), "{statement:?}");
         }
     }
 
@@ -140,14 +207,20 @@ mod tests {
                 owner: names.owner_role.clone(),
             }
         });
-        let revoke = plan
+        let steps = statements(&plan);
+        let revoke = steps
             .iter()
-            .position(|s| *s == Step::Sql(format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", names.database)));
+            .position(|s| *s == Statement::new("REVOKE ALL ON DATABASE %I FROM PUBLIC", [&names.database]));
         assert!(create.unwrap() < revoke.unwrap(), "revoke after create");
-        assert!(plan.contains(&Step::Sql(format!(
-            "GRANT CONNECT ON DATABASE {} TO {}",
-            names.database, names.runtime_role
-        ))));
+        assert!(steps.contains(&Statement::new(
+            "GRANT CONNECT ON DATABASE %I TO %I",
+            [&names.database, &names.runtime_role]
+        )));
+        assert!(
+            steps[0]
+                .template
+                .contains("REVOKE CONNECT ON DATABASE postgres FROM PUBLIC")
+        );
     }
 
     #[test]
@@ -160,10 +233,16 @@ mod tests {
     #[test]
     fn the_runtime_role_only_reads_the_migration_history() {
         let grants = grants_plan(&DatabaseNames::for_tenant_uid(UID));
-        let all_tables = grants.iter().position(|g| g.contains("ON ALL TABLES")).unwrap();
+        let all_tables = grants
+            .iter()
+            .position(|g| g.template.contains("ON ALL TABLES"))
+            .unwrap();
         let revoke = grants
             .iter()
-            .position(|g| g.contains("ON _sqlx_migrations, stores, store_api_keys FROM"))
+            .position(|g| {
+                g.template
+                    .contains("ON _sqlx_migrations, stores, store_api_keys FROM")
+            })
             .unwrap();
         assert!(all_tables < revoke);
     }

@@ -18,7 +18,7 @@ use crate::crd::Tenant;
 use crate::names::DatabaseNames;
 use crate::plan::PlanDefaults;
 use crate::secret_data;
-use crate::sql_plan::Step;
+use crate::sql_plan::{Statement, Step};
 
 pub const ROTATE_JWT_ANNOTATION: &str = "shopfleet.io/rotate-jwt";
 
@@ -89,7 +89,7 @@ pub struct Sql {
     pub server: String,
     pub names: DatabaseNames,
     pub server_plan: Vec<Step>,
-    pub grants: Vec<String>,
+    pub grants: Vec<Statement>,
     pub owner_email: String,
     pub inputs: u64,
 }

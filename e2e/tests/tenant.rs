@@ -341,3 +341,33 @@ async fn a_planted_signing_key_secret_is_refused_and_never_used() {
     );
     support::delete_tenants(&client, &[name]).await;
 }
+
+/// Where no admission policy stopped it, a Tenant naming an image from
+/// outside the allowed registry gets everything but its API: the operator
+/// never runs that image.
+#[tokio::test]
+async fn an_api_image_from_outside_the_allowed_registry_is_never_run() {
+    shared_operator().await;
+    let client = client().await;
+    let name = format!("e2e-{}", shopfleet_e2e::random_token(6).to_lowercase());
+    let mut spec = support::tenant_spec(DeletionPolicy::Delete);
+    spec.api.image = Some("docker.io/miner:latest".to_owned());
+    Api::<Tenant>::all(client.clone())
+        .create(&PostParams::default(), &Tenant::new(&name, spec))
+        .await
+        .unwrap();
+    let message = condition_reaching(&client, &name, "ApiReady", "InvalidObject").await;
+    assert!(
+        message.contains("spec.api.image \"docker.io/miner:latest\""),
+        "{message}"
+    );
+    let deployments = Api::<Deployment>::namespaced(client.clone(), &format!("tenant-{name}"));
+    assert!(
+        deployments
+            .get_opt(&format!("{name}-api"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    support::delete_tenants(&client, &[name]).await;
+}

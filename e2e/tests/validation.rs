@@ -12,7 +12,7 @@ use kube::discovery::ApiResource;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use shopfleet_operator::crd::{Store, Tenant};
-use support::{SHARD_LABEL, client, install_crds, namespace};
+use support::{SHARD_LABEL, WAIT, client, install_crds, namespace};
 
 /// HTTP status of a request the apiserver found invalid.
 const UNPROCESSABLE: u16 = 422;
@@ -502,4 +502,115 @@ async fn the_apiserver_rejects_invalid_manifests_naming_the_field() {
         "the apiserver did not reject as it should:\n{}",
         problems.join("\n")
     );
+}
+
+/// The chart's ValidatingAdmissionPolicy (charts/shopfleet/files/), bound
+/// here to this test's Tenants alone: an API image from outside the allowed
+/// registry is refused at admission, naming the field; one under it, or
+/// pinned by digest, is admitted.
+#[tokio::test]
+async fn the_apiserver_admits_api_images_only_from_the_allowed_registry_or_by_digest() {
+    use k8s_openapi::api::admissionregistration::v1::{
+        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+    };
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    let client: Client = client().await;
+    install_crds(&client).await;
+    let params_namespace = namespace(&client, "images").await;
+    let apply = PatchParams::apply("shopfleet-e2e").force();
+    let params: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "image-policy"},
+        "data": {"allowedImagePrefix": "registry.acme.test/shopfleet/"},
+    }))
+    .unwrap();
+    Api::<ConfigMap>::namespaced(client.clone(), &params_namespace)
+        .create(&PostParams::default(), &params)
+        .await
+        .unwrap();
+    let path = support::repo_root().join("charts/shopfleet/files/tenant-image-policy.yaml");
+    let policy: ValidatingAdmissionPolicy =
+        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let policy_name = policy.metadata.name.clone().unwrap();
+    Api::<ValidatingAdmissionPolicy>::all(client.clone())
+        .patch(&policy_name, &apply, &Patch::Apply(&policy))
+        .await
+        .unwrap();
+    let binding_name = format!("e2e-{params_namespace}");
+    let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": binding_name},
+        "spec": {
+            "policyName": policy_name,
+            "validationActions": ["Deny"],
+            "paramRef": {"name": "image-policy", "namespace": params_namespace, "parameterNotFoundAction": "Deny"},
+            "matchResources": {"objectSelector": {"matchLabels": {SHARD_LABEL: params_namespace}}},
+        },
+    }))
+    .unwrap();
+    let bindings = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
+    bindings
+        .patch(&binding_name, &apply, &Patch::Apply(&binding))
+        .await
+        .unwrap();
+
+    let tenants = Api::<DynamicObject>::all_with(client.clone(), &ApiResource::erase::<Tenant>(&()));
+    let with_image = |image: &str| {
+        let mut manifest = valid_tenant(&tenant_name());
+        manifest["metadata"]["labels"][SHARD_LABEL] = json!(params_namespace);
+        manifest["spec"]["api"]["image"] = json!(image);
+        manifest
+    };
+    let mut created = Vec::new();
+    // The policy takes effect once the apiserver has compiled it and seen
+    // its binding and parameter: until then a Tenant may get through.
+    let refusal = support::eventually("the policy refuses an image from elsewhere", WAIT, || async {
+        let manifest = with_image("docker.io/miner:latest");
+        match create(&tenants, manifest.clone()).await {
+            Err(kube::Error::Api(status)) => Some(status),
+            Ok(_) => {
+                let name = manifest["metadata"]["name"].as_str().unwrap();
+                tenants.delete(name, &DeleteParams::default()).await.unwrap();
+                None
+            }
+            Err(other) => panic!("{other}"),
+        }
+    })
+    .await;
+    assert_eq!(refusal.code, UNPROCESSABLE, "{refusal:?}");
+    assert!(
+        refusal
+            .message
+            .contains("spec.api.image: docker.io/miner:latest is neither under the allowed registry"),
+        "{}",
+        refusal.message
+    );
+
+    let digest = "0123456789abcdef".repeat(4);
+    for image in [
+        "registry.acme.test/shopfleet/api:1.2".to_owned(),
+        format!("elsewhere.test/api@sha256:{digest}"),
+    ] {
+        let manifest = with_image(&image);
+        create(&tenants, manifest.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{image} is admitted: {e}"));
+        created.push(manifest["metadata"]["name"].as_str().unwrap().to_owned());
+    }
+    // A change to an admitted Tenant is checked too.
+    let patch = json!({"spec": {"api": {"image": "registry.acme.test/other/api:1"}}});
+    let refused = tenants
+        .patch(&created[0], &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect_err("an update to an image from elsewhere is refused");
+    assert!(refused.to_string().contains("spec.api.image"), "{refused}");
+
+    for name in created {
+        tenants.delete(&name, &DeleteParams::default()).await.unwrap();
+    }
+    bindings
+        .delete(&binding_name, &DeleteParams::default())
+        .await
+        .unwrap();
 }

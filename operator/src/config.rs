@@ -24,6 +24,14 @@ pub struct Config {
     #[arg(long, env = "SHOPFLEET_API_IMAGE", default_value = concat!("shopfleet/shopfleet-api:", env!("CARGO_PKG_VERSION")))]
     pub api_image: String,
 
+    /// A Tenant's `spec.api.image` must start with this registry prefix or be
+    /// pinned by digest (`...@sha256:<64 hex>`): the image runs with the
+    /// tenant's credentials. The chart's ValidatingAdmissionPolicy refuses
+    /// other images at admission with the same rule; the operator checks
+    /// again, for clusters without it. Empty: any image.
+    #[arg(long, env = "SHOPFLEET_ALLOWED_IMAGE_PREFIX", default_value = "shopfleet/")]
+    pub allowed_image_prefix: String,
+
     /// The proxies in front of the tenant APIs (the ingress controller's
     /// pods), as comma-separated addresses or blocks (`10.0.0.0/8`): their
     /// `X-Forwarded-For` says who a client is, for the per-client rate
@@ -93,6 +101,15 @@ fn default_identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// `name@sha256:<64 lowercase hex digits>`: one exact image, whatever the registry.
+fn is_pinned_by_digest(image: &str) -> bool {
+    image.rsplit_once("@sha256:").is_some_and(|(name, digest)| {
+        !name.is_empty()
+            && digest.len() == 64
+            && digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 /// Where the admin credentials of one PostgreSQL server are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerRef {
@@ -122,6 +139,11 @@ impl FromStr for ServerRef {
 }
 
 impl Config {
+    /// Whether a Tenant may run `image` (see `allowed_image_prefix`).
+    pub fn allows_image(&self, image: &str) -> bool {
+        image.starts_with(&self.allowed_image_prefix) || is_pinned_by_digest(image)
+    }
+
     pub fn servers(&self) -> BTreeMap<String, ServerRef> {
         self.postgres_servers
             .iter()
@@ -158,6 +180,24 @@ mod tests {
             .iter()
             .map(|v| v.to_string_lossy())
             .collect()
+    }
+
+    #[test]
+    fn tenants_run_images_of_the_allowed_registry_or_pinned_by_digest() {
+        let config = parse(&["--allowed-image-prefix", "registry.acme.test/shopfleet/"]).unwrap();
+        let digest = "0123456789abcdef".repeat(4);
+        assert!(config.allows_image("registry.acme.test/shopfleet/api:1.2"));
+        assert!(config.allows_image(&format!("elsewhere.test/api@sha256:{digest}")));
+        for refused in [
+            "docker.io/miner:latest".to_owned(),
+            "registry.acme.test/other/api:1".to_owned(),
+            format!("elsewhere.test/api@sha256:{}", &digest[1..]),
+            format!("elsewhere.test/api@sha256:{}", digest.to_uppercase()),
+            format!("@sha256:{digest}"),
+        ] {
+            assert!(!config.allows_image(&refused), "{refused}");
+        }
+        assert_eq!(default_of("allowed-image-prefix"), "shopfleet/");
     }
 
     #[test]

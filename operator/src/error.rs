@@ -34,6 +34,13 @@ pub enum Error {
     #[error("finalizer: {0}")]
     Finalizer(String),
 
+    /// `spec.api.image` is neither under the allowed registry prefix nor
+    /// pinned by digest (`Config::allows_image`).
+    #[error(
+        "spec.api.image {image:?} is neither under {prefix:?} nor pinned by digest (@sha256:...): it is not run"
+    )]
+    ImageNotAllowed { image: String, prefix: String },
+
     /// An object of a child's name exists that the operator did not create
     /// for this owner; it is left alone, and nothing it holds is used.
     #[error("{0} exists but was not created by the operator for this object: delete or rename it")]
@@ -79,7 +86,7 @@ impl Error {
             Self::Migrate(_) => FailureReason::MigrationFailed,
             Self::UnknownServer(_) => FailureReason::UnknownDatabaseServer,
             Self::AdminCredentials { .. } => FailureReason::AdminCredentialsInvalid,
-            Self::MissingObjectKey(_) => FailureReason::InvalidObject,
+            Self::MissingObjectKey(_) | Self::ImageNotAllowed { .. } => FailureReason::InvalidObject,
             Self::Finalizer(_) => FailureReason::FinalizerFailed,
             Self::Conflict(_) => FailureReason::Conflict,
         }

@@ -186,9 +186,18 @@ impl Run<'_> {
         Ok(Outcome::Done(TenantReason::Written, message))
     }
 
-    /// The API's Deployment, Service and disruption budget; then the children
-    /// no longer desired go.
+    /// The API's Deployment, Service and disruption budget, if its image may
+    /// run; then the children no longer desired go.
     async fn api(&mut self, prunable: &[ChildRef]) -> Result<Outcome> {
+        let config = &self.ctx.config;
+        if let Some(image) = &self.tenant.spec.api.image
+            && !config.allows_image(image)
+        {
+            return Err(Error::ImageNotAllowed {
+                image: image.clone(),
+                prefix: config.allowed_image_prefix.clone(),
+            });
+        }
         let desired = self.desired;
         let deployment = self.ctx.ensure(&desired.deployment).await?;
         self.ctx.ensure(&desired.service).await?;

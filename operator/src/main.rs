@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the controllers against the cluster of the KUBECONFIG (or in-cluster).
-    Run(Config),
+    Run(Box<Config>),
     /// Print the CustomResourceDefinitions, or write one file per CRD into a folder.
     Crds {
         /// Folder to write `<plural>.<group>.yaml` files into, instead of stdout.
@@ -39,7 +39,7 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Run(config) => run(config).await,
+        Cmd::Run(config) => run(*config).await,
         Cmd::Crds { out_dir } => {
             let crds = shopfleet_operator::crd::all();
             if out_dir.is_empty() {

@@ -32,6 +32,25 @@ pub fn app(
         .configure(configure(state))
 }
 
+/// The metrics port: `/metrics` alone, for the monitoring system. Kept off
+/// the API's port, which callers (and an ingress) reach.
+pub fn metrics_app(
+    state: web::Data<State>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .configure(system::metrics_routes)
+        .default_service(web::to(no_route))
+}
+
 /// Registers every route of the API, with `state` and the shared extractor
 /// settings (body limit, problem+json for unreadable requests).
 fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {

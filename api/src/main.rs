@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpServer, web};
 use anyhow::Context;
-use shopfleet_api::app::app;
+use shopfleet_api::app::{app, metrics_app};
 use shopfleet_api::auth::keys::KeyRing;
 use shopfleet_api::auth::tokens::Issuer;
 use shopfleet_api::config::Config;
@@ -48,14 +48,26 @@ async fn main() -> anyhow::Result<()> {
         shopfleet_api::orders::expiry::spawn(state.clone(), ttl);
     }
     shopfleet_api::auth::purge::spawn(state.clone());
-    tracing::info!(listen = %settings.listen, tenant = %settings.tenant, "serving");
+    tracing::info!(
+        listen = %settings.listen,
+        metrics = %settings.metrics_listen,
+        tenant = %settings.tenant,
+        "serving"
+    );
     // On SIGTERM actix stops accepting and lets in-flight requests finish,
     // within the Pod's 30 s grace period.
-    HttpServer::new(move || app(state.clone()))
+    let metrics_state = state.clone();
+    let metrics = HttpServer::new(move || metrics_app(metrics_state.clone()))
+        .workers(1)
+        .shutdown_timeout(SHUTDOWN_SECONDS)
+        .bind(&settings.metrics_listen)
+        .with_context(|| format!("binding {}", settings.metrics_listen))?
+        .run();
+    let api = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(SHUTDOWN_SECONDS)
         .bind(&settings.listen)
         .with_context(|| format!("binding {}", settings.listen))?
-        .run()
-        .await?;
+        .run();
+    futures::try_join!(api, metrics)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The routes a platform needs of any process: liveness, readiness and
-//! Prometheus metrics.
+//! The routes a platform needs of any process: liveness and readiness on
+//! the API's port, Prometheus metrics on a port of their own.
 
 use actix_web::{HttpResponse, web};
 
@@ -9,13 +9,17 @@ use crate::state::State;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz, metrics))]
+#[openapi(paths(healthz, readyz))]
 pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/readyz", web::get().to(readyz));
+}
+
+/// The metrics port's only route (see `app::metrics_app`).
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics));
 }
 
 /// The process is up and serving; says nothing about the database.
@@ -27,8 +31,6 @@ async fn healthz() -> HttpResponse {
 
 /// Prometheus metrics: requests by method, route template and status,
 /// latency by route, database pool connections.
-#[utoipa::path(get, path = "/metrics", tag = "system", security(()),
-    responses((status = 200, description = "Text exposition format", body = String, content_type = "text/plain")))]
 async fn metrics(state: web::Data<State>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -71,8 +71,7 @@ async fn an_order_is_priced_by_the_server_and_reserves_its_stock() {
         .expect(200);
     assert_eq!(fetched, order, "the answer is the order as stored");
 
-    let metrics = shop.app.get("/metrics", As::Nobody).await.expect(200);
-    let metrics = metrics.as_str().unwrap();
+    let metrics = shop.app.scrape().await;
     assert!(
         metrics.contains("shopfleet_api_order_events_total{event=\"created\"} 1"),
         "{metrics}"
@@ -725,8 +724,7 @@ async fn a_store_the_sweep_fails_on_does_not_stop_the_others() {
             status
         );
     }
-    let metrics = broken.app.get("/metrics", As::Nobody).await.expect(200);
-    let metrics = metrics.as_str().unwrap();
+    let metrics = broken.app.scrape().await;
     assert!(
         metrics
             .lines()

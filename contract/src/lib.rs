@@ -20,6 +20,9 @@ pub const TENANT: &str = "SHOPFLEET_TENANT";
 pub const JWT_KEYS: &str = "SHOPFLEET_JWT_KEYS";
 /// The address to listen on.
 pub const LISTEN: &str = "SHOPFLEET_LISTEN";
+/// The address `/metrics` is served on, apart from the API: revenue and
+/// traffic figures are for the monitoring system, not for the API's callers.
+pub const METRICS_LISTEN: &str = "SHOPFLEET_METRICS_LISTEN";
 /// Minutes an order may stay unpaid before it is cancelled (0: never).
 pub const PENDING_ORDER_MINUTES: &str = "SHOPFLEET_PENDING_ORDER_MINUTES";
 /// Requests per second this process admits for the whole tenant (0: no limit).
@@ -37,6 +40,8 @@ pub const JWT_MOUNT_PATH: &str = "/etc/shopfleet/jwt";
 pub const JWT_KEYS_FILE: &str = "keys.json";
 /// The port the API listens on in its Pod.
 pub const API_PORT: u16 = 8080;
+/// The port `/metrics` is served on in the API's Pod.
+pub const METRICS_PORT: u16 = 9090;
 
 /// An unpaid order's life when the Tenant does not say.
 pub const DEFAULT_PENDING_ORDER_MINUTES: u32 = 30;
@@ -49,6 +54,7 @@ pub struct ApiSettings {
     pub tenant: String,
     pub jwt_keys: PathBuf,
     pub listen: String,
+    pub metrics_listen: String,
     /// 0: unpaid orders never expire.
     pub pending_order_minutes: u32,
     pub rate_limits: RateLimits,
@@ -84,6 +90,7 @@ impl ApiSettings {
             tenant: tenant.to_owned(),
             jwt_keys: PathBuf::from(JWT_MOUNT_PATH).join(JWT_KEYS_FILE),
             listen: format!("0.0.0.0:{API_PORT}"),
+            metrics_listen: format!("0.0.0.0:{METRICS_PORT}"),
             pending_order_minutes,
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
@@ -98,6 +105,7 @@ impl ApiSettings {
             (TENANT, self.tenant.clone()),
             (JWT_KEYS, self.jwt_keys.display().to_string()),
             (LISTEN, self.listen.clone()),
+            (METRICS_LISTEN, self.metrics_listen.clone()),
             (PENDING_ORDER_MINUTES, self.pending_order_minutes.to_string()),
             (RATE_LIMIT, self.rate_limits.tenant_per_second.to_string()),
             (CLIENT_RATE_LIMIT, self.rate_limits.client_per_second.to_string()),
@@ -154,6 +162,7 @@ impl ApiSettings {
             trusted_proxies,
             jwt_keys: var(JWT_KEYS).map_or(defaults.jwt_keys, PathBuf::from),
             listen: var(LISTEN).unwrap_or(defaults.listen),
+            metrics_listen: var(METRICS_LISTEN).unwrap_or(defaults.metrics_listen),
             log: var(LOG).unwrap_or(defaults.log),
             ..defaults
         })
@@ -210,6 +219,7 @@ mod tests {
         let read = ApiSettings::from_env(lookup(&[(TENANT, "acme")])).unwrap();
         assert_eq!(read.jwt_keys, PathBuf::from("/etc/shopfleet/jwt/keys.json"));
         assert_eq!(read.listen, "0.0.0.0:8080");
+        assert_eq!(read.metrics_listen, "0.0.0.0:9090");
         assert_eq!(read.pending_order_minutes, 30);
         assert_eq!(read.rate_limits, RateLimits::default(), "no limit");
         assert!(read.trusted_proxies.is_empty());

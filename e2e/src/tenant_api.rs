@@ -133,7 +133,9 @@ impl ApiLaunch {
             command
                 .env_clear()
                 .envs(self.env.iter().map(|(k, v)| (k, v)))
-                .env(shopfleet_contract::LISTEN, format!("127.0.0.1:{port}"));
+                .env(shopfleet_contract::LISTEN, format!("127.0.0.1:{port}"))
+                // Any free port: no test reads the API's metrics.
+                .env(shopfleet_contract::METRICS_LISTEN, "127.0.0.1:0");
             command
         };
         let ready =

@@ -132,14 +132,11 @@ async fn a_flood_of_password_work_neither_kills_nor_starves_the_api() {
     // password hashing, whose bound is what this test is about. The flood
     // comes from many addresses through a proxy, as through an ingress, so
     // the cap on made-up credentials per client does not answer either.
-    served.launch.env.retain(|(name, _)| {
-        name != shopfleet_contract::RATE_LIMIT && name != shopfleet_contract::CLIENT_RATE_LIMIT
-    });
     served.launch.env.push((
         shopfleet_contract::TRUSTED_PROXIES.to_owned(),
         "127.0.0.1".to_owned(),
     ));
-    served.api = ServedTenant::start_api(&served.launch);
+    served.lift_rate_limits();
     let limit = memory_limit_bytes(&client, &served.tenant).await;
     let port = served.api.port;
     let catalog = format!("/v1/stores/{}/products", served.store);

@@ -32,6 +32,25 @@ pub struct Config {
     #[arg(long, env = "SHOPFLEET_ALLOWED_IMAGE_PREFIX", default_value = "shopfleet/")]
     pub allowed_image_prefix: String,
 
+    /// Namespaces whose pods may call the tenant APIs (the ingress
+    /// controller's), comma-separated: each API's NetworkPolicy admits no one else.
+    #[arg(
+        long,
+        env = "SHOPFLEET_API_CLIENT_NAMESPACES",
+        value_delimiter = ',',
+        default_value = "ingress-nginx"
+    )]
+    pub api_client_namespaces: Vec<String>,
+
+    /// Namespaces whose pods may read the tenant APIs' metrics (Prometheus'), comma-separated.
+    #[arg(
+        long,
+        env = "SHOPFLEET_METRICS_NAMESPACES",
+        value_delimiter = ',',
+        default_value = "monitoring"
+    )]
+    pub metrics_namespaces: Vec<String>,
+
     /// The proxies in front of the tenant APIs (the ingress controller's
     /// pods), as comma-separated addresses or blocks (`10.0.0.0/8`): their
     /// `X-Forwarded-For` says who a client is, for the per-client rate

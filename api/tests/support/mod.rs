@@ -215,6 +215,14 @@ impl TestApp {
         self.tenant.as_ref().expect("this app was made with a tenant")
     }
 
+    /// What Prometheus reads on the metrics port.
+    pub async fn scrape(&self) -> String {
+        let metrics = init_service(shopfleet_api::app::metrics_app(self.state.clone())).await;
+        let response = call_service(&metrics, TestRequest::get().uri("/metrics").to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        String::from_utf8(read_body(response).await.to_vec()).unwrap()
+    }
+
     /// The response itself, headers and all.
     pub async fn send_raw(&self, request: TestRequest) -> actix_web::dev::ServiceResponse {
         let app = init_service(app(self.state.clone())).await;

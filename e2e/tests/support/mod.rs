@@ -362,6 +362,15 @@ impl ServedTenant {
         }
     }
 
+    /// Restarts the API without the plan's request rates, for a test whose
+    /// load is the point (the limits are tested in api/tests/limits.rs).
+    pub fn lift_rate_limits(&mut self) {
+        self.launch.env.retain(|(name, _)| {
+            name != shopfleet_contract::RATE_LIMIT && name != shopfleet_contract::CLIENT_RATE_LIMIT
+        });
+        self.api = Self::start_api(&self.launch);
+    }
+
     /// Starts the tenant's API (again) and waits until it is ready.
     pub fn start_api(launch: &shopfleet_e2e::tenant_api::ApiLaunch) -> shopfleet_e2e::tenant_api::TenantApi {
         let binary = operator_binary().with_file_name("shopfleet-api");

@@ -19,11 +19,12 @@ use k8s_openapi::api::core::v1::{
     SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
 use shopfleet_contract::cidr::Cidr;
@@ -142,24 +143,78 @@ pub fn limit_range(tenant: &Tenant, plan: &PlanDefaults) -> LimitRange {
 
 /// Isolates the API's pods: they accept traffic on the API's port and nothing
 /// else (a debug or metrics port added later stays closed until allowed here).
-pub fn network_policy(tenant: &Tenant) -> NetworkPolicy {
+/// Who may talk to a tenant's API pods, and whom they may talk to.
+#[derive(Clone, Copy, Debug)]
+pub struct NetworkPeers<'a> {
+    /// Namespaces whose pods may call the API (the ingress controller's).
+    pub api_clients: &'a [String],
+    /// Namespaces whose pods may read its metrics (Prometheus').
+    pub scrapers: &'a [String],
+    /// The tenant's PostgreSQL server, as the API reaches it; `None` while
+    /// unknown (the API has nothing to reach then).
+    pub database: Option<&'a (String, u16)>,
+}
+
+/// The API pods' traffic: in, the API port from the client namespaces and
+/// the metrics port from the scrapers'; out, DNS and the tenant's database
+/// server only. A server named by host name rather than address is allowed
+/// on its port to any address: a NetworkPolicy cannot name a host.
+pub fn network_policy(tenant: &Tenant, peers: &NetworkPeers) -> NetworkPolicy {
     let name = tenant_name(tenant);
+    let port = |number: u16, protocol: &str| NetworkPolicyPort {
+        protocol: Some(protocol.to_owned()),
+        port: Some(IntOrString::Int(i32::from(number))),
+        ..NetworkPolicyPort::default()
+    };
+    let from = |namespaces: &[String], number: u16| NetworkPolicyIngressRule {
+        from: Some(vec![namespaces_named(namespaces)]),
+        ports: Some(vec![port(number, "TCP")]),
+    };
+    let dns = NetworkPolicyEgressRule {
+        to: None,
+        ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
+    };
+    let database = peers
+        .database
+        .map(|(host, database_port)| NetworkPolicyEgressRule {
+            to: host.parse::<std::net::IpAddr>().ok().map(|address| {
+                let bits = if address.is_ipv4() { 32 } else { 128 };
+                vec![NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: format!("{address}/{bits}"),
+                        except: None,
+                    }),
+                    ..NetworkPolicyPeer::default()
+                }]
+            }),
+            ports: Some(vec![port(*database_port, "TCP")]),
+        });
     NetworkPolicy {
         metadata: api_metadata(tenant),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(api_selector(name)),
-            policy_types: Some(vec!["Ingress".to_owned()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                // No `from`: any source may reach the port.
-                from: None,
-                ports: Some(vec![NetworkPolicyPort {
-                    protocol: Some("TCP".to_owned()),
-                    port: Some(IntOrString::Int(API_PORT)),
-                    ..NetworkPolicyPort::default()
-                }]),
-            }]),
-            ..NetworkPolicySpec::default()
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ingress: Some(vec![
+                from(peers.api_clients, contract::API_PORT),
+                from(peers.scrapers, contract::METRICS_PORT),
+            ]),
+            egress: Some(std::iter::once(dns).chain(database).collect()),
         }),
+    }
+}
+
+/// Every pod of the namespaces with these names.
+fn namespaces_named(names: &[String]) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "kubernetes.io/metadata.name".to_owned(),
+                operator: "In".to_owned(),
+                values: Some(names.to_vec()),
+            }]),
+            match_labels: None,
+        }),
+        ..NetworkPolicyPeer::default()
     }
 }
 
@@ -177,8 +232,6 @@ pub fn api_replicas(tenant: &Tenant, plan: &PlanDefaults) -> i32 {
     }
 }
 
-/// The tenant's API. `db_secret_version` changes with the credentials in the
-/// `<tenant>-db` Secret (see `secrets::db_secret_version`).
 /// What the operator's configuration says about every tenant's API pods.
 #[derive(Clone, Copy, Debug)]
 pub struct ApiPod<'a> {
@@ -188,6 +241,8 @@ pub struct ApiPod<'a> {
     pub trusted_proxies: &'a [Cidr],
 }
 
+/// The tenant's API. `db_secret_version` changes with the credentials in the
+/// `<tenant>-db` Secret (see `secrets::db_secret_version`).
 pub fn api_deployment(
     tenant: &Tenant,
     plan: &PlanDefaults,
@@ -270,12 +325,20 @@ fn api_container(tenant: &Tenant, plan: &PlanDefaults, pod: &ApiPod) -> Containe
     Container {
         name: "api".to_owned(),
         image: Some(pod.image.to_owned()),
-        ports: Some(vec![ContainerPort {
-            name: Some(API_PORT_NAME.to_owned()),
-            container_port: API_PORT,
-            protocol: Some("TCP".to_owned()),
-            ..ContainerPort::default()
-        }]),
+        ports: Some(vec![
+            ContainerPort {
+                name: Some(API_PORT_NAME.to_owned()),
+                container_port: API_PORT,
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            },
+            ContainerPort {
+                name: Some("metrics".to_owned()),
+                container_port: i32::from(contract::METRICS_PORT),
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            },
+        ]),
         env: Some(api_env(tenant, plan, pod.trusted_proxies)),
         volume_mounts: Some(vec![
             VolumeMount {
@@ -481,6 +544,15 @@ fn env(name: &str, value: &str) -> EnvVar {
 pub(crate) mod tests {
     use super::*;
 
+    /// Network peers of an operator configured with none.
+    fn no_peers() -> NetworkPeers<'static> {
+        NetworkPeers {
+            api_clients: &[],
+            scrapers: &[],
+            database: None,
+        }
+    }
+
     /// The API pod of an operator configured with no trusted proxies.
     fn pod(image: &str) -> ApiPod<'_> {
         ApiPod {
@@ -565,7 +637,11 @@ pub(crate) mod tests {
                 "shopfleet-defaults",
                 Some("tenant-acme"),
             ),
-            (network_policy(&t).metadata, "acme-api", Some("tenant-acme")),
+            (
+                network_policy(&t, &no_peers()).metadata,
+                "acme-api",
+                Some("tenant-acme"),
+            ),
             (deployment().metadata, "acme-api", Some("tenant-acme")),
             (api_service(&t).metadata, "acme-api", Some("tenant-acme")),
             (
@@ -717,7 +793,11 @@ pub(crate) mod tests {
 
         let service_selector = api_service(&tenant()).spec.unwrap().selector.unwrap();
         assert_eq!(&service_selector, selector);
-        let policy_selector = network_policy(&tenant()).spec.unwrap().pod_selector.unwrap();
+        let policy_selector = network_policy(&tenant(), &no_peers())
+            .spec
+            .unwrap()
+            .pod_selector
+            .unwrap();
         assert_eq!(policy_selector.match_labels.as_ref(), Some(selector));
     }
 
@@ -757,15 +837,19 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn container_runs_the_image_on_port_8080() {
+    fn container_runs_the_image_on_port_8080_and_its_metrics_on_9090() {
         let deployment = deployment();
         let c = container(&deployment);
         assert_eq!(c.name, "api");
         assert_eq!(c.image.as_deref(), Some("shopfleet/shopfleet-api:test"));
-        let ports = c.ports.as_ref().unwrap();
-        assert_eq!(ports.len(), 1);
-        assert_eq!(ports[0].container_port, 8080);
-        assert_eq!(ports[0].name.as_deref(), Some("http"));
+        let ports: Vec<_> = c
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| (p.name.as_deref().unwrap(), p.container_port))
+            .collect();
+        assert_eq!(ports, [("http", 8080), ("metrics", 9090)]);
+        assert_eq!(env_value(c, "SHOPFLEET_METRICS_LISTEN"), "0.0.0.0:9090");
     }
 
     #[test]
@@ -981,16 +1065,60 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn network_policy_admits_only_tcp_8080_from_anywhere() {
-        let spec = network_policy(&tenant()).spec.unwrap();
-        assert_eq!(spec.policy_types, Some(vec!["Ingress".to_owned()]));
-        let rules = spec.ingress.unwrap();
-        assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].from, None, "any source");
-        let ports = rules[0].ports.as_ref().unwrap();
-        assert_eq!(ports.len(), 1);
-        assert_eq!(ports[0].port, Some(IntOrString::Int(8080)));
-        assert_eq!(ports[0].protocol.as_deref(), Some("TCP"));
+    fn network_policy_admits_the_configured_namespaces_and_reaches_only_dns_and_the_database() {
+        let clients = vec!["ingress-nginx".to_owned()];
+        let scrapers = vec!["monitoring".to_owned()];
+        let server = ("10.1.2.3".to_owned(), 5432);
+        let peers = NetworkPeers {
+            api_clients: &clients,
+            scrapers: &scrapers,
+            database: Some(&server),
+        };
+        let spec = network_policy(&tenant(), &peers).spec.unwrap();
+        assert_eq!(
+            spec.policy_types,
+            Some(vec!["Ingress".to_owned(), "Egress".to_owned()])
+        );
+        let rules = serde_json::to_value(spec.ingress.unwrap()).unwrap();
+        let names =
+            |from: &serde_json::Value| from["namespaceSelector"]["matchExpressions"][0]["values"].clone();
+        assert_eq!(names(&rules[0]["from"][0]), serde_json::json!(["ingress-nginx"]));
+        assert_eq!(
+            rules[0]["ports"],
+            serde_json::json!([{"port": 8080, "protocol": "TCP"}])
+        );
+        assert_eq!(names(&rules[1]["from"][0]), serde_json::json!(["monitoring"]));
+        assert_eq!(
+            rules[1]["ports"],
+            serde_json::json!([{"port": 9090, "protocol": "TCP"}])
+        );
+        let egress = serde_json::to_value(spec.egress.unwrap()).unwrap();
+        assert_eq!(
+            egress.as_array().unwrap().len(),
+            2,
+            "DNS and the database, nothing else"
+        );
+        assert_eq!(
+            egress[0]["ports"][0],
+            serde_json::json!({"port": 53, "protocol": "UDP"})
+        );
+        assert_eq!(
+            egress[1]["to"],
+            serde_json::json!([{"ipBlock": {"cidr": "10.1.2.3/32"}}])
+        );
+        assert_eq!(
+            egress[1]["ports"],
+            serde_json::json!([{"port": 5432, "protocol": "TCP"}])
+        );
+
+        // A server known by name: its port, wherever it is.
+        let named = ("postgres.db.svc".to_owned(), 5432);
+        let peers = NetworkPeers {
+            database: Some(&named),
+            ..peers
+        };
+        let egress = network_policy(&tenant(), &peers).spec.unwrap().egress.unwrap();
+        assert_eq!(egress[1].to, None);
     }
 
     /// What server-side apply sends: the kind and apiVersion are there, and

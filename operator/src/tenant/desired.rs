@@ -41,6 +41,8 @@ pub struct ExistingSecrets {
 pub struct Inputs<'a> {
     pub api_image: &'a str,
     pub trusted_proxies: &'a [Cidr],
+    pub api_client_namespaces: &'a [String],
+    pub metrics_namespaces: &'a [String],
     /// Where the tenant's API reaches its database server; `None` while the
     /// server's admin credentials cannot be read.
     pub database_host: Option<(String, u16)>,
@@ -177,7 +179,14 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
         namespace: build::namespace(tenant),
         resource_quota: build::resource_quota(tenant, &plan),
         limit_range: build::limit_range(tenant, &plan),
-        network_policy: build::network_policy(tenant),
+        network_policy: build::network_policy(
+            tenant,
+            &build::NetworkPeers {
+                api_clients: inputs.api_client_namespaces,
+                scrapers: inputs.metrics_namespaces,
+                database: inputs.database_host.as_ref(),
+            },
+        ),
         db_secret,
         jwt_secret: secrets::jwt_secret(tenant, &values.keys),
         owner_invite_secret: secrets::owner_invite_secret(tenant, &values.invite_token),
@@ -211,6 +220,8 @@ mod tests {
         Inputs {
             api_image: "shopfleet/shopfleet-api:test",
             trusted_proxies: &[],
+            api_client_namespaces: &[],
+            metrics_namespaces: &[],
             database_host: Some(("db.example".to_owned(), 5432)),
             now: "2026-11-01T00:00:00Z".parse().unwrap(),
             fresh_password: PASSWORD.to_owned(),

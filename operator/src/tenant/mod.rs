@@ -88,6 +88,8 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     let inputs = Inputs {
         api_image: &ctx.config.api_image,
         trusted_proxies: &ctx.config.trusted_proxies.0,
+        api_client_namespaces: &ctx.config.api_client_namespaces,
+        metrics_namespaces: &ctx.config.metrics_namespaces,
         database_host: observed
             .admin
             .as_ref()

@@ -43,6 +43,7 @@ pub fn start(dir: &Path, store: &Store) -> Result<Api> {
         .env("SHOPFLEET_TENANT", "bench")
         .env("SHOPFLEET_JWT_KEYS", &keys)
         .env("SHOPFLEET_LISTEN", format!("127.0.0.1:{port}"))
+        .env(shopfleet_contract::METRICS_LISTEN, "127.0.0.1:0")
         // The rate limits are checked on every request, as in a Pod, at
         // rates no run reaches: what is measured is what checking costs.
         .env(shopfleet_contract::RATE_LIMIT, UNREACHED_RATE.to_string())

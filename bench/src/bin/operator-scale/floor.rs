@@ -86,7 +86,14 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
     .await?;
     apply::<NetworkPolicy>(
         &Api::namespaced(client.clone(), &namespace),
-        build::network_policy(&tenant),
+        build::network_policy(
+            &tenant,
+            &build::NetworkPeers {
+                api_clients: &["ingress-nginx".to_owned()],
+                scrapers: &["monitoring".to_owned()],
+                database: Some(&admin.host_port()),
+            },
+        ),
     )
     .await?;
 

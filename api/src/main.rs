@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         Issuer::new(keys, &settings.tenant),
         Limits::new(
             settings.rate_limits,
+            settings.order_limits,
             TrustedProxies::new(settings.trusted_proxies.clone()),
         ),
     ));

@@ -8,7 +8,7 @@ use actix_web::test::TestRequest;
 use serde_json::json;
 use shopfleet_api::limits::Limits;
 use shopfleet_api::limits::client::TrustedProxies;
-use shopfleet_contract::RateLimits;
+use shopfleet_contract::{OrderLimits, RateLimits};
 use support::TestApp;
 
 const PASSWORD: &str = "correct horse battery";
@@ -19,6 +19,7 @@ fn limits(tenant_per_second: u32, client_per_second: u32, proxies: &str) -> Limi
             tenant_per_second,
             client_per_second,
         },
+        OrderLimits::default(),
         TrustedProxies::new(shopfleet_contract::split(proxies).unwrap()),
     )
 }

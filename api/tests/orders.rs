@@ -768,3 +768,85 @@ async fn what_open_orders_hold_cannot_be_deleted_from_the_catalog() {
     delete(variant_uri).await.expect(204);
     delete(product_uri).await.expect(204);
 }
+
+/// One customer cannot keep a store's stock in unpaid orders: past the
+/// Tenant's caps on unpaid orders and the units they hold, orders are
+/// refused until one is paid or cancelled; staff are not held to them; no
+/// night past the booking horizon is sold; and a customer placing orders
+/// too fast is slowed down.
+#[actix_web::test]
+async fn a_customer_cannot_hoard_stock_in_unpaid_orders() {
+    use shopfleet_api::limits::Limits;
+    use shopfleet_api::limits::client::TrustedProxies;
+    use shopfleet_contract::{OrderLimits, RateLimits};
+
+    let limits = OrderLimits {
+        max_pending_orders: 2,
+        max_pending_units: 5,
+        booking_horizon_days: 30,
+        orders_per_minute: 5,
+    };
+    let shop = Shop::limited(Limits::new(
+        RateLimits::default(),
+        limits,
+        TrustedProxies::default(),
+    ))
+    .await;
+    let mug = shop.variant(product("Mug", "MUG", 1200)).await;
+    shop.receive(&mug, 1000).await;
+    let hoarder = shop.app.customer("hoarder@example.com").await;
+    let hoarder = As::Bearer(access(&hoarder));
+    let lines = |quantity: i32| json!({"lines": [{"variant_id": mug, "quantity": quantity}]});
+
+    shop.order(hoarder, lines(3)).await.expect(201);
+    let problem = shop
+        .order(hoarder, lines(3))
+        .await
+        .expect_problem(409, "conflict");
+    assert_eq!(problem_fields(&problem), ["lines"], "3 + 3 units is over 5");
+    let second = shop.order(hoarder, lines(2)).await.expect(201);
+    let problem = shop
+        .order(hoarder, lines(1))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("2 unpaid orders"),
+        "{problem}"
+    );
+    assert_eq!(shop.level(&mug).await["reserved"], 5, "nothing more is held");
+
+    // Staff placing an order for the customer are not held to the caps.
+    let customer_id = second["customer_id"].clone();
+    let for_customer = json!({"lines": [{"variant_id": mug, "quantity": 1}], "customer_id": customer_id});
+    let by_staff = shop.order(shop.staff(), for_customer).await.expect(201);
+
+    // Cancelling makes room again.
+    for order in [&second, &by_staff] {
+        let cancel = format!("/orders/{}/cancel", order["id"].as_str().unwrap());
+        shop.app
+            .send(shop.keyed(&cancel, shop.staff(), &cancel, &json!({})))
+            .await
+            .expect(200);
+    }
+    // The fifth order this minute (refused ones count) is its last: then it waits.
+    shop.order(hoarder, lines(1)).await.expect(201);
+    let slowed = shop.order(hoarder, lines(1)).await;
+    assert_eq!(slowed.status.as_u16(), 429, "{:#}", slowed.body);
+
+    // Nights: up to 30 days ahead.
+    let room = shop
+        .variant(
+            json!({"title": "Room", "kind": "room_night", "status": "active", "capacity": 2,
+            "variants": [{"sku": "ROOM", "price_minor": 9000}]}),
+        )
+        .await;
+    let far = (chrono::Utc::now().date_naive() + chrono::Days::new(31)).to_string();
+    let problem = shop
+        .order(
+            shop.staff(),
+            json!({"lines": [{"variant_id": room, "quantity": 1, "night": far}]}),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(problem_fields(&problem), ["lines[0].night"]);
+}

@@ -29,6 +29,14 @@ pub const PENDING_ORDER_MINUTES: &str = "SHOPFLEET_PENDING_ORDER_MINUTES";
 pub const RATE_LIMIT: &str = "SHOPFLEET_RATE_LIMIT";
 /// Requests per second this process admits from one client address (0: no limit).
 pub const CLIENT_RATE_LIMIT: &str = "SHOPFLEET_CLIENT_RATE_LIMIT";
+/// A customer's unpaid orders in one store, at most (0: no limit).
+pub const MAX_PENDING_ORDERS: &str = "SHOPFLEET_MAX_PENDING_ORDERS";
+/// Units held by a customer's unpaid orders in one store, at most (0: no limit).
+pub const MAX_PENDING_UNITS: &str = "SHOPFLEET_MAX_PENDING_UNITS";
+/// How many days ahead a night may be booked (0: no limit).
+pub const BOOKING_HORIZON_DAYS: &str = "SHOPFLEET_BOOKING_HORIZON_DAYS";
+/// Orders a customer may place per minute (0: no limit).
+pub const ORDERS_PER_MINUTE: &str = "SHOPFLEET_ORDERS_PER_MINUTE";
 /// Comma-separated address blocks of the proxies (the ingress controller)
 /// whose `X-Forwarded-For` says who the client is.
 pub const TRUSTED_PROXIES: &str = "SHOPFLEET_TRUSTED_PROXIES";
@@ -58,8 +66,20 @@ pub struct ApiSettings {
     /// 0: unpaid orders never expire.
     pub pending_order_minutes: u32,
     pub rate_limits: RateLimits,
+    pub order_limits: OrderLimits,
     pub trusted_proxies: Vec<Cidr>,
     pub log: String,
+}
+
+/// What one customer may hold, so that nobody keeps a store's stock
+/// reserved in unpaid orders; 0 is no limit. Staff and store keys placing
+/// orders are not held to the per-customer caps; the horizon holds for all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderLimits {
+    pub max_pending_orders: u32,
+    pub max_pending_units: u32,
+    pub booking_horizon_days: u32,
+    pub orders_per_minute: u32,
 }
 
 /// Requests per second this process admits; 0 is no limit.
@@ -93,6 +113,7 @@ impl ApiSettings {
             metrics_listen: format!("0.0.0.0:{METRICS_PORT}"),
             pending_order_minutes,
             rate_limits: RateLimits::default(),
+            order_limits: OrderLimits::default(),
             trusted_proxies: Vec::new(),
             log: "info".to_owned(),
         }
@@ -109,6 +130,16 @@ impl ApiSettings {
             (PENDING_ORDER_MINUTES, self.pending_order_minutes.to_string()),
             (RATE_LIMIT, self.rate_limits.tenant_per_second.to_string()),
             (CLIENT_RATE_LIMIT, self.rate_limits.client_per_second.to_string()),
+            (
+                MAX_PENDING_ORDERS,
+                self.order_limits.max_pending_orders.to_string(),
+            ),
+            (MAX_PENDING_UNITS, self.order_limits.max_pending_units.to_string()),
+            (
+                BOOKING_HORIZON_DAYS,
+                self.order_limits.booking_horizon_days.to_string(),
+            ),
+            (ORDERS_PER_MINUTE, self.order_limits.orders_per_minute.to_string()),
             (TRUSTED_PROXIES, join(&self.trusted_proxies)),
             (LOG, self.log.clone()),
         ];
@@ -136,17 +167,23 @@ impl ApiSettings {
                     expected: "a whole number of minutes from 0 (never) to 10080 (a week)",
                 })?,
         };
-        let per_second = |name: &'static str| match var(name) {
+        let limit = |name: &'static str| match var(name) {
             None => Ok(0),
             Some(text) => text.trim().parse().map_err(|_| ContractError::Invalid {
                 name,
                 value: text,
-                expected: "a whole number of requests per second (0: no limit)",
+                expected: "a whole number (0: no limit)",
             }),
         };
         let rate_limits = RateLimits {
-            tenant_per_second: per_second(RATE_LIMIT)?,
-            client_per_second: per_second(CLIENT_RATE_LIMIT)?,
+            tenant_per_second: limit(RATE_LIMIT)?,
+            client_per_second: limit(CLIENT_RATE_LIMIT)?,
+        };
+        let order_limits = OrderLimits {
+            max_pending_orders: limit(MAX_PENDING_ORDERS)?,
+            max_pending_units: limit(MAX_PENDING_UNITS)?,
+            booking_horizon_days: limit(BOOKING_HORIZON_DAYS)?,
+            orders_per_minute: limit(ORDERS_PER_MINUTE)?,
         };
         let trusted_proxies = match var(TRUSTED_PROXIES) {
             None => Vec::new(),
@@ -159,6 +196,7 @@ impl ApiSettings {
         let defaults = Self::in_pod(&tenant, pending_order_minutes);
         Ok(Self {
             rate_limits,
+            order_limits,
             trusted_proxies,
             jwt_keys: var(JWT_KEYS).map_or(defaults.jwt_keys, PathBuf::from),
             listen: var(LISTEN).unwrap_or(defaults.listen),
@@ -202,6 +240,12 @@ mod tests {
                 tenant_per_second: 250,
                 client_per_second: 50,
             },
+            order_limits: OrderLimits {
+                max_pending_orders: 5,
+                max_pending_units: 100,
+                booking_horizon_days: 365,
+                orders_per_minute: 10,
+            },
             trusted_proxies: split("10.0.0.0/8, fd00::/8").unwrap(),
             ..ApiSettings::in_pod("acme", 45)
         };
@@ -222,6 +266,7 @@ mod tests {
         assert_eq!(read.metrics_listen, "0.0.0.0:9090");
         assert_eq!(read.pending_order_minutes, 30);
         assert_eq!(read.rate_limits, RateLimits::default(), "no limit");
+        assert_eq!(read.order_limits, OrderLimits::default(), "no limit");
         assert!(read.trusted_proxies.is_empty());
         assert!(matches!(
             ApiSettings::from_env(lookup(&[])),
@@ -249,6 +294,7 @@ mod tests {
             (RATE_LIMIT, "fast"),
             (CLIENT_RATE_LIMIT, "-1"),
             (TRUSTED_PROXIES, "10.0.0.0/8,ingress"),
+            (MAX_PENDING_UNITS, "lots"),
         ] {
             let error = ApiSettings::from_env(lookup(&[(TENANT, "acme"), (name, value)])).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");

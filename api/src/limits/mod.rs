@@ -6,6 +6,7 @@
 //!   come from the Tenant's plan, through the operator (`shopfleet-contract`'s
 //!   `RateLimits`: this replica's share); each bucket holds two seconds' worth.
 //! - Wrong passwords slow down their (account, client) pair (`login`).
+//! - A customer places at most the Tenant's orders per minute (`take_order`).
 //! - Credentials that match nothing (an API key, a refresh token, an
 //!   invitation token) are counted per client, 20 a minute: past that, the
 //!   client's credential lookups are refused until its budget refills.
@@ -31,9 +32,10 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
-use shopfleet_contract::RateLimits;
+use shopfleet_contract::{OrderLimits, RateLimits};
 
 use crate::error::ApiError;
+use crate::ids::UserId;
 use crate::state::State;
 use bucket::{Bucket, KeyedBuckets, Rate, Verdict};
 use client::{TrustedProxies, budget_key};
@@ -54,6 +56,9 @@ const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 pub struct Limits {
     tenant: Option<(Rate, Mutex<Bucket>)>,
     clients: Option<KeyedBuckets<IpAddr>>,
+    /// What a customer may hold in unpaid orders (`orders::place`).
+    pub orders: OrderLimits,
+    customer_orders: Option<KeyedBuckets<UserId>>,
     unknown_credentials: KeyedBuckets<IpAddr>,
     pub logins: LoginThrottle,
     proxies: TrustedProxies,
@@ -76,13 +81,22 @@ pub struct Throttled {
 }
 
 impl Limits {
-    pub fn new(rates: RateLimits, proxies: TrustedProxies) -> Self {
+    pub fn new(rates: RateLimits, orders: OrderLimits, proxies: TrustedProxies) -> Self {
         let rate =
             |per_second: u32| (per_second > 0).then(|| Rate::new(f64::from(per_second), BURST_SECONDS));
+        let per_minute = orders.orders_per_minute;
         Self {
             tenant: rate(rates.tenant_per_second)
                 .map(|rate| (rate, Mutex::new(Bucket::full(rate, Instant::now())))),
             clients: rate(rates.client_per_second).map(KeyedBuckets::new),
+            orders,
+            // A minute's worth at once, then one every 60/n seconds.
+            customer_orders: (per_minute > 0).then(|| {
+                KeyedBuckets::new(Rate {
+                    per_second: f64::from(per_minute) / 60.0,
+                    burst: per_minute,
+                })
+            }),
             unknown_credentials: KeyedBuckets::new(UNKNOWN_CREDENTIALS),
             logins: LoginThrottle::default(),
             proxies,
@@ -92,7 +106,30 @@ impl Limits {
     /// No request limits (the guessing limits stay): for tests that are
     /// not about limits.
     pub fn unlimited() -> Self {
-        Self::new(RateLimits::default(), TrustedProxies::default())
+        Self::new(
+            RateLimits::default(),
+            OrderLimits::default(),
+            TrustedProxies::default(),
+        )
+    }
+
+    /// Takes one of `customer`'s orders per minute, or refuses.
+    pub fn take_order(&self, customer: UserId) -> Result<(), ApiError> {
+        let Some(buckets) = &self.customer_orders else {
+            return Ok(());
+        };
+        let verdict = buckets.take(&customer, Instant::now());
+        if verdict.admitted {
+            return Ok(());
+        }
+        Err(ApiError::TooManyRequests(Throttled::new(
+            "this customer is placing orders too fast",
+            vec![PolicyState {
+                name: "customer-orders",
+                rate: buckets.rate(),
+                verdict,
+            }],
+        )))
     }
 
     /// Takes a request's tokens: the client's first (a client over its
@@ -284,6 +321,7 @@ mod tests {
                 tenant_per_second: tenant,
                 client_per_second: client,
             },
+            OrderLimits::default(),
             TrustedProxies::default(),
         )
     }

@@ -82,24 +82,33 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     place::check(&request)?;
-    let customer = match caller.role {
+    let (customer, held_to_caps) = match caller.role {
         StoreRole::Customer(me) if request.customer_id.is_some_and(|id| id != me) => {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "customer_id",
                 "a customer places orders only for themselves",
             )]));
         }
-        StoreRole::Customer(me) => Some(me),
-        _ => request.customer_id,
+        StoreRole::Customer(me) => {
+            state.limits.take_order(me)?;
+            (Some(me), true)
+        }
+        _ => (request.customer_id, false),
     };
     let actor = caller.actor();
+    let placement = place::Placement {
+        customer,
+        actor: &actor,
+        limits: &state.limits.orders,
+        held_to_caps,
+    };
     let ran = idempotency::run(
         &caller,
         Some(&key),
         "orders.create",
         &request,
         StatusCode::CREATED,
-        async |tx| place::place(tx, &request, customer, &actor).await,
+        async |tx| place::place(tx, &request, &placement).await,
     )
     .await?;
     if let Some(order) = &ran.made {

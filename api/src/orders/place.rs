@@ -19,6 +19,7 @@ use crate::promotions::apply::{self as promotions, Applied};
 use crate::promotions::engine;
 use crate::promotions::model::is_code;
 use crate::validate::Checks;
+use shopfleet_contract::OrderLimits;
 
 /// Checks the request's shape (everything that needs no database).
 pub fn check(request: &NewOrderRequest) -> Result<(), ApiError> {
@@ -41,14 +42,25 @@ pub fn check(request: &NewOrderRequest) -> Result<(), ApiError> {
     checks.finish()
 }
 
-/// Places `request` for `customer`, by `actor`. The caller claimed the
+/// Who places an order, and what it must respect besides its lines.
+pub struct Placement<'a> {
+    pub customer: Option<UserId>,
+    pub actor: &'a str,
+    /// The booking horizon, for everyone; the caps on what one customer
+    /// holds unpaid, when `held_to_caps` (a customer placing their own
+    /// order: staff and store keys are not).
+    pub limits: &'a OrderLimits,
+    pub held_to_caps: bool,
+}
+
+/// Places `request` as `placement` says. The caller claimed the
 /// idempotency key in `tx` and commits it.
 pub async fn place(
     tx: &mut StoreTx,
     request: &NewOrderRequest,
-    customer: Option<UserId>,
-    actor: &str,
+    placement: &Placement<'_>,
 ) -> Result<Order, ApiError> {
+    let Placement { customer, actor, .. } = *placement;
     let wanted: Vec<_> = request.lines.iter().map(|line| line.variant_id).collect();
     let offers = sql::offers_for_variants(tx, &wanted).await?;
     // One clock for the whole order: what is on sale, and which promotions run.
@@ -57,7 +69,11 @@ pub async fn place(
         mut lines,
         pools,
         basket,
-    } = price(request, &offers, now)?;
+    } = price(request, &offers, now, placement.limits.booking_horizon_days)?;
+    if let Some(customer) = customer.filter(|_| placement.held_to_caps) {
+        let units = lines.iter().map(|line| i64::from(line.quantity)).sum();
+        within_caps(tx, customer, units, placement.limits).await?;
+    }
     let code = request.promotion_code.as_deref().map(str::trim);
     let Applied {
         discounts,
@@ -102,6 +118,45 @@ pub async fn place(
     Ok(order)
 }
 
+/// Refuses an order that would take `customer` past the Tenant's caps on
+/// unpaid orders and the units they hold, so that nobody keeps a store's
+/// stock reserved. The customer's orders are locked first, so that two
+/// orders at once cannot both fit under the cap.
+async fn within_caps(
+    tx: &mut StoreTx,
+    customer: UserId,
+    units: i64,
+    limits: &OrderLimits,
+) -> Result<(), ApiError> {
+    if limits.max_pending_orders == 0 && limits.max_pending_units == 0 {
+        return Ok(());
+    }
+    let held = sql::lock_and_count_pending_of_customer(tx, customer).await?;
+    let (max_orders, max_units) = (
+        i64::from(limits.max_pending_orders),
+        i64::from(limits.max_pending_units),
+    );
+    if max_orders > 0 && held.orders + 1 > max_orders {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "{} unpaid orders in this store are the most one customer may have: pay or cancel one first",
+                held.orders
+            ),
+            field: None,
+        });
+    }
+    if max_units > 0 && held.units + units > max_units {
+        return Err(ApiError::conflict(
+            "lines",
+            format!(
+                "one customer's unpaid orders may hold {max_units} units in this store; {} are held already",
+                held.units
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// An order's lines priced from the catalog, before promotions.
 struct Priced {
     lines: Vec<OrderLine>,
@@ -113,7 +168,12 @@ struct Priced {
 
 /// Prices the request's lines from `offers`; 422 naming the line for
 /// unknown variants, products not for sale and nights that do not fit.
-fn price(request: &NewOrderRequest, offers: &[Offer], now: DateTime<Utc>) -> Result<Priced, ApiError> {
+fn price(
+    request: &NewOrderRequest,
+    offers: &[Offer],
+    now: DateTime<Utc>,
+    horizon_days: u32,
+) -> Result<Priced, ApiError> {
     let mut invalid = Vec::new();
     let mut priced = Priced {
         lines: Vec::new(),
@@ -128,7 +188,7 @@ fn price(request: &NewOrderRequest, offers: &[Offer], now: DateTime<Utc>) -> Res
             ));
             continue;
         };
-        if let Some((field, detail)) = why_unsellable(offer, wanted.night, now) {
+        if let Some((field, detail)) = why_unsellable(offer, wanted.night, now, horizon_days) {
             invalid.push(FieldError::new(format!("lines[{i}].{field}"), detail));
             continue;
         }
@@ -178,13 +238,19 @@ fn price(request: &NewOrderRequest, offers: &[Offer], now: DateTime<Utc>) -> Res
 }
 
 /// Why `offer` cannot be sold (on `night`) at `now`: the field to name and
-/// the detail. Products not active, events that have started, and nights
-/// before yesterday (a day's grace: the store's time zone may still be on it).
+/// the detail. Products not active, events that have started, nights
+/// before yesterday (a day's grace: the store's time zone may still be on
+/// it) and nights past the booking horizon (0: none).
 fn why_unsellable(
     offer: &Offer,
     night: Option<NaiveDate>,
     now: DateTime<Utc>,
+    horizon_days: u32,
 ) -> Option<(&'static str, &'static str)> {
+    let horizon = (horizon_days > 0).then(|| now.date_naive() + Days::new(u64::from(horizon_days)));
+    if night.zip(horizon).is_some_and(|(night, horizon)| night > horizon) {
+        return Some(("night", "is further ahead than this store takes bookings"));
+    }
     if offer.status != ProductStatus::Active {
         return Some(("variant_id", "is not for sale"));
     }
@@ -252,32 +318,49 @@ mod tests {
     fn drafts_started_events_and_past_nights_do_not_sell() {
         let now = Utc.with_ymd_and_hms(2027, 5, 10, 12, 0, 0).unwrap();
         let date = |day| NaiveDate::from_ymd_opt(2027, 5, day).unwrap();
-        assert_eq!(why_unsellable(&offer(Kind::Standard, None), None, now), None);
+        assert_eq!(why_unsellable(&offer(Kind::Standard, None), None, now, 0), None);
         let mut draft = offer(Kind::Standard, None);
         draft.status = ProductStatus::Draft;
         assert_eq!(
-            why_unsellable(&draft, None, now).map(|(field, _)| field),
+            why_unsellable(&draft, None, now, 0).map(|(field, _)| field),
             Some("variant_id")
         );
 
         let started = offer(Kind::Ticket, Some(now));
         assert_eq!(
-            why_unsellable(&started, None, now).map(|(field, _)| field),
+            why_unsellable(&started, None, now, 0).map(|(field, _)| field),
             Some("variant_id")
         );
         let later = offer(Kind::Ticket, Some(now + chrono::Duration::minutes(1)));
-        assert_eq!(why_unsellable(&later, None, now), None);
+        assert_eq!(why_unsellable(&later, None, now, 0), None);
 
         let room = offer(Kind::RoomNight, None);
-        assert_eq!(why_unsellable(&room, Some(date(10)), now), None, "tonight");
+        assert_eq!(why_unsellable(&room, Some(date(10)), now, 0), None, "tonight");
         assert_eq!(
-            why_unsellable(&room, Some(date(9)), now),
+            why_unsellable(&room, Some(date(9)), now, 0),
             None,
             "last night, in a time zone behind"
         );
         assert_eq!(
-            why_unsellable(&room, Some(date(8)), now).map(|(field, _)| field),
+            why_unsellable(&room, Some(date(8)), now, 0).map(|(field, _)| field),
             Some("night")
         );
+    }
+
+    #[test]
+    fn nights_past_the_booking_horizon_do_not_sell() {
+        let now = Utc.with_ymd_and_hms(2027, 5, 10, 12, 0, 0).unwrap();
+        let room = offer(Kind::RoomNight, None);
+        let in_days = |days| Some(now.date_naive() + Days::new(days));
+        assert_eq!(
+            why_unsellable(&room, in_days(30), now, 30),
+            None,
+            "the horizon's last night"
+        );
+        assert_eq!(
+            why_unsellable(&room, in_days(31), now, 30).map(|(field, _)| field),
+            Some("night")
+        );
+        assert_eq!(why_unsellable(&room, in_days(3000), now, 0), None, "no horizon");
     }
 }

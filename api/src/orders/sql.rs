@@ -52,6 +52,34 @@ pub async fn offers_for_variants(tx: &mut StoreTx, variants: &[VariantId]) -> Re
     Ok(sqlx::query_as(OFFERS).bind(variants).fetch_all(tx.conn()).await?)
 }
 
+/// What a customer's unpaid orders in the transaction's store hold.
+#[derive(sqlx::FromRow)]
+pub struct Held {
+    pub orders: i64,
+    pub units: i64,
+}
+
+/// Locks `customer`'s orders for the transaction (an advisory lock: two
+/// orders of one customer are placed one after the other), then counts what
+/// their unpaid orders hold.
+pub async fn lock_and_count_pending_of_customer(
+    tx: &mut StoreTx,
+    customer: UserId,
+) -> Result<Held, ApiError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(customer)
+        .execute(tx.conn())
+        .await?;
+    Ok(sqlx::query_as(
+        "SELECT count(DISTINCT o.id) AS orders, coalesce(sum(l.quantity), 0)::bigint AS units \
+         FROM orders o JOIN order_lines l ON l.store_id = o.store_id AND l.order_id = o.id \
+         WHERE o.customer_id = $1 AND o.status = 'pending'",
+    )
+    .bind(customer)
+    .fetch_one(tx.conn())
+    .await?)
+}
+
 /// An order about to be written, priced and reserved.
 pub struct NewOrder<'a> {
     pub id: OrderId,

@@ -374,7 +374,12 @@ pub struct Shop {
 
 impl Shop {
     pub async fn new() -> Self {
-        let app = TestApp::new().await;
+        Self::limited(Limits::unlimited()).await
+    }
+
+    /// A shop whose API enforces `limits`.
+    pub async fn limited(limits: Limits) -> Self {
+        let app = TestApp::limited(limits).await;
         let (store, keys) = app.tenant().add_store("main", "EUR").await;
         let owner = app.owner().await;
         Self {

@@ -15,8 +15,8 @@ use kube::CustomResourceExt;
 pub use condition::{Condition, ConditionStatus, is_true, set_condition};
 pub use store::{Industry, Store, StorePhase, StoreSpec, StoreStatus};
 pub use tenant::{
-    DatabaseStatus, DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOwner, TenantPhase,
-    TenantSpec, TenantStatus,
+    DatabaseStatus, DeletionPolicy, Plan, Tenant, TenantApi, TenantDatabase, TenantOrderLimits, TenantOwner,
+    TenantPhase, TenantSpec, TenantStatus,
 };
 
 pub const GROUP: &str = "shopfleet.io";

@@ -132,6 +132,49 @@ pub struct TenantApi {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 10080))]
     pub pending_order_minutes: Option<u32>,
+
+    /// What one customer may hold in unpaid orders, so that nobody keeps a
+    /// store's stock reserved; each field's default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_limits: Option<TenantOrderLimits>,
+}
+
+/// Per-customer caps on unpaid orders, and the booking horizon.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantOrderLimits {
+    /// Unpaid orders a customer may have in one store: 1-100; 5 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_pending_orders: Option<u32>,
+
+    /// Units a customer's unpaid orders may hold in one store: 1-10000; 100 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub max_pending_units: Option<u32>,
+
+    /// How many days ahead a night may be booked: 1-1095; 365 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1095))]
+    pub booking_horizon_days: Option<u32>,
+
+    /// Orders a customer may place per minute: 1-600; 10 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600))]
+    pub orders_per_minute: Option<u32>,
+}
+
+impl TenantOrderLimits {
+    /// The limits the API enforces: these, or each default.
+    pub fn resolve(limits: Option<&Self>) -> shopfleet_contract::OrderLimits {
+        let limits = limits.cloned().unwrap_or_default();
+        shopfleet_contract::OrderLimits {
+            max_pending_orders: limits.max_pending_orders.unwrap_or(5),
+            max_pending_units: limits.max_pending_units.unwrap_or(100),
+            booking_horizon_days: limits.booking_horizon_days.unwrap_or(365),
+            orders_per_minute: limits.orders_per_minute.unwrap_or(10),
+        }
+    }
 }
 
 /// What the operator last observed and did.

@@ -30,7 +30,7 @@ use kube::Resource;
 use shopfleet_contract::cidr::Cidr;
 use shopfleet_contract::{self as contract, ApiSettings, JWT_MOUNT_PATH, RateLimits};
 
-use crate::crd::Tenant;
+use crate::crd::{Tenant, TenantOrderLimits};
 use crate::names::{
     TENANT_LABEL, api_name, db_secret_name, jwt_secret_name, labels, namespace_name, string_map,
 };
@@ -513,6 +513,7 @@ fn api_env(tenant: &Tenant, plan: &PlanDefaults, trusted_proxies: &[Cidr]) -> Ve
     };
     let settings = ApiSettings {
         rate_limits: replica_rate_limits(plan, api_replicas(tenant, plan)),
+        order_limits: TenantOrderLimits::resolve(tenant.spec.api.order_limits.as_ref()),
         trusted_proxies: trusted_proxies.to_vec(),
         ..ApiSettings::in_pod(name, minutes)
     }
@@ -886,6 +887,10 @@ pub(crate) mod tests {
         // The growth plan's 500 and 100 requests/s, over its 2 replicas.
         assert_eq!(env_value(c, "SHOPFLEET_RATE_LIMIT"), "250");
         assert_eq!(env_value(c, "SHOPFLEET_CLIENT_RATE_LIMIT"), "50");
+        assert_eq!(env_value(c, "SHOPFLEET_MAX_PENDING_ORDERS"), "5");
+        assert_eq!(env_value(c, "SHOPFLEET_MAX_PENDING_UNITS"), "100");
+        assert_eq!(env_value(c, "SHOPFLEET_BOOKING_HORIZON_DAYS"), "365");
+        assert_eq!(env_value(c, "SHOPFLEET_ORDERS_PER_MINUTE"), "10");
         let env = c.env.as_ref().unwrap();
         assert!(
             !env.iter().any(|e| e.name == "SHOPFLEET_TRUSTED_PROXIES"),

@@ -153,6 +153,7 @@ impl FromRequest for Principal {
                     .issuer
                     .verify(token.trim())
                     .map_err(ApiError::Unauthorized)?;
+                state.sessions.check(&state.db, &claims).await?;
                 return Ok(Self::User(claims));
             }
             if let Some(key) = api_key {

@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::error::{self, ApiError};
 use crate::state::State;
-use crate::{catalog, inventory, limits, middleware, orders, promotions, stores, system, users};
+use crate::{catalog, inventory, limits, middleware, orders, people, promotions, stores, system, users};
 
 /// The largest request body any route accepts.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -66,6 +66,7 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
                     .url("/openapi.json", crate::openapi::document()),
             )
             .configure(users::routes)
+            .configure(people::routes)
             .configure(stores::routes)
             // One scope for everything of a store: a request is matched on
             // the prefix once, then among the store's routes only.

@@ -32,6 +32,11 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         self.insert_at(key, value, Instant::now());
     }
 
+    /// Forgets `key` now, before its time is up.
+    pub fn remove(&self, key: &K) {
+        self.entries.lock().expect("cache lock").remove(key);
+    }
+
     // The time is a parameter so the tests can step it exactly: sleeping past
     // the TTL would race the clock on a loaded machine.
     fn get_at(&self, key: &K, now: Instant) -> Option<V> {

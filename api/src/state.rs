@@ -4,6 +4,7 @@
 
 use crate::auth::accounts::KeyCache;
 use crate::auth::password::PasswordHashing;
+use crate::auth::sessions::SessionGate;
 use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
 use crate::limits::Limits;
@@ -16,6 +17,7 @@ pub struct State {
     pub api_keys: KeyCache,
     pub passwords: PasswordHashing,
     pub limits: Limits,
+    pub sessions: SessionGate,
 }
 
 impl State {
@@ -27,6 +29,7 @@ impl State {
             api_keys: KeyCache::new(db::LOOKUP_TTL, 10_000),
             passwords: PasswordHashing::per_core(),
             limits,
+            sessions: SessionGate::new(),
         }
     }
 }

@@ -85,7 +85,7 @@ struct InviteRequest {
 /// A signed-in session: a short-lived access token and the refresh token
 /// that gets the next one.
 #[derive(Serialize, ToSchema)]
-struct Session {
+pub(crate) struct Session {
     token_type: &'static str,
     access_token: String,
     expires_in: i64,
@@ -419,7 +419,7 @@ async fn me(state: web::Data<State>, principal: Principal) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(me))
 }
 
-async fn session(
+pub(crate) async fn session(
     state: &State,
     conn: &mut sqlx::PgConnection,
     user: User,

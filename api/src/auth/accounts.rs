@@ -142,7 +142,27 @@ pub async fn join_as_invited(
     }
 }
 
-/// The account with this email and its password hash.
+/// The password hash of an enabled account (`None` otherwise).
+pub async fn password_hash_of(conn: &mut PgConnection, id: UserId) -> Result<Option<String>, ApiError> {
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND disabled_at IS NULL")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+pub async fn set_password_hash(conn: &mut PgConnection, id: UserId, hash: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The enabled account with this email and its password hash: a disabled
+/// one signs in no more than an unknown email does.
 pub async fn user_for_login(
     conn: &mut PgConnection,
     email: &Email,
@@ -150,7 +170,7 @@ pub async fn user_for_login(
     let row: Option<UserWithHash> = sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
-        ", password_hash FROM users WHERE email = $1"
+        ", password_hash FROM users WHERE email = $1 AND disabled_at IS NULL"
     ))
     .bind(email.as_str())
     .fetch_optional(conn)
@@ -166,12 +186,14 @@ struct UserWithHash {
 }
 
 pub async fn user(conn: &mut PgConnection, id: UserId) -> Result<Option<User>, ApiError> {
-    Ok(
-        sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1 AND disabled_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// A new refresh token for `user`, starting a family or continuing `family`.

@@ -11,6 +11,7 @@ pub mod email;
 pub mod keys;
 pub mod password;
 pub mod purge;
+pub mod sessions;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,7 @@ mod tests {
             aud: String::new(),
             sub: UserId::generate(),
             iat: 0,
+            iat_us: 0,
             exp: 0,
             role,
             stores,

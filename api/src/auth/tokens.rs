@@ -33,6 +33,11 @@ pub struct Claims {
     pub aud: String,
     pub sub: UserId,
     pub iat: i64,
+    /// When it was issued, in microseconds since 1970: `iat` is whole
+    /// seconds, too coarse to tell a token issued just before a session
+    /// ended from one issued just after (`auth::sessions`).
+    #[serde(default)]
+    pub iat_us: i64,
     pub exp: i64,
     pub role: Role,
     /// The stores a limited staff member may work in (absent: every store).
@@ -59,12 +64,14 @@ impl Issuer {
 
     /// A signed access token for `user`, valid for [`ACCESS_TOKEN_SECONDS`].
     pub fn access_token(&self, user: &User) -> String {
-        let now = chrono::Utc::now().timestamp();
+        let issued = chrono::Utc::now();
+        let now = issued.timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: user.id,
             iat: now,
+            iat_us: issued.timestamp_micros(),
             exp: now + ACCESS_TOKEN_SECONDS,
             role: user.role,
             stores: user.store_ids.clone(),

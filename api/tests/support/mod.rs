@@ -285,6 +285,11 @@ impl TestApp {
         )
         .await
         .expect(202);
+        self.customer_session(email, password).await
+    }
+
+    /// A new session of an existing account: signed in.
+    pub async fn customer_session(&self, email: &str, password: &str) -> Value {
         self.post(
             "/v1/auth/login",
             As::Nobody,

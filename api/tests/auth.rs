@@ -483,15 +483,7 @@ async fn a_key_rotation_signs_out_nobody() {
     let rotated = keys
         .clone()
         .reconciled(jiff::Timestamp::now(), policy, Some("rotate-now"));
-    std::fs::write(&app.keys_path, serde_json::to_vec(&rotated).unwrap()).unwrap();
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
-    std::fs::File::options()
-        .write(true)
-        .open(&app.keys_path)
-        .unwrap()
-        .set_modified(later)
-        .unwrap();
-    app.keys.reload_if_changed();
+    install_keys(&app, &rotated);
 
     app.get("/v1/me", As::Bearer(access(&before))).await.expect(200);
     let after = app
@@ -684,4 +676,32 @@ async fn an_invitation_to_an_email_with_an_account_takes_that_account_over() {
     )
     .await
     .expect(200);
+}
+
+#[actix_web::test]
+async fn a_key_revocation_signs_out_everybody_at_once() {
+    let app = TestApp::new().await;
+    let before = app.customer("leaked@example.com").await;
+    let keys: KeySet = serde_json::from_slice(&std::fs::read(&app.keys_path).unwrap()).unwrap();
+    let revoked = keys.clone().revoked(jiff::Timestamp::now(), Some("leak"));
+    install_keys(&app, &revoked);
+    app.get("/v1/me", As::Bearer(access(&before)))
+        .await
+        .expect_problem(401, "unauthorized");
+    let after = app.customer_session("leaked@example.com", PASSWORD).await;
+    app.get("/v1/me", As::Bearer(access(&after))).await.expect(200);
+}
+
+/// Writes `keys` where the operator's Secret is mounted, as a kubelet
+/// would, and has the API read it now.
+fn install_keys(app: &TestApp, keys: &KeySet) {
+    std::fs::write(&app.keys_path, serde_json::to_vec(keys).unwrap()).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&app.keys_path)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    app.keys.reload_if_changed();
 }

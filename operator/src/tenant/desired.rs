@@ -21,6 +21,8 @@ use crate::secret_data;
 use crate::sql_plan::{Statement, Step};
 
 pub const ROTATE_JWT_ANNOTATION: &str = "shopfleet.io/rotate-jwt";
+/// The emergency: every signing key is dropped at once (see `KeySet::revoked`).
+pub const REVOKE_JWT_ANNOTATION: &str = "shopfleet.io/revoke-jwt";
 
 /// Signing keys rotate monthly; access tokens live 15 minutes (the API's
 /// setting), which is how long a retired key keeps verifying.
@@ -130,16 +132,14 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
     let plan = PlanDefaults::of(tenant.spec.plan);
 
     let (password, keys, token) = SecretValues::usable(tenant, existing);
-    let request = tenant
-        .annotations()
-        .get(ROTATE_JWT_ANNOTATION)
-        .map(String::as_str);
+    let annotation = |name: &str| tenant.annotations().get(name).map(String::as_str);
     let values = SecretValues {
         password: password.clone().unwrap_or_else(|| inputs.fresh_password.clone()),
         keys: keys
             .clone()
             .unwrap_or_else(|| KeySet::new(inputs.now))
-            .reconciled(inputs.now, JWT_POLICY, request),
+            .reconciled(inputs.now, JWT_POLICY, annotation(ROTATE_JWT_ANNOTATION))
+            .revoked(inputs.now, annotation(REVOKE_JWT_ANNOTATION)),
         invite_token: token.clone().unwrap_or_else(|| inputs.fresh_invite_token.clone()),
     };
     let changes_secret_values = password.as_ref() != Some(&values.password)
@@ -307,6 +307,21 @@ mod tests {
         let settled = desired(&asked, &written(&rotated), &inputs());
         assert!(!settled.changes_secret_values);
         assert_eq!(settled.values.keys, rotated.values.keys);
+    }
+
+    #[test]
+    fn a_revocation_request_replaces_every_key_once() {
+        let first = desired(&tenant(), &ExistingSecrets::default(), &inputs());
+        let mut asked = tenant();
+        asked
+            .annotations_mut()
+            .insert(REVOKE_JWT_ANNOTATION.to_owned(), "leak".to_owned());
+        let revoked = desired(&asked, &written(&first), &inputs());
+        assert!(revoked.changes_secret_values);
+        assert_eq!(revoked.values.keys.keys.len(), 1);
+        assert_ne!(revoked.values.keys.current, first.values.keys.current);
+        let settled = desired(&asked, &written(&revoked), &inputs());
+        assert!(!settled.changes_secret_values);
     }
 
     #[test]

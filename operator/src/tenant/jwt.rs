@@ -23,6 +23,9 @@ pub struct KeySet {
     /// The value of the `shopfleet.io/rotate-jwt` annotation last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_request: Option<String>,
+    /// The value of the `shopfleet.io/revoke-jwt` annotation last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_request: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -77,6 +80,7 @@ impl KeySet {
             current: key.kid.clone(),
             keys: vec![key],
             rotation_request: None,
+            revocation_request: None,
         }
     }
 
@@ -113,6 +117,23 @@ impl KeySet {
             },
         );
         self
+    }
+}
+
+impl KeySet {
+    /// The emergency: on a new revocation request (a key leaked), every key
+    /// goes at once and a new one signs from now on, so every token issued
+    /// before stops verifying as soon as the API reads the new set; every
+    /// user signs in again. Unchanged otherwise.
+    pub fn revoked(self, now: Timestamp, request: Option<&str>) -> Self {
+        if request.is_none() || request == self.revocation_request.as_deref() {
+            return self;
+        }
+        Self {
+            revocation_request: request.map(str::to_owned),
+            rotation_request: self.rotation_request,
+            ..Self::new(now)
+        }
     }
 }
 
@@ -191,5 +212,23 @@ mod tests {
         assert_eq!(again, first, "the same request is not acted on twice");
         let second = again.reconciled(at("2026-01-02T00:02:00Z"), POLICY, Some("2"));
         assert_eq!(second.keys.len(), 3);
+    }
+
+    #[test]
+    fn a_revocation_drops_every_key_at_once_and_only_once() {
+        let set =
+            KeySet::new(at("2026-01-01T00:00:00Z")).reconciled(at("2026-01-02T00:00:00Z"), POLICY, Some("1"));
+        assert_eq!(set.keys.len(), 2);
+        let revoked = set.clone().revoked(at("2026-01-02T00:01:00Z"), Some("leak"));
+        assert_eq!(revoked.keys.len(), 1, "no old key verifies any more");
+        assert!(set.keys.iter().all(|old| old.kid != revoked.current));
+        assert_eq!(
+            revoked.rotation_request.as_deref(),
+            Some("1"),
+            "the rotation is not asked again"
+        );
+        let again = revoked.clone().revoked(at("2026-01-02T00:02:00Z"), Some("leak"));
+        assert_eq!(again, revoked);
+        assert_eq!(set.clone().revoked(at("2026-01-02T00:02:00Z"), None), set);
     }
 }

@@ -8,7 +8,9 @@ use actix_web::{App, HttpResponse, web};
 
 use crate::error::{self, ApiError};
 use crate::state::State;
-use crate::{catalog, inventory, limits, middleware, orders, people, promotions, stores, system, users};
+use crate::{
+    catalog, inventory, limits, middleware, orders, password_reset, people, promotions, stores, system, users,
+};
 
 /// The largest request body any route accepts.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -67,6 +69,7 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .configure(users::routes)
             .configure(people::routes)
+            .configure(password_reset::routes)
             .configure(stores::routes)
             // One scope for everything of a store: a request is matched on
             // the prefix once, then among the store's routes only.

@@ -19,6 +19,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod orders;
 pub mod pagination;
+pub mod password_reset;
 pub mod people;
 pub mod promotions;
 pub mod query;

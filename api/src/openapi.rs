@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{catalog, inventory, orders, people, promotions, stores, system, users};
+use crate::{catalog, inventory, orders, password_reset, people, promotions, stores, system, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +65,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         system::Api::openapi(),
         users::Api::openapi(),
         people::Api::openapi(),
+        password_reset::Api::openapi(),
         stores::Api::openapi(),
         catalog::Api::openapi(),
         inventory::Api::openapi(),

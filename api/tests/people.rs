@@ -209,3 +209,57 @@ async fn a_withdrawn_invitation_cannot_be_accepted() {
     .await
     .expect_problem(401, "unauthorized");
 }
+
+/// The reset message the outbox holds for `email`: its token.
+async fn mailed_token(app: &TestApp, email: &str) -> Option<String> {
+    let mut owner = app.tenant().owner().await;
+    sqlx::query_scalar(
+        "SELECT body->>'token' FROM outbox WHERE recipient = $1 AND kind = 'password_reset' \
+         ORDER BY created_at DESC, id LIMIT 1",
+    )
+    .bind(email)
+    .fetch_optional(&mut owner)
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn a_password_reset_is_mailed_spent_once_and_ends_every_session() {
+    let app = TestApp::new().await;
+    let old = app.customer("cleo@example.com").await;
+    let ask = |email: &'static str| app.post("/v1/auth/password-reset", As::Nobody, json!({"email": email}));
+    let known = ask("cleo@example.com").await.expect(202);
+    let unknown = ask("nobody@example.com").await.expect(202);
+    assert_eq!(known, unknown, "the answer tells nothing");
+    assert_eq!(mailed_token(&app, "nobody@example.com").await, None);
+    let first = mailed_token(&app, "cleo@example.com").await.unwrap();
+    // Asking again replaces the first token.
+    ask("cleo@example.com").await.expect(202);
+    let token = mailed_token(&app, "cleo@example.com").await.unwrap();
+    assert_ne!(token, first);
+
+    let confirm = |token: String| {
+        app.post(
+            "/v1/auth/password-reset/confirm",
+            As::Nobody,
+            json!({"token": token, "new_password": "a fresh passphrase"}),
+        )
+    };
+    confirm(first).await.expect_problem(401, "unauthorized");
+    confirm(token.clone()).await.expect(204);
+    confirm(token).await.expect_problem(401, "unauthorized");
+    assert_eq!(me(&app, &old).await, 401, "every session ended");
+    assert_eq!(refresh(&app, &old).await, 401);
+    assert_eq!(login(&app, "cleo@example.com", PASSWORD).await, 401);
+    assert_eq!(login(&app, "cleo@example.com", "a fresh passphrase").await, 200);
+
+    // An expired token is refused.
+    ask("cleo@example.com").await.expect(202);
+    let late = mailed_token(&app, "cleo@example.com").await.unwrap();
+    let mut owner = app.tenant().owner().await;
+    sqlx::query("UPDATE password_resets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    confirm(late).await.expect_problem(401, "unauthorized");
+}

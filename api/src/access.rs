@@ -19,7 +19,7 @@ use crate::auth::{self, Principal, StoreRole};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 use crate::ids::StoreId;
-use crate::limits::Client;
+use crate::limits::admission::Client;
 use crate::state::State;
 
 /// Which store roles a route admits.

@@ -29,7 +29,7 @@ pub fn app(
 > {
     // The last wrap runs first: a refused request is still logged and counted.
     App::new()
-        .wrap(from_fn(limits::admit))
+        .wrap(from_fn(limits::admission::admit))
         .wrap(from_fn(middleware::observe))
         .configure(configure(state))
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::cache::TtlCache;
@@ -74,17 +74,21 @@ impl Db {
     /// A pool that connects on first use, so the process starts (and answers
     /// `/healthz`) while the database is still unreachable.
     pub fn connect_lazy(database_url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Ok(Self::connect_lazy_with(database_url.parse()?, max_connections))
+    }
+
+    pub fn connect_lazy_with(options: PgConnectOptions, max_connections: u32) -> Self {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(3))
             // No ping before each use (a round trip per request): a dead
             // connection fails its query, is dropped, and the caller retries.
             .test_before_acquire(false)
-            .connect_lazy(database_url)?;
-        Ok(Self {
+            .connect_lazy_with(options);
+        Self {
             pool,
             stores: TtlCache::new(LOOKUP_TTL, 10_000),
-        })
+        }
     }
 
     /// Opens a transaction scoped to `store`; 404 when there is no such

@@ -70,7 +70,7 @@ pub enum ApiError {
 
     /// Over a rate limit (`limits`): retry after `Retry-After` seconds.
     #[error("{}", .0.detail)]
-    TooManyRequests(crate::limits::Throttled),
+    TooManyRequests(crate::limits::throttled::Throttled),
 
     /// A bug or an outage: the detail is logged, never sent.
     #[error("internal error: {0}")]

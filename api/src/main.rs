@@ -13,6 +13,7 @@ use shopfleet_api::db::Db;
 use shopfleet_api::limits::Limits;
 use shopfleet_api::limits::client::TrustedProxies;
 use shopfleet_api::state::State;
+use sqlx::postgres::PgConnectOptions;
 
 /// Connections to the tenant database per process.
 const DB_CONNECTIONS: u32 = 16;
@@ -36,8 +37,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let keys = Arc::new(KeyRing::load(&settings.jwt_keys)?);
     keys.clone().watch();
+    let mut database: PgConnectOptions = config
+        .database_url
+        .parse()
+        .context("DATABASE_URL does not parse")?;
+    if let Some(ca) = &settings.database_ca {
+        database = database.ssl_root_cert(ca);
+    }
     let state = web::Data::new(State::new(
-        Db::connect_lazy(&config.database_url, DB_CONNECTIONS)?,
+        Db::connect_lazy_with(database, DB_CONNECTIONS),
         Issuer::new(keys, &settings.tenant),
         Limits::new(
             settings.rate_limits,

@@ -22,7 +22,7 @@ use crate::auth::sessions::end_sessions;
 use crate::auth::tokens::{random_secret, sha256};
 use crate::error::{ApiError, Problem};
 use crate::ids::UserId;
-use crate::limits::Client;
+use crate::limits::admission::Client;
 use crate::state::State;
 use crate::validate::Checks;
 

@@ -21,7 +21,7 @@ use crate::auth::tokens::ACCESS_TOKEN_SECONDS;
 use crate::auth::{KeyKind, Principal, Role, User};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::ids::StoreId;
-use crate::limits::Client;
+use crate::limits::admission::Client;
 use crate::state::State;
 use crate::validate::{Checks, text};
 

@@ -18,6 +18,10 @@ pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const TENANT: &str = "SHOPFLEET_TENANT";
 /// The path of the JWT key set file (Secret `<tenant>-jwt`, mounted).
 pub const JWT_KEYS: &str = "SHOPFLEET_JWT_KEYS";
+/// The path of the CA that signed the database server's certificate (key
+/// `ca.crt` of Secret `<tenant>-db`, mounted), when the server has one; the
+/// `DATABASE_URL` then asks for `sslmode=verify-full`.
+pub const DATABASE_CA: &str = "SHOPFLEET_DATABASE_CA";
 /// The address to listen on.
 pub const LISTEN: &str = "SHOPFLEET_LISTEN";
 /// The address `/metrics` is served on, apart from the API: revenue and
@@ -46,6 +50,9 @@ pub const LOG: &str = "RUST_LOG";
 /// Where the operator mounts Secret `<tenant>-jwt`, and the key set's file in it.
 pub const JWT_MOUNT_PATH: &str = "/etc/shopfleet/jwt";
 pub const JWT_KEYS_FILE: &str = "keys.json";
+/// Where the operator mounts the database CA (key `ca.crt` of Secret `<tenant>-db`).
+pub const DATABASE_CA_MOUNT_PATH: &str = "/etc/shopfleet/db";
+pub const DATABASE_CA_FILE: &str = "ca.crt";
 /// The port the API listens on in its Pod.
 pub const API_PORT: u16 = 8080;
 /// The port `/metrics` is served on in the API's Pod.
@@ -61,6 +68,8 @@ pub const MAX_PENDING_ORDER_MINUTES: u32 = 7 * 24 * 60;
 pub struct ApiSettings {
     pub tenant: String,
     pub jwt_keys: PathBuf,
+    /// `None`: the server's certificate is checked against the system's CAs, if at all.
+    pub database_ca: Option<PathBuf>,
     pub listen: String,
     pub metrics_listen: String,
     /// 0: unpaid orders never expire.
@@ -109,6 +118,7 @@ impl ApiSettings {
         Self {
             tenant: tenant.to_owned(),
             jwt_keys: PathBuf::from(JWT_MOUNT_PATH).join(JWT_KEYS_FILE),
+            database_ca: None,
             listen: format!("0.0.0.0:{API_PORT}"),
             metrics_listen: format!("0.0.0.0:{METRICS_PORT}"),
             pending_order_minutes,
@@ -125,6 +135,13 @@ impl ApiSettings {
         let mut env = vec![
             (TENANT, self.tenant.clone()),
             (JWT_KEYS, self.jwt_keys.display().to_string()),
+            (
+                DATABASE_CA,
+                self.database_ca
+                    .as_ref()
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_default(),
+            ),
             (LISTEN, self.listen.clone()),
             (METRICS_LISTEN, self.metrics_listen.clone()),
             (PENDING_ORDER_MINUTES, self.pending_order_minutes.to_string()),
@@ -199,6 +216,7 @@ impl ApiSettings {
             order_limits,
             trusted_proxies,
             jwt_keys: var(JWT_KEYS).map_or(defaults.jwt_keys, PathBuf::from),
+            database_ca: var(DATABASE_CA).map(PathBuf::from),
             listen: var(LISTEN).unwrap_or(defaults.listen),
             metrics_listen: var(METRICS_LISTEN).unwrap_or(defaults.metrics_listen),
             log: var(LOG).unwrap_or(defaults.log),
@@ -247,6 +265,7 @@ mod tests {
                 orders_per_minute: 10,
             },
             trusted_proxies: split("10.0.0.0/8, fd00::/8").unwrap(),
+            database_ca: Some(PathBuf::from(DATABASE_CA_MOUNT_PATH).join(DATABASE_CA_FILE)),
             ..ApiSettings::in_pod("acme", 45)
         };
         let env: Vec<(String, String)> = settings

@@ -46,27 +46,18 @@ impl Pki {
         };
         let ca_issuer = Issuer::new(ca_params, ca_key);
 
-        let apiserver_key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(vec![
-            "localhost".to_owned(),
-            "kubernetes".to_owned(),
-            "kubernetes.default".to_owned(),
-            "kubernetes.default.svc".to_owned(),
-            "kubernetes.default.svc.cluster.local".to_owned(),
-        ])?;
-        params.subject_alt_names.extend([
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            SanType::IpAddress(IpAddr::V4(KUBERNETES_SERVICE_IP)),
-        ]);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "kube-apiserver");
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let apiserver = CertAndKey {
-            cert_pem: params.signed_by(&apiserver_key, &ca_issuer)?.pem(),
-            key_pem: apiserver_key.serialize_pem(),
-        };
+        let apiserver = serving(
+            &ca_issuer,
+            "kube-apiserver",
+            &[
+                "localhost",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ],
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(KUBERNETES_SERVICE_IP)],
+        )?;
 
         let service_account = KeyPair::generate()?;
         Ok(Self {
@@ -76,6 +67,17 @@ impl Pki {
             service_account_pub_pem: service_account.public_key_pem(),
             ca_issuer,
         })
+    }
+
+    /// A serving certificate for `localhost` and 127.0.0.1 (a PostgreSQL
+    /// server's, say), signed by this CA.
+    pub fn local_server(&self, name: &str) -> Result<CertAndKey> {
+        serving(
+            &self.ca_issuer,
+            name,
+            &["localhost"],
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        )
     }
 
     /// A client certificate for user `user` in the given groups (the apiserver
@@ -94,6 +96,27 @@ impl Pki {
             key_pem: key.serialize_pem(),
         })
     }
+}
+
+/// A serving certificate for these names and addresses, signed by `issuer`.
+fn serving(
+    issuer: &Issuer<'static, KeyPair>,
+    name: &str,
+    dns: &[&str],
+    ips: &[IpAddr],
+) -> Result<CertAndKey> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(dns.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
+    params
+        .subject_alt_names
+        .extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    Ok(CertAndKey {
+        cert_pem: params.signed_by(&key, issuer)?.pem(),
+        key_pem: key.serialize_pem(),
+    })
 }
 
 #[cfg(test)]

@@ -25,6 +25,16 @@ pub struct Postgres {
 impl Postgres {
     /// Initialises and starts a server in `dir` (created here).
     pub fn start(dir: &Path) -> Result<Self> {
+        Self::start_serving(dir, None)
+    }
+
+    /// [`Postgres::start`], serving TLS with `certificate` and refusing
+    /// connections without it.
+    pub fn start_with_tls(dir: &Path, certificate: &crate::pki::CertAndKey) -> Result<Self> {
+        Self::start_serving(dir, Some(certificate))
+    }
+
+    fn start_serving(dir: &Path, tls: Option<&crate::pki::CertAndKey>) -> Result<Self> {
         let started = Instant::now();
         let bin = server_bin_dir()?;
         let run_as = if Uid::effective().is_root() {
@@ -73,12 +83,38 @@ impl Postgres {
             bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         }
 
+        if let Some(certificate) = tls {
+            // The key must be the server user's and no one else's.
+            for (file, pem) in [
+                ("server.crt", &certificate.cert_pem),
+                ("server.key", &certificate.key_pem),
+            ] {
+                let path = dir.join(file);
+                std::fs::write(&path, pem)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                if let Some(user) = &run_as {
+                    std::os::unix::fs::chown(&path, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
+                }
+            }
+            // TCP connections must use TLS: `host` rules become `hostssl`.
+            let hba = data.join("pg_hba.conf");
+            let rules = std::fs::read_to_string(&hba)?;
+            let tls_only: String = rules
+                .lines()
+                .map(|line| match line.strip_prefix("host ") {
+                    Some(rest) => format!("hostssl {rest}\n"),
+                    None => format!("{line}\n"),
+                })
+                .collect();
+            std::fs::write(&hba, tls_only)?;
+        }
         let port = free_port()?;
         let server = Server {
             bin,
             dir: dir.to_owned(),
             run_as: run_as.map(|user| (user.uid.as_raw(), user.gid.as_raw())),
             port,
+            tls: tls.is_some(),
         };
         let process = server.launch()?;
         eprintln!(
@@ -123,6 +159,8 @@ struct Server {
     /// The unprivileged user and group to run as, when we are root.
     run_as: Option<(u32, u32)>,
     port: u16,
+    /// Serve TLS with `server.crt` and `server.key` in `dir`.
+    tls: bool,
 }
 
 impl Server {
@@ -133,6 +171,7 @@ impl Server {
             dir,
             run_as,
             port,
+            tls,
         } = self;
         let mut server = Command::new(bin.join("postgres"));
         server.current_dir(dir);
@@ -159,6 +198,15 @@ impl Server {
             ])
             // Each tenant gets its own database and pools: leave room for many.
             .args(["-c", "max_connections=500"]);
+        if *tls {
+            server.args(["-c", "ssl=on"]);
+            server
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", dir.join("server.crt").display()));
+            server
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+        }
         // Appends, so a restart keeps the earlier log.
         let mut process = ManagedProcess::spawn_appending("postgres", server, &dir.join("postgres.log"))?
             // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for clients.

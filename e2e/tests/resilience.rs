@@ -420,6 +420,7 @@ async fn deletion_drops_a_database_the_status_never_named() {
         server: "default".to_owned(),
         pool: PgPoolOptions::new().connect_with(options.clone()).await.unwrap(),
         options,
+        tls: Default::default(),
     };
     let plan =
         shopfleet_operator::tenant::database::server_plan(&names, &shopfleet_operator::random_password());

@@ -42,6 +42,9 @@ pub struct Servers {
     pools: Mutex<HashMap<String, KnownServer>>,
 }
 
+/// The admin Secret's key holding the CA of the server's certificate (PEM).
+pub const CA_KEY: &str = "ca.crt";
+
 /// How long the admin credentials read from a server's Secret are trusted.
 const ADMIN_SECRET_REREAD: Duration = Duration::from_secs(60);
 
@@ -49,8 +52,40 @@ struct KnownServer {
     url: String,
     pool: PgPool,
     options: PgConnectOptions,
+    tls: DatabaseTls,
     /// When the Secret was last read; `None` once the credentials are suspect.
     read_at: Option<Instant>,
+}
+
+/// How connections to a server are secured, from its admin Secret: the
+/// `sslmode` of its `DATABASE_URL` (`verify-full` when the Secret has a CA
+/// and the URL says nothing, else `prefer`, libpq's default) and the CA
+/// (key `ca.crt`, PEM). The tenants' connections get the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseTls {
+    pub mode: String,
+    pub ca_pem: Option<String>,
+}
+
+impl DatabaseTls {
+    fn of(url: &str, ca_pem: Option<String>) -> Self {
+        let mode = url
+            .split_once('?')
+            .into_iter()
+            .flat_map(|(_, query)| query.split('&'))
+            .find_map(|pair| pair.strip_prefix("sslmode="))
+            .map(str::to_owned)
+            .unwrap_or_else(|| if ca_pem.is_some() { "verify-full" } else { "prefer" }.to_owned());
+        Self { mode, ca_pem }
+    }
+}
+
+/// Where a tenant's API reaches its database server, and how securely.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub tls: DatabaseTls,
 }
 
 /// An admin connection of one server.
@@ -58,6 +93,7 @@ pub struct Admin {
     pub server: String,
     pub pool: PgPool,
     pub options: PgConnectOptions,
+    pub tls: DatabaseTls,
 }
 
 impl Servers {
@@ -80,6 +116,7 @@ impl Servers {
             server: server.to_owned(),
             pool: known.pool.clone(),
             options: known.options.clone(),
+            tls: known.tls.clone(),
         };
         if let Some(known) = self.pools().get(server)
             && known
@@ -88,14 +125,22 @@ impl Servers {
         {
             return Ok(admin(known));
         }
-        let url = self.admin_url(reference).await?;
-        let options = PgConnectOptions::from_str(&url).map_err(|e| Error::AdminCredentials {
+        let (url, ca_pem) = self.admin_credentials(reference).await?;
+        let tls = DatabaseTls::of(&url, ca_pem);
+        let mut options = PgConnectOptions::from_str(&url).map_err(|e| Error::AdminCredentials {
             server: server.to_owned(),
             problem: format!("DATABASE_URL does not parse: {e}"),
         })?;
+        if let Some(ca) = &tls.ca_pem {
+            options = options.ssl_root_cert_from_pem(ca.as_bytes().to_vec());
+        }
+        options = options.ssl_mode(tls.mode.parse().map_err(|e| Error::AdminCredentials {
+            server: server.to_owned(),
+            problem: format!("sslmode {:?}: {e}", tls.mode),
+        })?);
         let mut pools = self.pools();
         match pools.get_mut(server) {
-            Some(known) if known.url == url => known.read_at = Some(Instant::now()),
+            Some(known) if known.url == url && known.tls == tls => known.read_at = Some(Instant::now()),
             _ => {
                 // Lazy: the pool connects on first use, so an unreachable server
                 // is a reconcile error (a condition), not an operator crash.
@@ -107,6 +152,7 @@ impl Servers {
                     url,
                     pool,
                     options,
+                    tls,
                     read_at: Some(Instant::now()),
                 };
                 pools.insert(server.to_owned(), known);
@@ -127,7 +173,8 @@ impl Servers {
         self.pools.lock().expect("not poisoned")
     }
 
-    async fn admin_url(&self, reference: &ServerRef) -> Result<String> {
+    /// The admin Secret's `DATABASE_URL`, and its CA (`ca.crt`) if it has one.
+    async fn admin_credentials(&self, reference: &ServerRef) -> Result<(String, Option<String>)> {
         let problem = |problem: String| Error::AdminCredentials {
             server: reference.name.clone(),
             problem,
@@ -139,11 +186,17 @@ impl Servers {
                 reference.secret_namespace, reference.secret_name
             ))
         })?;
-        let bytes = secret
-            .data
-            .and_then(|mut data| data.remove("DATABASE_URL"))
+        let mut data = secret.data.unwrap_or_default();
+        let bytes = data
+            .remove("DATABASE_URL")
             .ok_or_else(|| problem("its Secret has no DATABASE_URL key".to_owned()))?;
-        String::from_utf8(bytes.0).map_err(|_| problem("DATABASE_URL is not UTF-8".to_owned()))
+        let url = String::from_utf8(bytes.0).map_err(|_| problem("DATABASE_URL is not UTF-8".to_owned()))?;
+        let ca = data
+            .remove(CA_KEY)
+            .map(|bytes| String::from_utf8(bytes.0))
+            .transpose()
+            .map_err(|_| problem(format!("{CA_KEY} is not PEM text")))?;
+        Ok((url, ca))
     }
 }
 
@@ -237,6 +290,16 @@ impl Admin {
     pub fn host_port(&self) -> (String, u16) {
         (self.options.get_host().to_owned(), self.options.get_port())
     }
+
+    /// Where and how the tenant's API should connect: as the admin does.
+    pub fn endpoint(&self) -> Endpoint {
+        let (host, port) = self.host_port();
+        Endpoint {
+            host,
+            port,
+            tls: self.tls.clone(),
+        }
+    }
 }
 
 /// The SQL of `statements`, quoted by the server (see `sql_plan`), in order.
@@ -254,4 +317,28 @@ async fn render(conn: &mut PgConnection, statements: &[Statement]) -> sqlx::Resu
 async fn execute(conn: &mut PgConnection, sql: String) -> sqlx::Result<()> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_urls_sslmode_wins_and_a_ca_means_verify_full() {
+        let ca = Some("-----BEGIN CERTIFICATE-----".to_owned());
+        let tls = |url: &str, ca: Option<String>| DatabaseTls::of(url, ca).mode;
+        assert_eq!(tls("postgres://a@db/postgres", None), "prefer");
+        assert_eq!(tls("postgres://a@db/postgres", ca.clone()), "verify-full");
+        assert_eq!(
+            tls("postgres://a@db/postgres?sslmode=require", ca.clone()),
+            "require"
+        );
+        assert_eq!(
+            tls(
+                "postgres://a@db/postgres?application_name=x&sslmode=disable",
+                None
+            ),
+            "disable"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! than the tenant's plan allows, and guessers from guessing.
 //!
 //! - Every request but the probes and `/metrics` takes a token from its
-//!   client's bucket and from the tenant's (`admit`, a middleware). The rates
+//!   client's bucket and from the tenant's (`admission::admit`, a middleware). The rates
 //!   come from the Tenant's plan, through the operator (`shopfleet-contract`'s
 //!   `RateLimits`: this replica's share); each bucket holds two seconds' worth.
 //! - Wrong passwords slow down their (account, client) pair (`login`).
@@ -18,28 +18,24 @@
 //! N times its share when the load balancer spreads it evenly, which the
 //! operator accounts for by giving each replica 1/N of the plan's rate.
 
+pub mod admission;
 pub mod bucket;
 pub mod client;
 pub mod login;
+pub mod throttled;
 
-use std::future::{Ready, ready};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use shopfleet_contract::{OrderLimits, RateLimits};
 
 use crate::error::ApiError;
 use crate::ids::UserId;
-use crate::state::State;
-use bucket::{Bucket, KeyedBuckets, Rate, Verdict};
+use bucket::{Bucket, KeyedBuckets, Rate};
 use client::{TrustedProxies, budget_key};
 use login::LoginThrottle;
+use throttled::{PolicyState, Throttled};
 
 /// Each bucket holds this many seconds of its rate.
 const BURST_SECONDS: f64 = 2.0;
@@ -51,7 +47,7 @@ const UNKNOWN_CREDENTIALS: Rate = Rate {
 };
 
 /// Routes no limit applies to: the kubelet's probes and Prometheus.
-const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+pub(crate) const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 pub struct Limits {
     tenant: Option<(Rate, Mutex<Bucket>)>,
@@ -61,23 +57,7 @@ pub struct Limits {
     customer_orders: Option<KeyedBuckets<UserId>>,
     unknown_credentials: KeyedBuckets<IpAddr>,
     pub logins: LoginThrottle,
-    proxies: TrustedProxies,
-}
-
-/// One policy's state after a request, as the `RateLimit` fields tell it.
-#[derive(Clone, Copy, Debug)]
-pub struct PolicyState {
-    pub name: &'static str,
-    pub rate: Rate,
-    pub verdict: Verdict,
-}
-
-/// Why a request was refused, and when to come back.
-#[derive(Debug)]
-pub struct Throttled {
-    pub detail: String,
-    pub retry_after: Duration,
-    pub policies: Vec<PolicyState>,
+    pub(crate) proxies: TrustedProxies,
 }
 
 impl Limits {
@@ -199,120 +179,11 @@ impl Limits {
     }
 }
 
-impl Throttled {
-    /// Refused by the last of `policies`.
-    fn new(detail: &str, policies: Vec<PolicyState>) -> Self {
-        let retry_after = policies
-            .last()
-            .map_or(Duration::from_secs(1), |refused| refused.verdict.retry_after);
-        Self {
-            detail: detail.to_owned(),
-            retry_after,
-            policies,
-        }
-    }
-
-    /// `Retry-After` and the `RateLimit` fields.
-    pub fn write_headers(&self, headers: &mut HeaderMap) {
-        let seconds = self.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-        headers.insert(HeaderName::from_static("retry-after"), HeaderValue::from(seconds));
-        write_policies(&self.policies, headers);
-    }
-}
-
-/// `RateLimit-Policy: "client";q=40;w=2, ...` and `RateLimit: "client";r=39;t=1, ...`.
-fn write_policies(policies: &[PolicyState], headers: &mut HeaderMap) {
-    if policies.is_empty() {
-        return;
-    }
-    let whole_seconds = |duration: Duration| duration.as_secs_f64().ceil() as u64;
-    let items =
-        |item: &dyn Fn(&PolicyState) -> String| policies.iter().map(item).collect::<Vec<_>>().join(", ");
-    let policy = items(&|p| {
-        format!(
-            "\"{}\";q={};w={}",
-            p.name,
-            p.rate.burst,
-            whole_seconds(p.rate.window())
-        )
-    });
-    let state = items(&|p| {
-        format!(
-            "\"{}\";r={};t={}",
-            p.name,
-            p.verdict.remaining,
-            whole_seconds(p.verdict.reset)
-        )
-    });
-    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
-    }
-}
-
-/// The client a request is counted against (see `client`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Client(pub IpAddr);
-
-impl Client {
-    fn of(request: &HttpRequest, proxies: &TrustedProxies) -> Self {
-        if let Some(client) = request.extensions().get::<Client>() {
-            return *client;
-        }
-        // Test requests may have no peer.
-        let peer = request
-            .peer_addr()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
-        let forwarded = request
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok());
-        Self(proxies.client(peer, forwarded))
-    }
-}
-
-impl FromRequest for Client {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match request.app_data::<web::Data<State>>() {
-            Some(state) => Ok(Self::of(request, &state.limits.proxies)),
-            None => Err(ApiError::Internal("the app has no State".to_owned())),
-        })
-    }
-}
-
-/// The middleware: admits a request or answers 429, and tells the client
-/// where it stands.
-pub async fn admit(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let state = request.app_data::<web::Data<State>>().cloned();
-    let Some(state) = state.filter(|_| !UNLIMITED_PATHS.contains(&request.path())) else {
-        return Ok(next.call(request).await?.map_into_left_body());
-    };
-    let client = Client::of(request.request(), &state.limits.proxies);
-    request.extensions_mut().insert(client);
-    match state.limits.admit(client.0, Instant::now()) {
-        Ok(policies) => {
-            let mut response = next.call(request).await?;
-            write_policies(&policies, response.headers_mut());
-            Ok(response.map_into_left_body())
-        }
-        Err(throttled) => {
-            let error = ApiError::TooManyRequests(throttled);
-            Ok(request
-                .into_response(error.error_response())
-                .map_into_right_body())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use actix_web::http::header::HeaderMap;
+
+    use super::throttled::write_policies;
     use super::*;
 
     fn limits(tenant: u32, client: u32) -> Limits {

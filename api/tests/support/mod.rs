@@ -48,6 +48,7 @@ pub async fn admin() -> Admin {
         server: "default".to_owned(),
         pool,
         options,
+        tls: Default::default(),
     }
 }
 

@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
-    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe, ResourceQuota, ResourceQuotaSpec, ResourceRequirements, SeccompProfile, SecretKeySelector,
-    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    KeyToPath, LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceQuota, ResourceQuotaSpec, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
@@ -239,6 +240,8 @@ pub struct ApiPod<'a> {
     pub image: &'a str,
     /// The proxies whose `X-Forwarded-For` the API believes.
     pub trusted_proxies: &'a [Cidr],
+    /// Whether `<tenant>-db` holds the database server's CA, to mount.
+    pub database_ca: bool,
 }
 
 /// The tenant's API. `db_secret_version` changes with the credentials in the
@@ -280,30 +283,50 @@ pub fn api_deployment(
 
 fn api_pod_spec(tenant: &Tenant, plan: &PlanDefaults, pod: &ApiPod) -> PodSpec {
     let name = tenant_name(tenant);
+    let database_ca = pod.database_ca.then(|| Volume {
+        name: "db-ca".to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(db_secret_name(name)),
+            // The CA alone, not the password beside it.
+            items: Some(vec![KeyToPath {
+                key: contract::DATABASE_CA_FILE.to_owned(),
+                path: contract::DATABASE_CA_FILE.to_owned(),
+                ..KeyToPath::default()
+            }]),
+            default_mode: Some(0o440),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    });
     PodSpec {
         containers: vec![api_container(tenant, plan, pod)],
-        volumes: Some(vec![
-            Volume {
-                name: "jwt".to_owned(),
-                secret: Some(SecretVolumeSource {
-                    secret_name: Some(jwt_secret_name(name)),
-                    // Owner and group may read, nobody else; the group is the
-                    // pod's fsGroup below, so the non-root API can read it.
-                    default_mode: Some(0o440),
-                    ..SecretVolumeSource::default()
-                }),
-                ..Volume::default()
-            },
-            Volume {
-                name: "tmp".to_owned(),
-                empty_dir: Some(EmptyDirVolumeSource {
-                    // Bounded, so a runaway temp file cannot fill the node's disk.
-                    size_limit: Some(Quantity("64Mi".to_owned())),
-                    ..EmptyDirVolumeSource::default()
-                }),
-                ..Volume::default()
-            },
-        ]),
+        volumes: Some(
+            database_ca
+                .into_iter()
+                .chain([
+                    Volume {
+                        name: "jwt".to_owned(),
+                        secret: Some(SecretVolumeSource {
+                            secret_name: Some(jwt_secret_name(name)),
+                            // Owner and group may read, nobody else; the group is the
+                            // pod's fsGroup below, so the non-root API can read it.
+                            default_mode: Some(0o440),
+                            ..SecretVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    },
+                    Volume {
+                        name: "tmp".to_owned(),
+                        empty_dir: Some(EmptyDirVolumeSource {
+                            // Bounded, so a runaway temp file cannot fill the node's disk.
+                            size_limit: Some(Quantity("64Mi".to_owned())),
+                            ..EmptyDirVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    },
+                ])
+                .collect(),
+        ),
         // The API never talks to the Kubernetes API: give it no token to leak.
         automount_service_account_token: Some(false),
         termination_grace_period_seconds: Some(30),
@@ -339,21 +362,32 @@ fn api_container(tenant: &Tenant, plan: &PlanDefaults, pod: &ApiPod) -> Containe
                 ..ContainerPort::default()
             },
         ]),
-        env: Some(api_env(tenant, plan, pod.trusted_proxies)),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "jwt".to_owned(),
-                mount_path: JWT_MOUNT_PATH.to_owned(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-            // The root filesystem is read-only; /tmp is the one writable place.
-            VolumeMount {
-                name: "tmp".to_owned(),
-                mount_path: "/tmp".to_owned(),
-                ..VolumeMount::default()
-            },
-        ]),
+        env: Some(api_env(tenant, plan, pod)),
+        volume_mounts: Some(
+            pod.database_ca
+                .then(|| VolumeMount {
+                    name: "db-ca".to_owned(),
+                    mount_path: contract::DATABASE_CA_MOUNT_PATH.to_owned(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                })
+                .into_iter()
+                .chain([
+                    VolumeMount {
+                        name: "jwt".to_owned(),
+                        mount_path: JWT_MOUNT_PATH.to_owned(),
+                        read_only: Some(true),
+                        ..VolumeMount::default()
+                    },
+                    // The root filesystem is read-only; /tmp is the one writable place.
+                    VolumeMount {
+                        name: "tmp".to_owned(),
+                        mount_path: "/tmp".to_owned(),
+                        ..VolumeMount::default()
+                    },
+                ])
+                .collect(),
+        ),
         // Liveness only asks "is the process serving?", so a database outage
         // never restarts the pods; readiness takes a pod out of the Service
         // while it cannot serve.
@@ -492,7 +526,7 @@ fn runtime_default_seccomp() -> SeccompProfile {
 
 /// The API's environment as `shopfleet-contract` defines it for both sides:
 /// the settings as values, the database URL from the `<tenant>-db` Secret.
-fn api_env(tenant: &Tenant, plan: &PlanDefaults, trusted_proxies: &[Cidr]) -> Vec<EnvVar> {
+fn api_env(tenant: &Tenant, plan: &PlanDefaults, pod: &ApiPod) -> Vec<EnvVar> {
     let name = tenant_name(tenant);
     let minutes = tenant
         .spec
@@ -514,7 +548,10 @@ fn api_env(tenant: &Tenant, plan: &PlanDefaults, trusted_proxies: &[Cidr]) -> Ve
     let settings = ApiSettings {
         rate_limits: replica_rate_limits(plan, api_replicas(tenant, plan)),
         order_limits: TenantOrderLimits::resolve(tenant.spec.api.order_limits.as_ref()),
-        trusted_proxies: trusted_proxies.to_vec(),
+        trusted_proxies: pod.trusted_proxies.to_vec(),
+        database_ca: pod
+            .database_ca
+            .then(|| std::path::Path::new(contract::DATABASE_CA_MOUNT_PATH).join(contract::DATABASE_CA_FILE)),
         ..ApiSettings::in_pod(name, minutes)
     }
     .to_env();
@@ -559,6 +596,7 @@ pub(crate) mod tests {
         ApiPod {
             image,
             trusted_proxies: &[],
+            database_ca: false,
         }
     }
     use crate::crd::{Plan, TenantApi, TenantDatabase, TenantOwner, TenantSpec};
@@ -900,6 +938,7 @@ pub(crate) mod tests {
         let behind_ingress = ApiPod {
             image: "img",
             trusted_proxies: &proxies,
+            database_ca: false,
         };
         let deployment = api_deployment(&tenant(), &growth(), &behind_ingress, "v1");
         assert_eq!(

@@ -17,6 +17,7 @@ use crate::context::SqlDone;
 use crate::crd::Tenant;
 use crate::names::DatabaseNames;
 use crate::plan::PlanDefaults;
+use crate::postgres::Endpoint;
 use crate::secret_data;
 use crate::sql_plan::{Statement, Step};
 
@@ -45,9 +46,9 @@ pub struct Inputs<'a> {
     pub trusted_proxies: &'a [Cidr],
     pub api_client_namespaces: &'a [String],
     pub metrics_namespaces: &'a [String],
-    /// Where the tenant's API reaches its database server; `None` while the
-    /// server's admin credentials cannot be read.
-    pub database_host: Option<(String, u16)>,
+    /// Where and how the tenant's API reaches its database server; `None`
+    /// while the server's admin credentials cannot be read.
+    pub database: Option<Endpoint>,
     pub now: Timestamp,
     /// Used only where no usable password or token exists yet.
     pub fresh_password: String,
@@ -167,12 +168,16 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
         names,
     };
 
-    let db_secret = inputs.database_host.clone().map(|host| {
+    let db_secret = inputs.database.as_ref().map(|endpoint| {
         secrets::db_secret(
             tenant,
-            &secrets::DbCredentials::at(&sql.names, &values.password, host),
+            &secrets::DbCredentials::at(&sql.names, &values.password, endpoint),
         )
     });
+    let database_address = inputs
+        .database
+        .as_ref()
+        .map(|endpoint| (endpoint.host.clone(), endpoint.port));
     let image = tenant.spec.api.image.as_deref().unwrap_or(inputs.api_image);
     let replicas = build::api_replicas(tenant, &plan);
     Desired {
@@ -184,7 +189,7 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
             &build::NetworkPeers {
                 api_clients: inputs.api_client_namespaces,
                 scrapers: inputs.metrics_namespaces,
-                database: inputs.database_host.as_ref(),
+                database: database_address.as_ref(),
             },
         ),
         db_secret,
@@ -196,6 +201,10 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
             &build::ApiPod {
                 image,
                 trusted_proxies: inputs.trusted_proxies,
+                database_ca: inputs
+                    .database
+                    .as_ref()
+                    .is_some_and(|endpoint| endpoint.tls.ca_pem.is_some()),
             },
             &secrets::db_secret_version(&values.password),
         ),
@@ -222,7 +231,11 @@ mod tests {
             trusted_proxies: &[],
             api_client_namespaces: &[],
             metrics_namespaces: &[],
-            database_host: Some(("db.example".to_owned(), 5432)),
+            database: Some(Endpoint {
+                host: "db.example".to_owned(),
+                port: 5432,
+                tls: crate::postgres::DatabaseTls::default(),
+            }),
             now: "2026-11-01T00:00:00Z".parse().unwrap(),
             fresh_password: PASSWORD.to_owned(),
             fresh_invite_token: invite::generate_token(),
@@ -341,7 +354,7 @@ mod tests {
         let mut single = tenant();
         single.spec.api.replicas = Some(1);
         let mut unknown = inputs();
-        unknown.database_host = None;
+        unknown.database = None;
         let desired = desired(&single, &ExistingSecrets::default(), &unknown);
         assert!(desired.pod_disruption_budget.is_none());
         assert!(desired.prunable().is_empty());

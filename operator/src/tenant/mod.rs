@@ -90,11 +90,7 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
         trusted_proxies: &ctx.config.trusted_proxies.0,
         api_client_namespaces: &ctx.config.api_client_namespaces,
         metrics_namespaces: &ctx.config.metrics_namespaces,
-        database_host: observed
-            .admin
-            .as_ref()
-            .ok()
-            .map(crate::postgres::Admin::host_port),
+        database: observed.admin.as_ref().ok().map(crate::postgres::Admin::endpoint),
         now: Timestamp::now(),
         fresh_password: crate::random_password(),
         fresh_invite_token: invite::generate_token(),

@@ -6,52 +6,57 @@ use sha2::{Digest, Sha256};
 
 use super::build;
 use super::jwt::{KEYS_FILE, KeySet};
+use shopfleet_contract as contract;
+
 use crate::crd::Tenant;
 use crate::names::{self, DatabaseNames};
+use crate::postgres::Endpoint;
 use crate::secret_data::{self, read};
 
 /// Where the tenant's API connects.
 pub struct DbCredentials<'a> {
     pub names: &'a DatabaseNames,
     pub password: &'a str,
-    pub host: String,
-    pub port: u16,
+    pub endpoint: &'a Endpoint,
 }
 
 impl<'a> DbCredentials<'a> {
-    /// The runtime role's credentials on the server at `(host, port)`.
-    pub fn at(names: &'a DatabaseNames, password: &'a str, (host, port): (String, u16)) -> Self {
+    /// The runtime role's credentials on the server at `endpoint`.
+    pub fn at(names: &'a DatabaseNames, password: &'a str, endpoint: &'a Endpoint) -> Self {
         Self {
             names,
             password,
-            host,
-            port,
+            endpoint,
         }
     }
 }
 
+/// `<tenant>-db`: the runtime role's connection, secured as the admin's is
+/// (its `sslmode`, and the server's CA under `ca.crt` when there is one).
 pub fn db_secret(tenant: &Tenant, credentials: &DbCredentials) -> Secret {
     let DbCredentials {
         names,
         password,
-        host,
-        port,
+        endpoint: Endpoint { host, port, tls },
     } = credentials;
     let user = &names.runtime_role;
     let dbname = &names.database;
-    let url = format!("postgres://{user}:{password}@{host}:{port}/{dbname}");
-    secret(
-        tenant,
-        names::db_secret_name(&tenant_name(tenant)),
-        [
-            ("DATABASE_URL", url.as_str()),
-            ("host", host),
-            ("port", &port.to_string()),
-            ("dbname", dbname),
-            ("user", user),
-            ("password", password),
-        ],
-    )
+    let sslmode = &tls.mode;
+    let url = format!("postgres://{user}:{password}@{host}:{port}/{dbname}?sslmode={sslmode}");
+    let port = port.to_string();
+    let mut entries = vec![
+        ("DATABASE_URL", url.as_str()),
+        ("host", host.as_str()),
+        ("port", port.as_str()),
+        ("dbname", dbname.as_str()),
+        ("user", user.as_str()),
+        ("password", *password),
+        ("sslmode", sslmode.as_str()),
+    ];
+    if let Some(ca) = &tls.ca_pem {
+        entries.push((contract::DATABASE_CA_FILE, ca.as_str()));
+    }
+    secret(tenant, names::db_secret_name(&tenant_name(tenant)), entries)
 }
 
 /// Changes whenever the credentials do; the API's pod template carries it so

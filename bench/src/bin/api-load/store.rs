@@ -225,6 +225,7 @@ pub async fn seed(admin_url: &str, products: u32, variants: u32, sample: usize) 
             .await
             .context("connecting to PostgreSQL as its superuser")?,
         options,
+        tls: Default::default(),
     };
     let names = DatabaseNames::for_tenant_uid(&uuid::Uuid::new_v4().to_string());
     let password = shopfleet_operator::random_password();

@@ -39,6 +39,7 @@ pub async fn run(client: &Client, database_url: &str, n: usize, parallel: usize)
             .connect_with(options.clone())
             .await?,
         options,
+        tls: Default::default(),
     };
     let started = Instant::now();
     futures::stream::iter(0..n)
@@ -99,7 +100,8 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
 
     let names = DatabaseNames::for_tenant_uid(&uid);
     let password = shopfleet_operator::random_password();
-    let credentials = secrets::DbCredentials::at(&names, &password, admin.host_port());
+    let endpoint = admin.endpoint();
+    let credentials = secrets::DbCredentials::at(&names, &password, &endpoint);
     apply::<Secret>(
         &Api::namespaced(client.clone(), &namespace),
         secrets::db_secret(&tenant, &credentials),
@@ -128,6 +130,7 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
         &build::ApiPod {
             image,
             trusted_proxies: &[],
+            database_ca: false,
         },
         &secrets::db_secret_version(&password),
     );

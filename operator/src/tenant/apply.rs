@@ -20,13 +20,14 @@
 use k8s_openapi::Resource as _;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 use sqlx::Connection;
 
 use super::desired::Desired;
 use super::invite;
 use super::observe::Observed;
 use super::status::{Facts, Outcome, Stage, TenantReason};
-use crate::children::{self, ChildRef};
+use crate::children::{self, ChildKind, ChildRef};
 use crate::context::Context;
 use crate::crd::{DatabaseStatus, Tenant};
 use crate::error::{Error, Result, database};
@@ -60,6 +61,7 @@ pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: 
             store_count: i32::try_from(observed.store_count).unwrap_or(i32::MAX),
             ..Facts::default()
         },
+        namespace_is_new: false,
     };
     let mut reports = Vec::new();
     let (admin, mut admin_error) = match observed.admin {
@@ -103,9 +105,21 @@ struct Run<'a> {
     /// The schema version, when the SQL need not run (see [`apply`]).
     sql_recent: Option<i64>,
     facts: Facts,
+    /// The namespace was created by this reconcile (see
+    /// `Context::ensure_in_new_namespace`).
+    namespace_is_new: bool,
 }
 
 impl Run<'_> {
+    /// Makes a child in the tenant's namespace hold what is desired.
+    async fn ensure<K: ChildKind>(&self, desired: &K) -> Result<K> {
+        if self.namespace_is_new {
+            self.ctx.ensure_in_new_namespace(desired).await
+        } else {
+            self.ctx.ensure(desired).await
+        }
+    }
+
     /// The namespace and the plan's guard rails.
     async fn namespace(&mut self) -> Result<Outcome> {
         let Desired {
@@ -115,10 +129,18 @@ impl Run<'_> {
             network_policy,
             ..
         } = self.desired;
+        let cached = self
+            .ctx
+            .children
+            .namespaces
+            .get(&ObjectRef::from_obj(namespace))
+            .is_some();
         self.ctx.ensure(namespace).await?;
-        self.ctx.ensure(resource_quota).await?;
-        self.ctx.ensure(limit_range).await?;
-        self.ctx.ensure(network_policy).await?;
+        // Not in the cache, yet ours now: made by this very call.
+        self.namespace_is_new = !cached;
+        self.ensure(resource_quota).await?;
+        self.ensure(limit_range).await?;
+        self.ensure(network_policy).await?;
         let name = namespace.name_any();
         let message = format!(
             "namespace {name} with the {:?} plan's quota",
@@ -136,7 +158,7 @@ impl Run<'_> {
             .db_secret
             .as_ref()
             .expect("the server's address is known once its admin connection is");
-        self.ctx.ensure(db_secret).await?;
+        self.ensure(db_secret).await?;
         let schema_version = match self.sql_recent {
             Some(version) => version,
             None => {
@@ -162,8 +184,8 @@ impl Run<'_> {
     /// token's hash in the database.
     async fn credentials(&mut self, admin: &Admin) -> Result<Outcome> {
         let desired = self.desired;
-        self.ctx.ensure(&desired.jwt_secret).await?;
-        self.ctx.ensure(&desired.owner_invite_secret).await?;
+        self.ensure(&desired.jwt_secret).await?;
+        self.ensure(&desired.owner_invite_secret).await?;
         if self.sql_recent.is_none() {
             let server = &desired.sql.server;
             let mut owner = admin.connect_as_owner(&desired.sql.names).await?;
@@ -199,10 +221,10 @@ impl Run<'_> {
             });
         }
         let desired = self.desired;
-        let deployment = self.ctx.ensure(&desired.deployment).await?;
-        self.ctx.ensure(&desired.service).await?;
+        let deployment = self.ensure(&desired.deployment).await?;
+        self.ensure(&desired.service).await?;
         if let Some(pdb) = &desired.pod_disruption_budget {
-            self.ctx.ensure(pdb).await?;
+            self.ensure(pdb).await?;
         }
         prune(self.ctx, prunable, &desired.prunable()).await?;
         self.facts.api_endpoint = Some(names::api_endpoint(&self.tenant.name_any()));

@@ -48,7 +48,9 @@ pub async fn store_key(db: &Db, cache: &KeyCache, key: &str) -> Result<Option<(S
 }
 
 /// A new customer account, unless the email has one: that account is left
-/// as it is, and the caller cannot tell (the answer is the same).
+/// as it is, and the caller cannot tell (the answer is the same). Either way
+/// a row is written (for a taken email, the same values again), so that
+/// both take the same time: skipping the write answered measurably sooner.
 pub async fn register_customer(
     conn: &mut PgConnection,
     email: &Email,
@@ -57,7 +59,7 @@ pub async fn register_customer(
 ) -> Result<(), ApiError> {
     sqlx::query(
         "INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, 'customer', $4) \
-         ON CONFLICT (email) DO NOTHING",
+         ON CONFLICT (email) DO UPDATE SET updated_at = users.updated_at",
     )
     .bind(UserId::generate())
     .bind(email.as_str())

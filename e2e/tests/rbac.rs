@@ -17,7 +17,7 @@ use serde_json::json;
 use shopfleet_operator::crd::{Store, StoreSpec, Tenant, is_true};
 use support::{
     WAIT, client, create_ready_tenant, delete_tenants, eventually, install_crds, namespace, repo_root,
-    sharded_tenant, start_operator_with_env,
+    sharded_tenant,
 };
 
 fn chart_rules(file: &str) -> Vec<PolicyRule> {
@@ -111,19 +111,7 @@ async fn the_operator_works_with_only_the_charts_rbac() {
     let home = namespace(&client, "rbac").await;
     let shard = home.clone();
     let kubeconfig = service_account_kubeconfig(&client, &home, &home).await;
-    let selector = format!("{}={shard}", support::SHARD_LABEL);
-    let _operator = start_operator_with_env(
-        &home,
-        &[
-            "--lease-namespace",
-            &home,
-            "--lease-name",
-            "operator",
-            "--tenant-selector",
-            &selector,
-        ],
-        &[("KUBECONFIG", &kubeconfig)],
-    );
+    let _operator = support::start_shard_operator(&home, &[], &[("KUBECONFIG", &kubeconfig)]);
 
     let tenant = sharded_tenant(&shard);
     let name = tenant.name_any();

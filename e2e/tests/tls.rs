@@ -14,8 +14,8 @@ use shopfleet_e2e::pki::Pki;
 use shopfleet_e2e::postgres::Postgres;
 use sqlx::{Connection, PgConnection};
 use support::{
-    SHARD_LABEL, ServedTenant, client, create_ready_tenant, delete_tenants, install_crds, namespace,
-    secret_value, sharded_tenant, start_operator,
+    ServedTenant, client, create_ready_tenant, delete_tenants, install_crds, namespace, secret_value,
+    sharded_tenant,
 };
 
 #[tokio::test]
@@ -37,21 +37,8 @@ async fn a_tenant_on_a_server_with_a_ca_connects_with_verify_full() {
         .create(&PostParams::default(), &admin)
         .await
         .unwrap();
-    let selector = format!("{SHARD_LABEL}={home}");
     let server = format!("tls={home}/postgres-admin");
-    let _operator = start_operator(
-        &home,
-        &[
-            "--lease-namespace",
-            &home,
-            "--lease-name",
-            "operator",
-            "--tenant-selector",
-            &selector,
-            "--postgres-server",
-            &server,
-        ],
-    );
+    let _operator = support::start_shard_operator(&home, &["--postgres-server", &server], &[]);
 
     let mut tenant = sharded_tenant(&home);
     tenant.spec.database.server = "tls".to_owned();

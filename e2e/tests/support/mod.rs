@@ -161,6 +161,23 @@ pub fn start_operator_with_env(label: &str, args: &[&str], env: &[(&str, &Path)]
     operator
 }
 
+/// Starts an operator of a test's own: it leads with a Lease in namespace
+/// `home`, reconciles only the Tenants of shard `home` (`sharded_tenant`),
+/// and takes `args` and `env` besides.
+pub fn start_shard_operator(home: &str, args: &[&str], env: &[(&str, &Path)]) -> Operator {
+    let selector = format!("{SHARD_LABEL}={home}");
+    let own = [
+        "--lease-namespace",
+        home,
+        "--lease-name",
+        "operator",
+        "--tenant-selector",
+        &selector,
+    ];
+    let args: Vec<&str> = own.iter().chain(args).copied().collect();
+    start_operator_with_env(home, &args, env)
+}
+
 /// Starts one operator for this test binary (with the CRDs and admin Secret
 /// it needs). It runs until the test binary exits: the kernel kills it then,
 /// because its parent thread never ends. It leaves sharded Tenants alone and

@@ -9,6 +9,12 @@
 //! that change. They can still lag behind the operator's own writes; whatever
 //! depends on reading one's writes (the Secrets holding generated passwords,
 //! tokens and keys) confirms with the apiserver before generating anything.
+//!
+//! Secrets have no cache: watching them would take the right to read every
+//! Secret in the cluster, which the operator does not hold (it may read them
+//! only in the tenant namespaces, through the RoleBinding each Tenant gets).
+//! They are read from the apiserver when needed, and drift in them is
+//! repaired by the periodic reconcile.
 
 use std::fmt::Debug;
 
@@ -16,6 +22,7 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::Store as Cache;
 use kube::{Api, Client, Resource};
@@ -33,10 +40,7 @@ pub struct Children {
     pub resource_quotas: Cache<ResourceQuota>,
     pub limit_ranges: Cache<LimitRange>,
     pub network_policies: Cache<NetworkPolicy>,
-    /// A Tenant's own Secrets (not its Stores' key Secrets).
-    pub tenant_secrets: Cache<Secret>,
-    /// The Stores' key Secrets.
-    pub store_secrets: Cache<Secret>,
+    pub role_bindings: Cache<RoleBinding>,
     pub deployments: Cache<Deployment>,
     pub services: Cache<Service>,
     pub pod_disruption_budgets: Cache<PodDisruptionBudget>,
@@ -50,15 +54,15 @@ impl Children {
             && self.resource_quotas.wait_until_ready().await.is_ok()
             && self.limit_ranges.wait_until_ready().await.is_ok()
             && self.network_policies.wait_until_ready().await.is_ok()
-            && self.tenant_secrets.wait_until_ready().await.is_ok()
-            && self.store_secrets.wait_until_ready().await.is_ok()
+            && self.role_bindings.wait_until_ready().await.is_ok()
             && self.deployments.wait_until_ready().await.is_ok()
             && self.services.wait_until_ready().await.is_ok()
             && self.pod_disruption_budgets.wait_until_ready().await.is_ok()
     }
 }
 
-/// A kind of child: where its cache is and how to reach it on the apiserver.
+/// A kind of child: where its cache is (if it has one) and how to reach it
+/// on the apiserver.
 pub trait ChildKind:
     k8s_openapi::Resource
     + Resource<DynamicType = ()>
@@ -70,7 +74,7 @@ pub trait ChildKind:
     + Sync
     + 'static
 {
-    fn cache(children: &Children) -> &Cache<Self>;
+    fn cache(children: &Children) -> Option<&Cache<Self>>;
     fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
 
     /// Drops, on the way into the cache, what no reconcile reads: the
@@ -82,8 +86,8 @@ pub trait ChildKind:
 }
 
 impl ChildKind for Namespace {
-    fn cache(children: &Children) -> &Cache<Self> {
-        &children.namespaces
+    fn cache(children: &Children) -> Option<&Cache<Self>> {
+        Some(&children.namespaces)
     }
     fn api(client: Client, _: Option<&str>) -> Api<Self> {
         Api::all(client)
@@ -96,8 +100,8 @@ impl ChildKind for Namespace {
 macro_rules! namespaced_child {
     ($kind:ty, $cache:ident $(, trim: |$object:ident| $trim:expr)?) => {
         impl ChildKind for $kind {
-            fn cache(children: &Children) -> &Cache<Self> {
-                &children.$cache
+            fn cache(children: &Children) -> Option<&Cache<Self>> {
+                Some(&children.$cache)
             }
             fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
                 Api::namespaced(
@@ -114,8 +118,17 @@ macro_rules! namespaced_child {
 }
 
 namespaced_child!(ResourceQuota, resource_quotas, trim: |quota| quota.status = None);
-namespaced_child!(Secret, tenant_secrets);
+namespaced_child!(RoleBinding, role_bindings);
 namespaced_child!(LimitRange, limit_ranges);
+
+impl ChildKind for Secret {
+    fn cache(_: &Children) -> Option<&Cache<Self>> {
+        None
+    }
+    fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+        Api::namespaced(client, namespace.expect("a Secret names its namespace"))
+    }
+}
 namespaced_child!(NetworkPolicy, network_policies);
 // The Tenant reports its API's available replicas.
 namespaced_child!(Deployment, deployments, trim: |deployment| {

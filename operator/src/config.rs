@@ -58,6 +58,25 @@ pub struct Config {
     #[arg(long, env = "SHOPFLEET_API_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
     pub trusted_proxies: Proxies,
 
+    /// The ClusterRole that lets the operator handle Secrets, which it binds
+    /// to itself in each tenant namespace it creates (a RoleBinding child of
+    /// the Tenant): it holds no right to Secrets anywhere else. The chart's
+    /// `<release>-tenant`; its rules are `charts/shopfleet/files/operator-tenant-rules.yaml`.
+    #[arg(
+        long,
+        env = "SHOPFLEET_TENANT_ROLE",
+        default_value = "shopfleet-operator-tenant"
+    )]
+    pub tenant_role: String,
+
+    /// Every Tenant and Store is reconciled again this often, even when
+    /// nothing wakes it. This is when drift nothing watches is repaired: a
+    /// Secret edited or deleted by hand (the operator may not watch Secrets,
+    /// which would mean reading every Secret in the cluster) and the
+    /// databases.
+    #[arg(long, env = "SHOPFLEET_RESYNC_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub resync_seconds: u64,
+
     /// Objects of one kind reconciled at the same time.
     #[arg(long, env = "SHOPFLEET_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
@@ -163,6 +182,10 @@ impl Config {
         image.starts_with(&self.allowed_image_prefix) || is_pinned_by_digest(image)
     }
 
+    pub fn resync(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.resync_seconds)
+    }
+
     pub fn servers(&self) -> BTreeMap<String, ServerRef> {
         self.postgres_servers
             .iter()
@@ -225,6 +248,8 @@ mod tests {
         assert_eq!(default_of("tenant-selector"), "");
         assert_eq!(default_of("lease-name"), "shopfleet-operator");
         assert_eq!(default_of("lease-namespace"), "shopfleet-system");
+        assert_eq!(default_of("tenant-role"), "shopfleet-operator-tenant");
+        assert_eq!(default_of("resync-seconds"), "300");
         let identity = default_identity();
         let pid = format!("-{}", std::process::id());
         assert!(
@@ -259,6 +284,7 @@ mod tests {
     fn malformed_new_flags_are_rejected() {
         assert!(parse(&["--listen", "8080"]).is_err());
         assert!(parse(&["--tenant-selector", "  "]).is_err());
+        assert!(parse(&["--resync-seconds", "0"]).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use k8s_openapi::api::rbac::v1::Subject;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
@@ -29,6 +30,8 @@ pub const FIELD_MANAGER: &str = "shopfleet-operator";
 pub struct Context {
     pub client: Client,
     pub config: Config,
+    /// Who the operator is to the apiserver (`identity`).
+    pub operator: Subject,
     pub servers: Servers,
     pub failures: Failures,
     pub metrics: Arc<Metrics>,
@@ -52,9 +55,9 @@ pub struct Context {
 #[derive(Default)]
 pub struct SqlDone(Mutex<HashMap<String, (u64, Instant)>>);
 
-/// How long a run counts as recent. Shorter than the controllers' resync
-/// (15 minutes), so the periodic reconcile always runs the SQL again and
-/// repairs drift in the database, which no watch can see.
+/// How long a run counts as recent: the first periodic reconcile (see
+/// `Config::resync_seconds`) after this long runs the SQL again and repairs
+/// drift in the database, which no watch can see.
 const SQL_RECHECK_AFTER: Duration = Duration::from_secs(12 * 60);
 
 impl SqlDone {
@@ -124,20 +127,32 @@ impl Context {
     }
 
     async fn ensure_child<K: ChildKind>(&self, desired: &K, look_up_uncached: bool) -> Result<K> {
-        let api = K::api(self.client.clone(), desired.meta().namespace.as_deref());
-        let existing = match K::cache(&self.children).get(&ObjectRef::from_obj(desired)) {
+        let cached = K::cache(&self.children).and_then(|cache| cache.get(&ObjectRef::from_obj(desired)));
+        let existing = match cached {
             Some(cached) => Some(cached),
-            None if look_up_uncached => api.get_opt(&ChildRef::of(desired).name).await?.map(Arc::new),
+            None if look_up_uncached => {
+                let api = K::api(self.client.clone(), desired.meta().namespace.as_deref());
+                api.get_opt(&ChildRef::of(desired).name).await?.map(Arc::new)
+            }
             None => None,
         };
+        self.ensure_over(desired, existing.as_deref()).await
+    }
+
+    /// Makes the child hold `desired`, given `existing`: the object of its
+    /// name as the caller has just read it (`None`: there is none). The same
+    /// rules as [`Context::ensure`]: never write what the owner does not
+    /// control, and write nothing when `existing` already holds `desired`.
+    pub async fn ensure_over<K: ChildKind>(&self, desired: &K, existing: Option<&K>) -> Result<K> {
         if let Some(existing) = existing {
-            if !children::is_ours(existing.as_ref(), desired) {
+            if !children::is_ours(existing, desired) {
                 return Err(Error::Conflict(ChildRef::of(desired)));
             }
-            if children::holds_desired(existing.as_ref(), desired) {
-                return Ok((*existing).clone());
+            if children::holds_desired(existing, desired) {
+                return Ok(existing.clone());
             }
         }
+        let api = K::api(self.client.clone(), desired.meta().namespace.as_deref());
         self.apply(&api, desired).await
     }
 
@@ -154,6 +169,7 @@ impl Context {
     pub fn new(
         client: Client,
         config: Config,
+        operator: Subject,
         metrics: Arc<Metrics>,
         tenants: Cache<Tenant>,
         stores: Cache<Store>,
@@ -175,6 +191,7 @@ impl Context {
             reporter,
             client,
             config,
+            operator,
         }
     }
 

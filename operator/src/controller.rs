@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{ObjectRef, Store as Cache};
 use kube::runtime::watcher;
@@ -20,10 +21,10 @@ use crate::crd::{Store, StorePhase, Tenant, TenantPhase, is_true};
 use crate::error::{Error, FailureReason};
 use crate::http::Health;
 use crate::metrics::Metrics;
-use crate::names::{self, MANAGED_BY_SELECTOR, STORE_LABEL, tenant_name_of_namespace};
+use crate::names::{self, MANAGED_BY_SELECTOR, tenant_name_of_namespace};
 use crate::store::build::StoreReason;
 use crate::watches::{cached_changes, content, hash, keep_all, reconcile_trigger};
-use crate::{store, tenant};
+use crate::{identity, store, tenant};
 
 /// How often the objects-by-phase gauges are recomputed from the caches.
 const PHASE_REPORT_PERIOD: Duration = Duration::from_secs(10);
@@ -48,6 +49,8 @@ pub async fn run(
     if let Err(error) = tenants.list_metadata(&Default::default()).await {
         anyhow::bail!("cannot list Tenants ({error}): are the CRDs installed (`kubectl apply -f crds/`)?");
     }
+    let operator = identity::current_subject(&client).await?;
+    tracing::info!(kind = %operator.kind, name = %operator.name, "binds the tenant role to itself in each tenant namespace");
     let concurrency = config.concurrency;
     let tenant_config = match &config.tenant_selector {
         Some(selector) => watcher::Config::default().any_semantic().labels(selector),
@@ -77,19 +80,15 @@ pub async fn run(
             let available = deployment.status.as_ref().and_then(|s| s.available_replicas);
             hash((content(deployment), available))
         });
-    // A Tenant's Secrets and its Stores' key Secrets, apart: each wakes only
-    // its own controller.
-    let (tenant_secrets, tenant_secret_changes) =
-        children_of_kind::<Secret>(&client, &format!("{MANAGED_BY_SELECTOR},!{STORE_LABEL}"), content);
-    let (store_secrets, store_secret_changes) =
-        children_of_kind::<Secret>(&client, &format!("{MANAGED_BY_SELECTOR},{STORE_LABEL}"), content);
+    let (role_bindings, role_binding_changes) =
+        children_of_kind::<RoleBinding>(&client, MANAGED_BY_SELECTOR, content);
+    // No Secrets: see `children`.
     let children = Children {
         namespaces,
         resource_quotas,
         limit_ranges,
         network_policies,
-        tenant_secrets,
-        store_secrets,
+        role_bindings,
         deployments,
         services,
         pod_disruption_budgets,
@@ -124,6 +123,7 @@ pub async fn run(
     let ctx = Arc::new(Context::new(
         client.clone(),
         config,
+        operator,
         metrics.clone(),
         awaited_tenants,
         counted_stores,
@@ -140,7 +140,7 @@ pub async fn run(
         .watches_stream(quota_changes, owning_tenant)
         .watches_stream(limit_range_changes, owning_tenant)
         .watches_stream(network_policy_changes, owning_tenant)
-        .watches_stream(tenant_secret_changes, owning_tenant)
+        .watches_stream(role_binding_changes, owning_tenant)
         .watches_stream(deployment_changes, owning_tenant)
         .watches_stream(service_changes, owning_tenant)
         .watches_stream(pdb_changes, owning_tenant)
@@ -186,7 +186,6 @@ pub async fn run(
         }
     };
     let store_controller = Controller::for_stream(store_trigger, store_cache.clone())
-        .watches_stream(store_secret_changes, owning_store)
         .watches_stream(tenant_changes, stores_of_tenant)
         .watches(stores, every(), waiting_siblings)
         .with_config(controller_config())
@@ -264,11 +263,6 @@ fn stores_in(cache: &Cache<Store>, namespace: &str) -> impl Iterator<Item = Arc<
 /// reconciled twice at once.)
 fn owning_tenant<Child: Resource>(child: Child) -> Option<ObjectRef<Tenant>> {
     Some(ObjectRef::new(&owner_name::<Tenant>(&child)?))
-}
-
-/// The Store that owns a child (in the child's namespace).
-fn owning_store<Child: Resource>(child: Child) -> Option<ObjectRef<Store>> {
-    Some(ObjectRef::new(&owner_name::<Store>(&child)?).within(child.meta().namespace.as_deref()?))
 }
 
 fn owner_name<Owner: Resource<DynamicType = ()>>(child: &impl Resource) -> Option<String> {

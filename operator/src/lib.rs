@@ -7,6 +7,7 @@ pub mod context;
 pub mod controller;
 pub mod crd;
 pub mod error;
+pub mod identity;
 pub mod names;
 pub mod plan;
 pub mod postgres;

@@ -193,9 +193,19 @@ pub async fn shared_operator() {
         std::thread::spawn(move || {
             let lease = format!("e2e-shared-{}", shopfleet_e2e::random_token(6).to_lowercase());
             let selector = format!("!{SHARD_LABEL}");
+            // Drift in Secrets, which no watch sees, is repaired at the
+            // resync: every few seconds here, so tests of it need not wait
+            // the default five minutes.
             let operator = start_operator(
                 "shared",
-                &["--lease-name", &lease, "--tenant-selector", &selector],
+                &[
+                    "--lease-name",
+                    &lease,
+                    "--tenant-selector",
+                    &selector,
+                    "--resync-seconds",
+                    "3",
+                ],
             );
             started.send(()).unwrap();
             let _keep = operator;

@@ -1,5 +1,6 @@
 //! The Store controller. A reconcile is a pipeline:
-//! dereference (its Tenant and its key Secret, from the watch caches) → admit
+//! dereference (its Tenant from the watch cache, its key Secret from the
+//! apiserver) → admit
 //! (pure, in `build`; the plan's store limit is decided in the database,
 //! where concurrent reconciles cannot both take the last place) → apply (the
 //! `stores` row, then the key Secret, then the key hashes) → status.
@@ -32,10 +33,6 @@ use crate::names::{self, DatabaseNames};
 use build::{ApiKeys, Blocked, StoreReason};
 
 pub const FINALIZER: &str = "shopfleet.io/store-cleanup";
-
-/// Even with nothing to do, look again this often (drift in the database,
-/// which no watch can see).
-const RESYNC: Duration = Duration::from_secs(15 * 60);
 
 /// How long a reconcile waits for the Tenants' cache to fill after the
 /// operator starts.
@@ -154,14 +151,14 @@ async fn apply(store: &Store, tenant: Option<&Tenant>, ctx: &Context) -> Result<
             if became_ready {
                 ctx.event(store, false, reason.as_str(), message).await;
             }
-            Ok(Action::requeue(RESYNC))
+            Ok(Action::requeue(ctx.config.resync()))
         }
         Err(Provision::Blocked(_)) => {
             if changed {
                 ctx.event(store, true, reason.as_str(), message).await;
             }
             // Tenant and sibling changes trigger a reconcile; this is a safety net.
-            Ok(Action::requeue(RESYNC))
+            Ok(Action::requeue(ctx.config.resync()))
         }
         Err(Provision::Failed(error)) => {
             ctx.event(store, true, reason.as_str(), error.to_string()).await;
@@ -196,16 +193,14 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
     let tenant_uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
     let tenant_name = tenant.name_any();
     let secret_name = names::api_key_secret_name(&store.name_any());
-    let cached = ctx
-        .children
-        .store_secrets
-        .get(&ObjectRef::new(&secret_name).within(&namespace))
-        .map(|secret| (*secret).clone());
+    // One read: no cache holds Secrets (see `children`).
+    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
+    let existing = secrets.get_opt(&secret_name).await.map_err(Error::from)?;
 
     // Nothing to do: the SQL ran recently for this very spec, row and keys,
     // and the Secret still holds them. No round trip to PostgreSQL.
     let recorded_id = store.status.as_ref().and_then(|s| s.store_id.clone());
-    if let (Some(existing), Some(store_id)) = (&cached, &recorded_id)
+    if let (Some(existing), Some(store_id)) = (&existing, &recorded_id)
         && let Some(keys) = ApiKeys::from_secret(existing)
         && ctx
             .sql_done
@@ -232,16 +227,7 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
         .ok_or_else(|| Provision::Blocked(build::quota_exceeded(tenant)))?;
 
     // Keys: the Secret's own when they may still be used, else new ones
-    // (first reconcile, a deleted Secret, or an edited one). A Secret missing
-    // from the cache is looked up: the cache may not have seen it yet, and
-    // new keys would revoke the ones it holds.
-    let existing = match cached {
-        Some(secret) => Some(secret),
-        None => Api::<Secret>::namespaced(ctx.client.clone(), &namespace)
-            .get_opt(&secret_name)
-            .await
-            .map_err(Error::from)?,
-    };
+    // (first reconcile, a deleted Secret, or an edited one).
     // A Secret of that name the Store does not control was made by someone
     // else, perhaps with keys they chose: never write it or use it.
     if let Some(secret) = &existing
@@ -261,7 +247,6 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
     };
     let keys = reusable.clone().unwrap_or_else(ApiKeys::generate);
     let mut desired = build::api_key_secret(store, &tenant_name, &store_id, &keys);
-    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
     match (&existing, reusable) {
         // Unchanged: no write. Besides saving a request, this keeps a
         // reconcile that read the Secret just before someone deleted it (to

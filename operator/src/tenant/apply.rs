@@ -12,18 +12,19 @@
 //! - children no longer desired are deleted only after everything desired is
 //!   written.
 //!
-//! Each child is written only when its cached copy does not already hold what
-//! is desired, and the SQL runs only when its inputs changed or it has not
+//! Each child is written only when its cached copy (for a Secret, the copy
+//! `observe` read) does not already hold what is desired, and the SQL runs only when its inputs changed or it has not
 //! run recently (`Context::sql_done`), so a reconcile with nothing to change
 //! makes no writes and no SQL round trips.
 
 use k8s_openapi::Resource as _;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use sqlx::Connection;
 
-use super::desired::Desired;
+use super::desired::{Desired, ExistingSecrets};
 use super::invite;
 use super::observe::Observed;
 use super::status::{Facts, Outcome, Stage, TenantReason};
@@ -62,6 +63,7 @@ pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: 
             ..Facts::default()
         },
         namespace_is_new: false,
+        secrets: observed.secrets,
     };
     let mut reports = Vec::new();
     let (admin, mut admin_error) = match observed.admin {
@@ -108,6 +110,8 @@ struct Run<'a> {
     /// The namespace was created by this reconcile (see
     /// `Context::ensure_in_new_namespace`).
     namespace_is_new: bool,
+    /// The Secrets as `observe` read them.
+    secrets: ExistingSecrets,
 }
 
 impl Run<'_> {
@@ -120,10 +124,21 @@ impl Run<'_> {
         }
     }
 
-    /// The namespace and the plan's guard rails.
+    /// Makes a Secret hold what is desired, given what was read of it.
+    async fn ensure_secret(&self, desired: &Secret, existing: Option<&Secret>) -> Result<Secret> {
+        if self.namespace_is_new {
+            self.ctx.ensure_in_new_namespace(desired).await
+        } else {
+            self.ctx.ensure_over(desired, existing).await
+        }
+    }
+
+    /// The namespace, the operator's access to its Secrets (see `access`),
+    /// and the plan's guard rails.
     async fn namespace(&mut self) -> Result<Outcome> {
         let Desired {
             namespace,
+            role_binding,
             resource_quota,
             limit_range,
             network_policy,
@@ -138,6 +153,7 @@ impl Run<'_> {
         self.ctx.ensure(namespace).await?;
         // Not in the cache, yet ours now: made by this very call.
         self.namespace_is_new = !cached;
+        self.ensure(role_binding).await?;
         self.ensure(resource_quota).await?;
         self.ensure(limit_range).await?;
         self.ensure(network_policy).await?;
@@ -158,7 +174,7 @@ impl Run<'_> {
             .db_secret
             .as_ref()
             .expect("the server's address is known once its admin connection is");
-        self.ensure(db_secret).await?;
+        self.ensure_secret(db_secret, self.secrets.db.as_ref()).await?;
         let schema_version = match self.sql_recent {
             Some(version) => version,
             None => {
@@ -184,8 +200,10 @@ impl Run<'_> {
     /// token's hash in the database.
     async fn credentials(&mut self, admin: &Admin) -> Result<Outcome> {
         let desired = self.desired;
-        self.ensure(&desired.jwt_secret).await?;
-        self.ensure(&desired.owner_invite_secret).await?;
+        self.ensure_secret(&desired.jwt_secret, self.secrets.jwt.as_ref())
+            .await?;
+        self.ensure_secret(&desired.owner_invite_secret, self.secrets.owner_invite.as_ref())
+            .await?;
         if self.sql_recent.is_none() {
             let server = &desired.sql.server;
             let mut owner = admin.connect_as_owner(&desired.sql.names).await?;

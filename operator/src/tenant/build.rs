@@ -468,7 +468,7 @@ fn tenant_name(tenant: &Tenant) -> &str {
 }
 
 /// Metadata of a child in the tenant's namespace.
-fn namespaced_metadata(tenant: &Tenant, name: &str) -> ObjectMeta {
+pub fn namespaced_metadata(tenant: &Tenant, name: &str) -> ObjectMeta {
     metadata(tenant, name, Some(&namespace_name(tenant_name(tenant))))
 }
 

@@ -7,11 +7,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{RoleBinding, Subject};
 use kube::ResourceExt;
 use shopfleet_contract::cidr::Cidr;
 
 use super::jwt::{self, KeySet, RotationPolicy};
-use super::{build, database, secrets};
+use super::{access, build, database, secrets};
 use crate::children::ChildRef;
 use crate::context::SqlDone;
 use crate::crd::Tenant;
@@ -46,6 +47,10 @@ pub struct Inputs<'a> {
     pub trusted_proxies: &'a [Cidr],
     pub api_client_namespaces: &'a [String],
     pub metrics_namespaces: &'a [String],
+    /// The ClusterRole that handles Secrets, and who the operator is: it
+    /// binds one to the other in the tenant's namespace.
+    pub tenant_role: &'a str,
+    pub operator: &'a Subject,
     /// Where and how the tenant's API reaches its database server; `None`
     /// while the server's admin credentials cannot be read.
     pub database: Option<Endpoint>,
@@ -101,6 +106,7 @@ pub struct Sql {
 
 pub struct Desired {
     pub namespace: Namespace,
+    pub role_binding: RoleBinding,
     pub resource_quota: ResourceQuota,
     pub limit_range: LimitRange,
     pub network_policy: NetworkPolicy,
@@ -182,6 +188,7 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
     let replicas = build::api_replicas(tenant, &plan);
     Desired {
         namespace: build::namespace(tenant),
+        role_binding: access::operator_role_binding(tenant, inputs.tenant_role, inputs.operator),
         resource_quota: build::resource_quota(tenant, &plan),
         limit_range: build::limit_range(tenant, &plan),
         network_policy: build::network_policy(
@@ -225,12 +232,18 @@ mod tests {
 
     const PASSWORD: &str = "abcdefghijklmnopqrstuvwxyz012345";
 
+    static OPERATOR: std::sync::LazyLock<Subject> = std::sync::LazyLock::new(|| {
+        crate::identity::subject_of("system:serviceaccount:shopfleet-system:shopfleet-operator")
+    });
+
     fn inputs() -> Inputs<'static> {
         Inputs {
             api_image: "shopfleet/shopfleet-api:test",
             trusted_proxies: &[],
             api_client_namespaces: &[],
             metrics_namespaces: &[],
+            tenant_role: "shopfleet-operator-tenant",
+            operator: &OPERATOR,
             database: Some(Endpoint {
                 host: "db.example".to_owned(),
                 port: 5432,

@@ -4,6 +4,7 @@
 //! writing only what differs: `apply`, which documents the order crash
 //! safety needs) → status (derived from the stages' typed outcomes: `status`).
 
+pub mod access;
 pub mod apply;
 pub mod build;
 pub mod database;
@@ -30,16 +31,13 @@ use crate::crd::{
 use crate::error::{Error, Result, finalizer_outcome};
 use crate::names::DatabaseNames;
 use crate::postgres::Dropped;
+use access::Look;
 use desired::Inputs;
 use status::{Outcome, Stage, TenantReason};
 
 pub use desired::ROTATE_JWT_ANNOTATION;
 
 pub const FINALIZER: &str = "shopfleet.io/tenant-cleanup";
-
-/// Even with nothing to do, look again this often (key rotation, drift the
-/// watches cannot see, such as the database).
-const RESYNC: Duration = Duration::from_secs(15 * 60);
 
 /// How long a reconcile waits for the children's caches to fill after the
 /// operator starts; until then a child missing from them may only not be
@@ -84,12 +82,17 @@ async fn reconcile_tenant(tenant: Arc<Tenant>, ctx: &Arc<Context>) -> Result<Act
 /// The pipeline: observe → desire → apply → status.
 async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
-    let mut observed = observe::observe(tenant, ctx).await;
+    let mut observed = match observe::observe(tenant, ctx).await {
+        Ok(observed) => observed,
+        Err(error) => return report_unobserved(tenant, ctx, error).await,
+    };
     let inputs = Inputs {
         api_image: &ctx.config.api_image,
         trusted_proxies: &ctx.config.trusted_proxies.0,
         api_client_namespaces: &ctx.config.api_client_namespaces,
         metrics_namespaces: &ctx.config.metrics_namespaces,
+        tenant_role: &ctx.config.tenant_role,
+        operator: &ctx.operator,
         database: observed.admin.as_ref().ok().map(crate::postgres::Admin::endpoint),
         now: Timestamp::now(),
         fresh_password: crate::random_password(),
@@ -98,19 +101,10 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     let mut desired = desired::desired(tenant, &observed.secrets, &inputs);
     if desired.changes_secret_values {
         // About to generate or rotate: decide on what the apiserver holds,
-        // not on a cache that may lag behind our own last write.
-        match observe::secrets_from_apiserver(tenant, ctx).await {
+        // not on a namespace cache that may lag behind our own last write.
+        match observe::secrets(tenant, ctx, Look::Apiserver).await {
             Ok(secrets) => observed.secrets = secrets,
-            Err(error) => {
-                return report(
-                    tenant,
-                    ctx,
-                    &[(Stage::Database, failed(&error))],
-                    Default::default(),
-                    Err(error),
-                )
-                .await;
-            }
+            Err(error) => return report_unobserved(tenant, ctx, error).await,
         }
         desired = desired::desired(tenant, &observed.secrets, &inputs);
     }
@@ -122,8 +116,18 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     report(tenant, ctx, &applied.reports, applied.facts, outcome).await
 }
 
-fn failed(error: &Error) -> Outcome {
-    Outcome::Failed(error.reason(), error.to_string())
+/// What exists could not be read (the namespace's Secrets, or the
+/// operator's access to them): the pipeline stops before its first stage.
+async fn report_unobserved(tenant: &Tenant, ctx: &Context, error: Error) -> Result<Action> {
+    let failed = Outcome::Failed(error.reason(), error.to_string());
+    report(
+        tenant,
+        ctx,
+        &[(Stage::Namespace, failed)],
+        Default::default(),
+        Err(error),
+    )
+    .await
 }
 
 /// Writes the status derived from the stages' outcomes, records the Events a
@@ -152,7 +156,7 @@ async fn report(
                 let note = "tenant provisioned; its API is available".to_owned();
                 ctx.event(tenant, false, TenantReason::Ready.as_str(), note).await;
             }
-            Ok(Action::requeue(RESYNC))
+            Ok(Action::requeue(ctx.config.resync()))
         }
         Err(error) => {
             ctx.event(tenant, true, error.reason().as_str(), error.to_string())

@@ -11,6 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Client, Resource};
 use serde::Serialize;
@@ -23,7 +24,8 @@ use shopfleet_operator::store::build::{ApiKeys, api_key_secret};
 use shopfleet_operator::store::database::{activate_keys, upsert_store};
 use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
 use shopfleet_operator::tenant::jwt::KeySet;
-use shopfleet_operator::tenant::{build, invite, secrets};
+use shopfleet_operator::identity;
+use shopfleet_operator::tenant::{access, build, invite, secrets};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 const MANAGER: &str = "shopfleet-floor";
@@ -75,6 +77,12 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
     let plan = PlanDefaults::of(tenant.spec.plan);
 
     apply(&Api::<Namespace>::all(client.clone()), build::namespace(&tenant)).await?;
+    let operator = identity::subject_of(MANAGER);
+    apply::<RoleBinding>(
+        &Api::namespaced(client.clone(), &namespace),
+        access::operator_role_binding(&tenant, "shopfleet-operator-tenant", &operator),
+    )
+    .await?;
     apply::<ResourceQuota>(
         &Api::namespaced(client.clone(), &namespace),
         build::resource_quota(&tenant, &plan),

@@ -288,6 +288,34 @@ async fn the_operator_works_with_only_the_charts_rbac_and_writes_only_in_tenant_
         .await;
     }
 
+    // Without its RoleBinding the operator cannot even read the Tenant's
+    // Secrets (a namespace from before the binding existed): it binds itself
+    // again first, and the Tenant stays Ready.
+    let bindings = Api::<RoleBinding>::namespaced(client.clone(), &tenant_namespace);
+    let binding = bindings.get("shopfleet-operator").await.unwrap();
+    assert_eq!(binding.role_ref.name, names.tenant_role);
+    bindings
+        .delete("shopfleet-operator", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the operator's RoleBinding is back", WAIT, || async {
+        let again = bindings.get_opt("shopfleet-operator").await.ok()??;
+        (again.metadata.uid != binding.metadata.uid).then_some(())
+    })
+    .await;
+    let replicas = json!({"spec": {"api": {"replicas": 2}}});
+    tenants
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&replicas))
+        .await
+        .unwrap();
+    // The budget comes after the Secrets in the pipeline.
+    eventually(
+        "the pipeline gets past the Secrets again (a PDB)",
+        WAIT,
+        || async { pdbs.get_opt(&pdb).await.ok()?.map(|_| ()) },
+    )
+    .await;
+
     let events = Api::<Event>::namespaced(client.clone(), "default");
     let recorded = events
         .list(&ListParams::default().fields(&format!("regarding.name={name}")))

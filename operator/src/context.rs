@@ -21,6 +21,7 @@ use crate::children::{self, ChildKind, ChildRef, Children};
 use crate::config::Config;
 use crate::crd::{Store, Tenant};
 use crate::error::{Error, Result};
+use crate::known_secrets::KnownSecrets;
 use crate::metrics::Metrics;
 use crate::postgres::Servers;
 
@@ -42,6 +43,8 @@ pub struct Context {
     /// them (a Tenant counts its Stores).
     pub stores: Cache<Store>,
     pub children: Children,
+    /// The Secrets read or written lately (no cache holds Secrets).
+    pub known_secrets: KnownSecrets,
     pub sql_done: SqlDone,
     reporter: Reporter,
     recorder: Recorder,
@@ -186,6 +189,7 @@ impl Context {
             tenants,
             stores,
             children,
+            known_secrets: KnownSecrets::new(config.resync()),
             sql_done: SqlDone::default(),
             recorder: Recorder::new(client.clone(), reporter.clone()),
             reporter,

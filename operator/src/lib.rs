@@ -8,6 +8,7 @@ pub mod controller;
 pub mod crd;
 pub mod error;
 pub mod identity;
+pub mod known_secrets;
 pub mod names;
 pub mod plan;
 pub mod postgres;

@@ -193,9 +193,10 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
     let tenant_uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
     let tenant_name = tenant.name_any();
     let secret_name = names::api_key_secret_name(&store.name_any());
-    // One read: no cache holds Secrets (see `children`).
+    // No cache holds Secrets (see `children`): as read or written lately, or
+    // one read.
     let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
-    let existing = secrets.get_opt(&secret_name).await.map_err(Error::from)?;
+    let existing = ctx.known_secrets.get(&secrets, &secret_name).await?;
 
     // Nothing to do: the SQL ran recently for this very spec, row and keys,
     // and the Secret still holds them. No round trip to PostgreSQL.
@@ -253,12 +254,17 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
         // rotate the keys) from bringing the old keys back.
         (Some(existing), Some(_)) if build::secret_holds(existing, &desired) => {}
         (Some(existing), Some(_)) => {
-            // Repair only the version we read: a concurrent change is a conflict.
+            // Repair only the version we read: a concurrent change (or a copy
+            // of ours older than it) is a conflict, and the next try reads.
             desired.metadata.resource_version = existing.metadata.resource_version.clone();
-            ctx.apply(&secrets, &desired).await?;
+            let written = ctx.apply(&secrets, &desired).await;
+            if written.is_err() {
+                ctx.known_secrets.forget(&namespace, &secret_name);
+            }
+            ctx.known_secrets.remember(&written?);
         }
         _ => {
-            ctx.apply(&secrets, &desired).await?;
+            ctx.known_secrets.remember(&ctx.apply(&secrets, &desired).await?);
         }
     }
     database::activate_keys(&mut conn, &store_id, &keys)

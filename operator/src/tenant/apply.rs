@@ -126,11 +126,13 @@ impl Run<'_> {
 
     /// Makes a Secret hold what is desired, given what was read of it.
     async fn ensure_secret(&self, desired: &Secret, existing: Option<&Secret>) -> Result<Secret> {
-        if self.namespace_is_new {
-            self.ctx.ensure_in_new_namespace(desired).await
+        let secret = if self.namespace_is_new {
+            self.ctx.ensure_in_new_namespace(desired).await?
         } else {
-            self.ctx.ensure_over(desired, existing).await
-        }
+            self.ctx.ensure_over(desired, existing).await?
+        };
+        self.ctx.known_secrets.remember(&secret);
+        Ok(secret)
     }
 
     /// The namespace, the operator's access to its Secrets (see `access`),

@@ -25,8 +25,8 @@ pub struct Observed {
     pub store_count: usize,
 }
 
-/// What exists: the caches, and three reads of the Secrets (none while the
-/// namespace is not there). The admin Secret is read at most once a minute
+/// What exists: the caches, and the Secrets (none while the namespace is
+/// not there; read from the apiserver unless read or written lately). The admin Secret is read at most once a minute
 /// per server.
 pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observed> {
     let name = tenant.name_any();
@@ -47,17 +47,23 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observed> {
     })
 }
 
-/// The Tenant's Secrets as the apiserver has them now, if its namespace
-/// exists as `look` sees it (see `access::secrets_readable`).
+/// The Tenant's Secrets, if its namespace exists as `look` sees it (see
+/// `access::secrets_readable`): as the operator read or wrote them lately
+/// (`known_secrets`), or with `Look::Apiserver` as the apiserver has them now.
 pub async fn secrets(tenant: &Tenant, ctx: &Context, look: Look) -> Result<ExistingSecrets> {
     if !access::secrets_readable(tenant, ctx, look).await? {
         return Ok(ExistingSecrets::default());
     }
     let name = tenant.name_any();
     let api = Api::<Secret>::namespaced(ctx.client.clone(), &names::namespace_name(&name));
+    let known = &ctx.known_secrets;
+    let get = async |secret_name: String| match look {
+        Look::Cache => known.get(&api, &secret_name).await,
+        Look::Apiserver => known.read(&api, &secret_name).await,
+    };
     Ok(ExistingSecrets {
-        db: api.get_opt(&names::db_secret_name(&name)).await?,
-        jwt: api.get_opt(&names::jwt_secret_name(&name)).await?,
-        owner_invite: api.get_opt(&names::owner_invite_secret_name(&name)).await?,
+        db: get(names::db_secret_name(&name)).await?,
+        jwt: get(names::jwt_secret_name(&name)).await?,
+        owner_invite: get(names::owner_invite_secret_name(&name)).await?,
     })
 }

@@ -13,7 +13,7 @@ use shopfleet_e2e::operator::http_get;
 use shopfleet_e2e::process::{ManagedProcess, free_port};
 use shopfleet_operator::tenant::jwt::KeySet;
 
-use crate::scenario::{Order, Request, Scenario, order_caller};
+use crate::scenario::{Credentials, Order, Request, Scenario, order_caller};
 use crate::store::{PROMOTION_CODE, PROMOTION_NAME, Store};
 
 pub struct Api {
@@ -70,7 +70,10 @@ impl Api {
     /// answer 200 with the products the ceiling's queries read; the first
     /// order (only one: each is a new order) answers 201 with what the
     /// ceiling binds, and is returned.
-    pub fn check(&self, scenario: &Scenario, store: &Store) -> Result<Option<Placed>> {
+    pub fn check(&self, scenario: &Scenario, credentials: &Credentials) -> Result<Option<Placed>> {
+        let store = credentials.store;
+        let (name, value) = credentials.header(scenario.caller);
+        let caller = (name, value.as_str());
         for request in &scenario.requests {
             let path = request.path(store.id);
             let read = |body: String| -> Result<Value> {
@@ -78,7 +81,7 @@ impl Api {
             };
             match request {
                 Request::List { page } | Request::Search { page, .. } => {
-                    let body = read(self.get(&path, &store.keys.publishable)?)?;
+                    let body = read(self.get(&path, caller)?)?;
                     let ids: Vec<String> = page.iter().map(|id| id.to_string()).collect();
                     let items: Vec<&str> = body["items"]
                         .as_array()
@@ -92,7 +95,7 @@ impl Api {
                     );
                 }
                 Request::Get { product } => {
-                    let body = read(self.get(&path, &store.keys.publishable)?)?;
+                    let body = read(self.get(&path, caller)?)?;
                     ensure!(
                         body["id"] == product.to_string(),
                         "GET {path} answered another product: {body}"
@@ -104,7 +107,7 @@ impl Api {
                         store.variants_per_product
                     );
                 }
-                Request::Order(order) => return self.check_order(&path, order, store).map(Some),
+                Request::Order(order) => return self.check_order(&path, order, caller, store).map(Some),
             }
         }
         Ok(None)
@@ -112,15 +115,14 @@ impl Api {
 
     /// Places `order` and checks the answer: 201, 10 % off each line's price
     /// (rounded down), and the lines and discount the ceiling writes.
-    fn check_order(&self, path: &str, order: &Order, store: &Store) -> Result<Placed> {
+    fn check_order(&self, path: &str, order: &Order, caller: (&str, &str), store: &Store) -> Result<Placed> {
         let key = format!("api-load-check-{}", uuid::Uuid::new_v4());
-        let (status, text) = self.send(
-            "POST",
-            path,
-            &store.keys.secret,
-            &[("Idempotency-Key", &key), ("Content-Type", "application/json")],
-            &order.body,
-        )?;
+        let headers = [
+            caller,
+            ("Idempotency-Key", &key),
+            ("Content-Type", "application/json"),
+        ];
+        let (status, text) = self.send("POST", path, &headers, &order.body)?;
         ensure!(status == 201, "POST {path} answered {status}: {text}");
         let body: Value = serde_json::from_str(&text).with_context(|| format!("POST {path}: {text}"))?;
         let prices = order.lines.iter().map(|line| line.offer.price_minor);
@@ -174,27 +176,38 @@ impl Api {
         Ok(Placed { key, id, body: text })
     }
 
-    /// A GET with the store's API key: the status code and the body.
-    fn get(&self, path: &str, api_key: &str) -> Result<String> {
-        let (status, body) = self.send("GET", path, api_key, &[], "")?;
+    /// Registers a customer and signs them in: their access token (valid
+    /// 15 minutes, longer than a scenario's run).
+    pub fn sign_in_customer(&self) -> Result<String> {
+        let account = serde_json::json!({
+            "email": "bench@api-load.test", "name": "Bench", "password": "correct horse battery staple",
+        })
+        .to_string();
+        let json = [("Content-Type", "application/json")];
+        let (status, text) = self.send("POST", "/v1/auth/register", &json, &account)?;
+        ensure!(status == 202, "POST /v1/auth/register answered {status}: {text}");
+        let (status, text) = self.send("POST", "/v1/auth/login", &json, &account)?;
+        ensure!(status == 200, "POST /v1/auth/login answered {status}: {text}");
+        let session: Value = serde_json::from_str(&text)?;
+        session["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("POST /v1/auth/login: no access_token in {text}"))
+    }
+
+    /// A GET as `caller` (a header): the body of its 200.
+    fn get(&self, path: &str, caller: (&str, &str)) -> Result<String> {
+        let (status, body) = self.send("GET", path, &[caller], "")?;
         ensure!(status == 200, "GET {path} answered {status}: {body}");
         Ok(body)
     }
 
-    /// A request with the store's API key, `headers` and `body`: the status
-    /// code and the body.
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        api_key: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Result<(u16, String)> {
+    /// A request with `headers` and `body`: the status code and the body.
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
         // HTTP/1.0: the API closes the connection after the body, so the body
         // is everything after the head.
-        let mut head = format!("{method} {path} HTTP/1.0\r\nHost: localhost\r\nX-Api-Key: {api_key}\r\n");
+        let mut head = format!("{method} {path} HTTP/1.0\r\nHost: localhost\r\n");
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }

@@ -4,8 +4,9 @@
 //! On a throwaway PostgreSQL it makes a tenant database as the operator does,
 //! one store with N products × M variants, some of them stocked, and a
 //! promotion code (`store.rs`), and starts the release API over it. For each
-//! scenario (product list, product get, product search, order creation:
-//! `scenario.rs`; `--only` picks some) it loads the API with wrk (`wrk.rs`),
+//! scenario (product list, product get with a store key and again with a
+//! customer's token, product search, order creation: `scenario.rs`; `--only`
+//! picks some) it loads the API with wrk (`wrk.rs`),
 //! then the database with pgbench running the same SQL the API runs per
 //! request (`ceiling.rs`), and reports requests per second, p50 and p99 of
 //! both and their ratio. See bench/README.md.
@@ -25,7 +26,7 @@ use clap::Parser;
 use shopfleet_e2e::postgres::Postgres;
 
 use crate::cpu::{CpuTimes, Processes};
-use crate::scenario::Scenario;
+use crate::scenario::{Credentials, Scenario};
 
 #[derive(Parser)]
 #[command(
@@ -149,10 +150,15 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         most * 100.0
     );
     let mut api = api::start(dir, &store)?;
+    let access_token = api.sign_in_customer()?;
+    let credentials = Credentials {
+        store: &store,
+        access_token: &access_token,
+    };
     let mut scenarios = scenario::scenarios(&store);
     scenarios.retain(|scenario| args.only.is_empty() || args.only.iter().any(|name| name == scenario.name));
     for scenario in &mut scenarios {
-        if let Some(placed) = api.check(scenario, &store)? {
+        if let Some(placed) = api.check(scenario, &credentials)? {
             runtime.block_on(placed.check_stored(scenario, &store))?;
             scenario.answer = Some(placed.body);
         }
@@ -171,7 +177,7 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
             "==> {}: wrk, {} connections, {} s (after {WARM_UP_SECONDS} s of warm-up)",
             scenario.name, load.connections, load.seconds
         );
-        let wrk_for = |seconds| wrk::run(wrk, dir, scenario, &store, api.port, load, seconds);
+        let wrk_for = |seconds| wrk::run(wrk, dir, scenario, &credentials, api.port, load, seconds);
         wrk_for(WARM_UP_SECONDS)?;
         let through_api = Side::measure(&processes, || wrk_for(load.seconds))?;
         api.check_running()?;

@@ -1,6 +1,7 @@
-//! The scenarios under load: three catalog reads and order creation. Each
-//! scenario is a set of requests; every call of wrk and every transaction of
-//! pgbench picks one at random, so both sides read (or order) the same things.
+//! The scenarios under load: three catalog reads, one of them again signed
+//! in, and order creation. Each scenario is a set of requests; every call of
+//! wrk and every transaction of pgbench picks one at random, so both sides
+//! read (or order) the same things.
 
 use shopfleet_api::auth::tokens::sha256;
 use shopfleet_api::auth::{KeyKind, Principal};
@@ -12,17 +13,48 @@ use sqlx::types::chrono::Utc;
 use crate::store::{PAGE, PROMOTION_BASIS_POINTS, PROMOTION_CODE, Stocked, Store};
 
 /// Every scenario's name, in the order they run (`--only` takes these).
-pub const NAMES: [&str; 4] = ["list", "get", "search", "order"];
+pub const NAMES: [&str; 5] = ["list", "get", "get-signed-in", "search", "order"];
 
 pub struct Scenario {
     pub name: &'static str,
     /// The route, for the report.
     pub route: &'static str,
     pub requests: Vec<Request>,
+    pub caller: Caller,
     /// Orders only: the body of the API's answer to the check's order. The
     /// ceiling stores it as each order's idempotent answer, as the API
     /// stores its own.
     pub answer: Option<String>,
+}
+
+/// Who sends a scenario's requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The store's publishable key, as a shop front reads the catalog.
+    PublishableKey,
+    /// The store's secret key, as a store's own systems place orders.
+    SecretKey,
+    /// A signed-in customer's access token: each request also checks that
+    /// the session still stands (`auth::sessions`, one cached lookup per
+    /// user per 2 s), which keys never do.
+    SignedIn,
+}
+
+/// What a request presents as its caller: a header and its value.
+pub struct Credentials<'a> {
+    pub store: &'a Store,
+    /// A signed-in customer's access token.
+    pub access_token: &'a str,
+}
+
+impl Credentials<'_> {
+    pub fn header(&self, caller: Caller) -> (&'static str, String) {
+        match caller {
+            Caller::PublishableKey => ("X-Api-Key", self.store.keys.publishable.clone()),
+            Caller::SecretKey => ("X-Api-Key", self.store.keys.secret.clone()),
+            Caller::SignedIn => ("Authorization", format!("Bearer {}", self.access_token)),
+        }
+    }
 }
 
 /// One request, and what the API's queries return for it.
@@ -181,6 +213,13 @@ impl Request {
 }
 
 pub fn scenarios(store: &Store) -> Vec<Scenario> {
+    let gets = || {
+        store
+            .sample
+            .iter()
+            .map(|&product| Request::Get { product })
+            .collect()
+    };
     let scenarios = vec![
         Scenario {
             name: "list",
@@ -188,16 +227,21 @@ pub fn scenarios(store: &Store) -> Vec<Scenario> {
             requests: vec![Request::List {
                 page: store.list_page.clone(),
             }],
+            caller: Caller::PublishableKey,
             answer: None,
         },
         Scenario {
             name: "get",
             route: "GET /v1/stores/{store}/products/{id}",
-            requests: store
-                .sample
-                .iter()
-                .map(|&product| Request::Get { product })
-                .collect(),
+            requests: gets(),
+            caller: Caller::PublishableKey,
+            answer: None,
+        },
+        Scenario {
+            name: "get-signed-in",
+            route: "GET /v1/stores/{store}/products/{id} (a customer's token)",
+            requests: gets(),
+            caller: Caller::SignedIn,
             answer: None,
         },
         Scenario {
@@ -211,6 +255,7 @@ pub fn scenarios(store: &Store) -> Vec<Scenario> {
                     page: page.clone(),
                 })
                 .collect(),
+            caller: Caller::PublishableKey,
             answer: None,
         },
         Scenario {
@@ -221,6 +266,7 @@ pub fn scenarios(store: &Store) -> Vec<Scenario> {
                 .iter()
                 .map(|basket| Request::Order(Order::new(basket, store)))
                 .collect(),
+            caller: Caller::SecretKey,
             answer: None,
         },
     ];

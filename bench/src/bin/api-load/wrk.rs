@@ -9,8 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use nix::unistd::Uid;
 
-use crate::scenario::{Request, Scenario};
-use crate::store::Store;
+use crate::scenario::{Credentials, Request, Scenario};
 use crate::{Load, Measurement};
 
 /// The line the script's `done` prints, for us to read.
@@ -52,13 +51,13 @@ pub fn run(
     wrk: &Path,
     dir: &Path,
     scenario: &Scenario,
-    store: &Store,
+    credentials: &Credentials,
     port: u16,
     load: &Load,
     seconds: u64,
 ) -> Result<Measurement> {
     let script = dir.join(format!("wrk-{}.lua", scenario.name));
-    std::fs::write(&script, lua_script(scenario, store))?;
+    std::fs::write(&script, lua_script(scenario, credentials))?;
     let output = Command::new(wrk)
         .arg(format!("--threads={}", load.threads))
         .arg(format!("--connections={}", load.connections))
@@ -115,11 +114,12 @@ pub fn run(
     })
 }
 
-/// The scenario's requests, one at random per call: reads with the store's
-/// publishable key (a shop front's credentials), orders with its secret key
-/// and a new idempotency key each. `done` prints wrk's counts and exact
+/// The scenario's requests, one at random per call, as its caller (see
+/// `scenario::Caller`); orders with a new idempotency key each. `done` prints wrk's counts and exact
 /// percentiles of its latency record in one line.
-fn lua_script(scenario: &Scenario, store: &Store) -> String {
+fn lua_script(scenario: &Scenario, credentials: &Credentials) -> String {
+    let store = credentials.store;
+    let (header, value) = credentials.header(scenario.caller);
     let orders: Vec<&str> = scenario
         .requests
         .iter()
@@ -135,7 +135,7 @@ fn lua_script(scenario: &Scenario, store: &Store) -> String {
             .map(|request| format!("  \"{}\",\n", request.path(store.id)))
             .collect();
         format!(
-            r#"wrk.headers["X-Api-Key"] = "{key}"
+            r#"wrk.headers["{header}"] = "{value}"
 
 local paths = {{
 {paths}}}
@@ -143,7 +143,6 @@ local paths = {{
 function request()
   return wrk.format("GET", paths[math.random(#paths)])
 end"#,
-            key = store.keys.publishable,
         )
     } else {
         let bodies: String = orders.iter().map(|body| format!("  [=[{body}]=],\n")).collect();
@@ -153,7 +152,7 @@ end"#,
         format!(
             r#"local path = "{path}"
 local headers = {{
-  ["X-Api-Key"] = "{key}",
+  ["{header}"] = "{value}",
   ["Content-Type"] = "application/json",
 }}
 
@@ -172,7 +171,6 @@ function request()
   return wrk.format("POST", path, headers, bodies[math.random(#bodies)])
 end"#,
             path = scenario.requests[0].path(store.id),
-            key = store.keys.secret,
             run = &run[..14],
         )
     };

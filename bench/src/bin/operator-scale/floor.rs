@@ -17,6 +17,7 @@ use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shopfleet_operator::crd::{Store, Tenant};
+use shopfleet_operator::identity;
 use shopfleet_operator::names::namespace_name;
 use shopfleet_operator::plan::PlanDefaults;
 use shopfleet_operator::postgres::Admin;
@@ -24,7 +25,6 @@ use shopfleet_operator::store::build::{ApiKeys, api_key_secret};
 use shopfleet_operator::store::database::{activate_keys, upsert_store};
 use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
 use shopfleet_operator::tenant::jwt::KeySet;
-use shopfleet_operator::identity;
 use shopfleet_operator::tenant::{access, build, invite, secrets};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 

@@ -179,14 +179,13 @@ impl Api {
     /// Registers a customer and signs them in: their access token (valid
     /// 15 minutes, longer than a scenario's run).
     pub fn sign_in_customer(&self) -> Result<String> {
-        let account = serde_json::json!({
-            "email": "bench@api-load.test", "name": "Bench", "password": "correct horse battery staple",
-        })
-        .to_string();
+        let (email, password) = ("bench@api-load.test", "correct horse battery staple");
+        let account = serde_json::json!({"email": email, "name": "Bench", "password": password}).to_string();
         let json = [("Content-Type", "application/json")];
         let (status, text) = self.send("POST", "/v1/auth/register", &json, &account)?;
         ensure!(status == 202, "POST /v1/auth/register answered {status}: {text}");
-        let (status, text) = self.send("POST", "/v1/auth/login", &json, &account)?;
+        let credentials = serde_json::json!({"email": email, "password": password}).to_string();
+        let (status, text) = self.send("POST", "/v1/auth/login", &json, &credentials)?;
         ensure!(status == 200, "POST /v1/auth/login answered {status}: {text}");
         let session: Value = serde_json::from_str(&text)?;
         session["access_token"]

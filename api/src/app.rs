@@ -9,7 +9,8 @@ use actix_web::{App, HttpResponse, web};
 use crate::error::{self, ApiError};
 use crate::state::State;
 use crate::{
-    catalog, inventory, limits, middleware, orders, password_reset, people, promotions, stores, system, users,
+    catalog, events, inventory, limits, middleware, orders, password_reset, people, promotions, stores,
+    system, users,
 };
 
 /// The largest request body any route accepts.
@@ -79,7 +80,8 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(catalog::routes)
                     .configure(inventory::routes)
                     .configure(orders::routes)
-                    .configure(promotions::routes),
+                    .configure(promotions::routes)
+                    .configure(events::routes),
             );
     }
 }

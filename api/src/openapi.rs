@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{catalog, inventory, orders, password_reset, people, promotions, stores, system, users};
+use crate::{catalog, events, inventory, orders, password_reset, people, promotions, stores, system, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,7 @@ use crate::{catalog, inventory, orders, password_reset, people, promotions, stor
         (name = "inventory", description = "Stock levels and adjustments of a store (its staff only)"),
         (name = "orders", description = "Orders: placed by customers or staff, then paid, fulfilled, cancelled or refunded"),
         (name = "promotions", description = "Discount rules of a store (its staff only), applied when orders are placed"),
+        (name = "events", description = "Storefront events (sessions, views, searches, carts, checkouts) for the analytics"),
         (name = "system", description = "Probes and metrics"),
     )
 )]
@@ -71,6 +72,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         inventory::Api::openapi(),
         orders::Api::openapi(),
         promotions::Api::openapi(),
+        events::Api::openapi(),
     ] {
         document.merge(part);
     }

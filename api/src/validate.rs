@@ -28,12 +28,29 @@ impl Checks {
     /// The values [`Checks::parse`] returned (one `Option`, or a tuple of
     /// them), unwrapped: when every check passed, every parse succeeded.
     pub fn finish_with<V: Parsed>(self, values: V) -> Result<V::Value, ApiError> {
-        if !self.0.is_empty() {
-            return Err(ApiError::Validation(self.0));
-        }
-        values
-            .all()
+        self.values(values)
+            .map_err(ApiError::Validation)?
             .ok_or_else(|| ApiError::Internal("a parse failed without naming its field".to_owned()))
+    }
+
+    /// [`Checks::finish_with`] for a part of a request that is accepted or
+    /// refused on its own (one event of a batch): its errors as they are.
+    pub fn outcome<V: Parsed>(self, values: V) -> Result<V::Value, Vec<FieldError>> {
+        self.values(values)?.ok_or_else(|| {
+            vec![FieldError::new(
+                "(item)",
+                "a check failed without naming its field: please report this",
+            )]
+        })
+    }
+
+    /// The errors, or the values (None if a parse failed unrecorded: a bug).
+    fn values<V: Parsed>(self, values: V) -> Result<Option<V::Value>, Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(values.all())
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -72,6 +89,8 @@ macro_rules! parsed_tuple {
 }
 parsed_tuple!(A, B);
 parsed_tuple!(A, B, C);
+parsed_tuple!(A, B, C, D);
+parsed_tuple!(A, B, C, D, E);
 
 /// A text field: trimmed, with its length in characters between `min` and `max`.
 pub fn text(value: &str, min: usize, max: usize) -> Result<String, String> {

@@ -311,6 +311,9 @@ enum CustomerGets {
     Shown,
     /// A 422 naming this field.
     Refused(&'static str),
+    /// A batch of which every item is refused, naming this field: 200,
+    /// nothing stored.
+    ItemsRefused(&'static str),
 }
 
 /// How to call one operation on store B.
@@ -465,6 +468,20 @@ impl StoreB {
                 case(promotion(), Forbidden),
             ),
             (("DELETE", "/promotions/{promotion_id}"), case(none(), Forbidden)),
+            (
+                // Any customer may tell store B what they do there, but only
+                // as themselves.
+                ("POST", "/events"),
+                case(
+                    json!({"events": [{
+                        "id": uuid::Uuid::new_v4(), "kind": "session_started",
+                        "occurred_at": chrono::Utc::now().to_rfc3339(),
+                        "session_id": uuid::Uuid::new_v4(),
+                        "customer_id": self.buyer["user"]["id"], "payload": {},
+                    }]}),
+                    ItemsRefused("events[0].customer_id"),
+                ),
+            ),
         ])
     }
 
@@ -636,6 +653,16 @@ async fn every_store_scoped_operation_refuses_whoever_is_not_store_bs() {
             CustomerGets::Refused(field) => {
                 assert_problem(&reply, 422, "validation", &context);
                 assert_eq!(problem_fields(&reply.body), [field], "{context}");
+            }
+            CustomerGets::ItemsRefused(field) => {
+                assert_eq!(reply.status, 200, "{context}: {:#}", reply.body);
+                let rejected = &reply.body["rejected"];
+                assert_eq!(
+                    rejected[0]["errors"][0]["field"], field,
+                    "{context}: {:#}",
+                    reply.body
+                );
+                assert_eq!(reply.body["accepted"], 0, "{context}");
             }
             CustomerGets::Shown => {
                 assert_eq!(reply.status, 200, "{context}: {:#}", reply.body);

@@ -108,6 +108,17 @@ impl Api {
                     );
                 }
                 Request::Order(order) => return self.check_order(&path, order, caller, store).map(Some),
+                Request::Events { batch } => {
+                    let json = ("Content-Type", "application/json");
+                    let body = crate::events::body(batch, sqlx::types::chrono::Utc::now());
+                    let (status, text) = self.send("POST", &path, &[caller, json], &body)?;
+                    ensure!(status == 200, "POST {path} answered {status}: {text}");
+                    let answer: Value = serde_json::from_str(&text)?;
+                    ensure!(
+                        answer["accepted"] == batch.len() && answer["rejected"] == serde_json::json!([]),
+                        "POST {path} did not store every event of the batch: {text}"
+                    );
+                }
             }
         }
         Ok(None)

@@ -216,6 +216,7 @@ fn script(request: &Request, scenario: &Scenario, store: &Store) -> Result<Strin
             (&SEARCH_PRODUCTS, first_page(literal(word))),
             (&VARIANTS_OF, vec![array(page), currency]),
         ],
+        Request::Events { .. } => bail!("the events scenario's ceiling is COPY (events.rs), not pgbench"),
         Request::Order(order) => {
             let answer = scenario
                 .answer

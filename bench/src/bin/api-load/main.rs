@@ -5,15 +5,17 @@
 //! one store with N products × M variants, some of them stocked, and a
 //! promotion code (`store.rs`), and starts the release API over it. For each
 //! scenario (product list, product get with a store key and again with a
-//! customer's token, product search, order creation: `scenario.rs`; `--only`
-//! picks some) it loads the API with wrk (`wrk.rs`),
-//! then the database with pgbench running the same SQL the API runs per
-//! request (`ceiling.rs`), and reports requests per second, p50 and p99 of
-//! both and their ratio. See bench/README.md.
+//! customer's token, product search, order creation, batches of storefront
+//! events: `scenario.rs`; `--only` picks some) it loads the API with wrk
+//! (`wrk.rs`), then the database with pgbench running the same SQL the API
+//! runs per request (`ceiling.rs`; for events, COPY of the same rows:
+//! `events.rs`), and reports requests per second, p50 and p99 of both and
+//! their ratio. See bench/README.md.
 
 mod api;
 mod ceiling;
 mod cpu;
+mod events;
 mod scenario;
 mod store;
 mod wrk;
@@ -26,7 +28,7 @@ use clap::Parser;
 use shopfleet_e2e::postgres::Postgres;
 
 use crate::cpu::{CpuTimes, Processes};
-use crate::scenario::{Credentials, Scenario};
+use crate::scenario::{Credentials, Request, Scenario};
 
 #[derive(Parser)]
 #[command(
@@ -181,11 +183,20 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         wrk_for(WARM_UP_SECONDS)?;
         let through_api = Side::measure(&processes, || wrk_for(load.seconds))?;
         api.check_running()?;
+        let ceiling_tool = match scenario.requests.first() {
+            Some(Request::Events { .. }) => "COPY",
+            _ => "pgbench",
+        };
         eprintln!(
-            "==> {}: pgbench, {} clients, {} s",
+            "==> {}: {ceiling_tool}, {} clients, {} s",
             scenario.name, load.connections, load.seconds
         );
-        let ceiling = Side::measure(&processes, || ceiling::run(pgbench, dir, scenario, &store, load))?;
+        let ceiling = Side::measure(&processes, || match scenario.requests.first() {
+            Some(Request::Events { batch }) => {
+                runtime.block_on(events::copy_ceiling(&postgres.url, &store, batch, load))
+            }
+            _ => ceiling::run(pgbench, dir, scenario, &store, load),
+        })?;
         rows.push((scenario, through_api, ceiling));
     }
 

@@ -1,5 +1,5 @@
 //! The scenarios under load: three catalog reads, one of them again signed
-//! in, and order creation. Each scenario is a set of requests; every call of
+//! in, order creation, and storefront events. Each scenario is a set of requests; every call of
 //! wrk and every transaction of pgbench picks one at random, so both sides
 //! read (or order) the same things.
 
@@ -10,10 +10,11 @@ use shopfleet_api::orders::model::{NewOrderLine, NewOrderRequest};
 use shopfleet_api::promotions::engine;
 use sqlx::types::chrono::Utc;
 
+use crate::events::{self, EventTemplate};
 use crate::store::{PAGE, PROMOTION_BASIS_POINTS, PROMOTION_CODE, Stocked, Store};
 
 /// Every scenario's name, in the order they run (`--only` takes these).
-pub const NAMES: [&str; 5] = ["list", "get", "get-signed-in", "search", "order"];
+pub const NAMES: [&str; 6] = ["list", "get", "get-signed-in", "search", "order", "events"];
 
 pub struct Scenario {
     pub name: &'static str,
@@ -73,6 +74,10 @@ pub enum Request {
     },
     /// One unit of each of a basket's variants, with the promotion code.
     Order(Order),
+    /// A batch of storefront events, each with a new id (`events.rs`).
+    Events {
+        batch: Vec<EventTemplate>,
+    },
 }
 
 /// An order of one basket, placed with the store's secret key, and what the
@@ -196,7 +201,7 @@ impl Request {
     /// The request's method and path on the API.
     pub fn method(&self) -> &'static str {
         match self {
-            Self::Order(_) => "POST",
+            Self::Order(_) | Self::Events { .. } => "POST",
             _ => "GET",
         }
     }
@@ -208,6 +213,7 @@ impl Request {
             Self::Get { product } => format!("{products}/{product}"),
             Self::Search { word, .. } => format!("{products}?q={word}&limit={PAGE}"),
             Self::Order(_) => format!("/v1/stores/{store}/orders"),
+            Self::Events { .. } => format!("/v1/stores/{store}/events"),
         }
     }
 }
@@ -267,6 +273,15 @@ pub fn scenarios(store: &Store) -> Vec<Scenario> {
                 .map(|basket| Request::Order(Order::new(basket, store)))
                 .collect(),
             caller: Caller::SecretKey,
+            answer: None,
+        },
+        Scenario {
+            name: "events",
+            route: "POST /v1/stores/{store}/events (500 events a request)",
+            requests: vec![Request::Events {
+                batch: events::batch(store),
+            }],
+            caller: Caller::PublishableKey,
             answer: None,
         },
     ];

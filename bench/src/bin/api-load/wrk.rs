@@ -128,7 +128,39 @@ fn lua_script(scenario: &Scenario, credentials: &Credentials) -> String {
             _ => None,
         })
         .collect();
-    let requests = if orders.is_empty() {
+    let requests = if let Some(Request::Events { batch }) = scenario.requests.first() {
+        let now = sqlx::types::chrono::Utc::now();
+        let templates: String = batch
+            .iter()
+            .map(|event| format!("  [=[{}]=],\n", event.json_format(now)))
+            .collect();
+        let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        format!(
+            r#"local path = "{path}"
+local headers = {{
+  ["{header}"] = "{value}",
+  ["Content-Type"] = "application/json",
+}}
+
+-- Each event, its id left as %s.
+local templates = {{
+{templates}}}
+
+-- Each event's id: unique per run, thread and event, so none is a duplicate.
+local run = "{run}"
+local sent = 0
+
+function request()
+  local parts = {{}}
+  for i = 1, #templates do
+    sent = sent + 1
+    parts[i] = string.format(templates[i], string.format("%s-%04x-4000-8000-%012x", run, seed, sent))
+  end
+  return wrk.format("POST", path, headers, '{{"events":[' .. table.concat(parts, ",") .. ']}}')
+end"#,
+            path = scenario.requests[0].path(store.id),
+        )
+    } else if orders.is_empty() {
         let paths: String = scenario
             .requests
             .iter()

@@ -209,7 +209,7 @@ fn parse_event(
         return Err(vec![FieldError::new(at, "must be an object")]);
     };
     let mut checks = Checks::default();
-    let field = |name: &str| format!("{at}.{name}");
+    let field = |name| Field(at, name);
     unknown_fields(
         &mut checks,
         at,
@@ -242,7 +242,7 @@ fn parse_event(
     };
     let payload = match (kind, fields.get("payload")) {
         (Some(kind), Some(Value::Object(payload))) => {
-            payload_of(&mut checks, &field("payload"), kind, payload)
+            payload_of(&mut checks, &String::from(field("payload")), kind, payload)
         }
         (_, None) => {
             checks.check(false, field("payload"), "is required (an object, `{}` if empty)");
@@ -332,7 +332,7 @@ impl PayloadFields<'_> {
         name: &str,
         parse: impl Fn(&Value) -> Result<T, String>,
     ) -> Option<Option<T>> {
-        let field = format!("{}.{name}", self.at);
+        let field = Field(self.at, name);
         match self.fields.get(name).filter(|_| self.known.contains(&name)) {
             Some(value) => checks.parse(field, parse(value)).map(Some),
             None if self.required.contains(&name) => {
@@ -341,6 +341,17 @@ impl PayloadFields<'_> {
             }
             None => Some(None),
         }
+    }
+}
+
+/// A field's name below `at` (`events[3].payload` and `quantity`), made into
+/// text only when a check of it fails: 500 valid events name none.
+#[derive(Clone, Copy)]
+struct Field<'a>(&'a str, &'a str);
+
+impl From<Field<'_>> for String {
+    fn from(Field(at, name): Field<'_>) -> String {
+        format!("{at}.{name}")
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::{self, ApiError};
 use crate::state::State;
 use crate::{
     catalog, events, inventory, limits, middleware, orders, password_reset, people, promotions, stores,
-    system, users,
+    system, tickets, users,
 };
 
 /// The largest request body any route accepts.
@@ -81,7 +81,8 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(inventory::routes)
                     .configure(orders::routes)
                     .configure(promotions::routes)
-                    .configure(events::routes),
+                    .configure(events::routes)
+                    .configure(tickets::routes),
             );
     }
 }

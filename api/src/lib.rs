@@ -27,5 +27,6 @@ pub mod query;
 pub mod state;
 pub mod stores;
 pub mod system;
+pub mod tickets;
 pub mod users;
 pub mod validate;

@@ -6,7 +6,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{catalog, events, inventory, orders, password_reset, people, promotions, stores, system, users};
+use crate::{
+    catalog, events, inventory, orders, password_reset, people, promotions, stores, system, tickets, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,7 @@ use crate::{catalog, events, inventory, orders, password_reset, people, promotio
         (name = "orders", description = "Orders: placed by customers or staff, then paid, fulfilled, cancelled or refunded"),
         (name = "promotions", description = "Discount rules of a store (its staff only), applied when orders are placed"),
         (name = "events", description = "Storefront events (sessions, views, searches, carts, checkouts) for the analytics"),
+        (name = "tickets", description = "Event tickets: a code per seat, issued when the order is paid, checked in once"),
         (name = "system", description = "Probes and metrics"),
     )
 )]
@@ -73,6 +76,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         orders::Api::openapi(),
         promotions::Api::openapi(),
         events::Api::openapi(),
+        tickets::Api::openapi(),
     ] {
         document.merge(part);
     }

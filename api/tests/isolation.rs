@@ -469,6 +469,10 @@ impl StoreB {
             ),
             (("DELETE", "/promotions/{promotion_id}"), case(none(), Forbidden)),
             (
+                ("POST", "/tickets/check-in"),
+                case(json!({"code": "K3ZQ8-AB12C-DEF34-GH567"}), Forbidden),
+            ),
+            (
                 // Any customer may tell store B what they do there, but only
                 // as themselves.
                 ("POST", "/events"),

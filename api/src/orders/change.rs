@@ -16,6 +16,7 @@ use crate::db::StoreTx;
 use crate::error::ApiError;
 use crate::ids::OrderId;
 use crate::inventory::sql::{self as inventory, Movement};
+use crate::tickets;
 
 /// A change someone asks for.
 pub enum Request<'a> {
@@ -105,6 +106,13 @@ pub async fn apply(
         Request::Refund(lines) => refund_units(tx, &order, lines, note, actor).await?,
     };
     sql::record_transition(tx, id, &change).await?;
+    // Seats: a code each once paid, void once cancelled (refunds void theirs
+    // in `refund_units`).
+    match change.kind {
+        "paid" => tickets::sql::issue_for_paid_order(tx, id).await?,
+        "cancelled" => tickets::sql::void_order(tx, id).await?,
+        _ => {}
+    }
     Ok(Done {
         order: sql::order_by_id(tx, id, None, false).await?,
         event: change.kind,
@@ -139,7 +147,9 @@ async fn refund_units<'a>(
     let refunded = || parts.iter().map(|part| (&order.lines[part.line], part.quantity));
     settle(tx, refunded(), movement).await?;
     for part in &parts {
-        sql::record_line_refund(tx, order.lines[part.line].id, part.quantity, part.amount).await?;
+        let line = order.lines[part.line].id;
+        sql::record_line_refund(tx, line, part.quantity, part.amount).await?;
+        tickets::sql::void_seats_of_line(tx, line, part.quantity).await?;
     }
     let amount: i64 = parts.iter().map(|part| part.amount).sum();
     let lines = parts

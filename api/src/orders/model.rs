@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::state::Status;
 use crate::ids::{OrderId, OrderLineId, ProductId, StoreId, UserId, VariantId};
 use crate::promotions::model::AppliedDiscount;
+use crate::tickets::Ticket;
 
 pub const MAX_LINES: usize = 100;
 pub const MAX_QUANTITY: i32 = 1000;
@@ -41,6 +42,10 @@ pub struct Order {
     pub discounts: Vec<AppliedDiscount>,
     #[sqlx(skip)]
     pub events: Vec<OrderEvent>,
+    /// A code per seat of its ticket lines, once paid.
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<Ticket>,
 }
 
 /// An order in a list: without its lines and events.

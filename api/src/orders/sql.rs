@@ -214,6 +214,7 @@ pub async fn order_by_id(
     .bind(id)
     .fetch_all(tx.conn())
     .await?;
+    order.tickets = crate::tickets::sql::tickets_of_order(tx, id).await?;
     Ok(order)
 }
 

@@ -51,15 +51,18 @@ pub enum Look {
 pub async fn secrets_readable(tenant: &Tenant, ctx: &Context, look: Look) -> Result<bool> {
     let uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
     let name = names::namespace_name(&tenant.name_any());
-    let namespace = match look {
+    let ours = |namespace: &Namespace| children::controlled_by(&namespace.metadata, &uid);
+    let ours = match look {
         Look::Cache => ctx
             .children
             .namespaces
-            .get(&ObjectRef::<Namespace>::new(&name))
-            .map(|namespace| (*namespace).clone()),
-        Look::Apiserver => Api::<Namespace>::all(ctx.client.clone()).get_opt(&name).await?,
+            .get(&ObjectRef::new(&name))
+            .is_some_and(|namespace| ours(&namespace)),
+        Look::Apiserver => Api::<Namespace>::all(ctx.client.clone())
+            .get_opt(&name)
+            .await?
+            .is_some_and(|namespace| ours(&namespace)),
     };
-    let ours = namespace.is_some_and(|namespace| children::controlled_by(&namespace.metadata, &uid));
     if ours {
         let binding = operator_role_binding(tenant, &ctx.config.tenant_role, &ctx.operator);
         ctx.ensure(&binding).await?;

@@ -21,15 +21,22 @@ use crate::error::Result;
 
 pub struct KnownSecrets {
     lifetime: Duration,
+    copies: Mutex<Copies>,
+}
+
+#[derive(Default)]
+struct Copies {
     /// By namespace and name: the Secret, and when it was read or written.
-    secrets: Mutex<HashMap<(String, String), (Secret, Instant)>>,
+    secrets: HashMap<(String, String), (Secret, Instant)>,
+    /// When copies too old to be used were last dropped.
+    purged: Option<Instant>,
 }
 
 impl KnownSecrets {
     pub fn new(resync: Duration) -> Self {
         Self {
             lifetime: resync / 2,
-            secrets: Mutex::default(),
+            copies: Mutex::default(),
         }
     }
 
@@ -60,7 +67,7 @@ impl KnownSecrets {
     /// Drops the copy of Secret `name` in `namespace`: the next look reads it.
     pub fn forget(&self, namespace: &str, name: &str) {
         let key = (namespace.to_owned(), name.to_owned());
-        self.secrets.lock().expect("not poisoned").remove(&key);
+        self.copies.lock().expect("not poisoned").secrets.remove(&key);
     }
 
     fn remember_at(&self, secret: &Secret, now: Instant) {
@@ -70,16 +77,27 @@ impl KnownSecrets {
             secret.metadata.namespace.clone().unwrap_or_default(),
             secret.metadata.name.clone().unwrap_or_default(),
         );
-        let mut secrets = self.secrets.lock().expect("not poisoned");
+        let mut copies = self.copies.lock().expect("not poisoned");
         // Copies too old to be used go, so those of deleted Tenants and
-        // Stores do not stay.
-        secrets.retain(|_, (_, at)| now.duration_since(*at) < self.lifetime);
-        secrets.insert(key, (secret, now));
+        // Stores do not stay: once a lifetime, not on every insert (a
+        // thousand Tenants' Secrets are thousands of copies).
+        if copies
+            .purged
+            .is_none_or(|at| now.duration_since(at) >= self.lifetime)
+        {
+            let lifetime = self.lifetime;
+            copies
+                .secrets
+                .retain(|_, (_, at)| now.duration_since(*at) < lifetime);
+            copies.purged = Some(now);
+        }
+        copies.secrets.insert(key, (secret, now));
     }
 
     fn recent(&self, key: &(String, String), now: Instant) -> Option<Secret> {
-        let secrets = self.secrets.lock().expect("not poisoned");
-        secrets
+        let copies = self.copies.lock().expect("not poisoned");
+        copies
+            .secrets
             .get(key)
             .filter(|(_, at)| now.duration_since(*at) < self.lifetime)
             .map(|(secret, _)| secret.clone())
@@ -116,7 +134,7 @@ mod tests {
         );
         known.remember_at(&secret("acme-jwt"), later);
         assert_eq!(
-            known.secrets.lock().unwrap().len(),
+            known.copies.lock().unwrap().secrets.len(),
             1,
             "the old copy went when another came"
         );

@@ -25,9 +25,9 @@ use kube::runtime::reflector::ObjectRef;
 use sqlx::Connection;
 
 use super::desired::{Desired, ExistingSecrets};
-use super::invite;
 use super::observe::Observed;
 use super::status::{Facts, Outcome, Stage, TenantReason};
+use super::{database, invite};
 use crate::children::{self, ChildKind, ChildRef};
 use crate::context::Context;
 use crate::crd::{DatabaseStatus, Tenant};
@@ -180,7 +180,10 @@ impl Run<'_> {
         let schema_version = match self.sql_recent {
             Some(version) => version,
             None => {
-                admin.apply_server_plan(&sql.server_plan).await?;
+                // Built only when it runs: it holds the password's SCRAM
+                // verifier, thousands of rounds of hashing.
+                let server_plan = database::server_plan(&sql.names, &self.desired.values.password);
+                admin.apply_server_plan(&server_plan).await?;
                 admin.migrate(&sql.names, &sql.grants).await?
             }
         };

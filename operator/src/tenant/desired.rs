@@ -20,7 +20,7 @@ use crate::names::DatabaseNames;
 use crate::plan::PlanDefaults;
 use crate::postgres::Endpoint;
 use crate::secret_data;
-use crate::sql_plan::{Statement, Step};
+use crate::sql_plan::Statement;
 
 pub const ROTATE_JWT_ANNOTATION: &str = "shopfleet.io/rotate-jwt";
 /// The emergency: every signing key is dropped at once (see `KeySet::revoked`).
@@ -98,7 +98,6 @@ impl SecretValues {
 pub struct Sql {
     pub server: String,
     pub names: DatabaseNames,
-    pub server_plan: Vec<Step>,
     pub grants: Vec<Statement>,
     pub owner_email: String,
     pub inputs: u64,
@@ -166,7 +165,6 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
         latest_schema,
     ));
     let sql = Sql {
-        server_plan: database::server_plan(&names, &values.password),
         grants: database::grants_plan(&names),
         owner_email: tenant.spec.owner.email.clone(),
         inputs: sql_inputs,

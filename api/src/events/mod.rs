@@ -11,7 +11,6 @@ use chrono::Utc;
 
 use self::model::{EventBatch, Ingested};
 use crate::access::{StoreCaller, need};
-use crate::auth::StoreRole;
 use crate::error::{self, ApiError, Problem};
 use crate::ids::StoreId;
 
@@ -49,11 +48,7 @@ async fn ingest(
 ) -> Result<HttpResponse, ApiError> {
     let batch = body.into_inner();
     model::check_batch(&batch).map_err(|error| ApiError::Validation(vec![error]))?;
-    let customer = match caller.role {
-        StoreRole::Customer(id) => Some(id),
-        _ => None,
-    };
-    let (good, rejected) = model::parse_batch(&batch.events, Utc::now(), customer);
+    let (good, rejected) = model::parse_batch(&batch.events, Utc::now(), caller.role.customer());
     let events: Vec<_> = good.iter().map(|(_, event)| event).collect();
     let stored = caller
         .transaction(async |tx| sql::insert_new_events(tx, &events).await)

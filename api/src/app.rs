@@ -9,8 +9,8 @@ use actix_web::{App, HttpResponse, web};
 use crate::error::{self, ApiError};
 use crate::state::State;
 use crate::{
-    catalog, events, inventory, limits, middleware, orders, password_reset, people, promotions, stores,
-    system, tickets, users,
+    analytics, catalog, events, inventory, limits, middleware, orders, password_reset, people, promotions,
+    stores, system, tickets, users,
 };
 
 /// The largest request body any route accepts.
@@ -82,7 +82,8 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(orders::routes)
                     .configure(promotions::routes)
                     .configure(events::routes)
-                    .configure(tickets::routes),
+                    .configure(tickets::routes)
+                    .configure(analytics::routes),
             );
     }
 }

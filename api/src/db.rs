@@ -35,6 +35,11 @@ pub fn scope_statement(store: StoreId) -> String {
     format!("BEGIN; SELECT set_config('shopfleet.store_id', '{store}', true)")
 }
 
+/// [`scope_statement`] for a transaction that reads one snapshot throughout.
+fn repeatable_read_scope_statement(store: StoreId) -> String {
+    format!("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT set_config('shopfleet.store_id', '{store}', true)")
+}
+
 /// How long a store's row and an API key's lookup are trusted: an archived
 /// store or a revoked key stops working on every replica within this.
 pub const LOOKUP_TTL: Duration = Duration::from_secs(10);
@@ -96,6 +101,18 @@ impl Db {
     /// `access::StoreCaller::transaction`, after the caller was admitted;
     /// background work (the unpaid-order sweep) calls it as the system.
     pub async fn store(&self, store: StoreId) -> Result<StoreTx, ApiError> {
+        self.begin(store, scope_statement).await
+    }
+
+    /// [`Db::store`] in one snapshot (REPEATABLE READ), for background work
+    /// whose statements must all see the same committed state (the
+    /// analytics fold). Its writes fail with a serialization error when
+    /// another transaction changed the same rows since the snapshot.
+    pub async fn store_snapshot(&self, store: StoreId) -> Result<StoreTx, ApiError> {
+        self.begin(store, repeatable_read_scope_statement).await
+    }
+
+    async fn begin(&self, store: StoreId, statement: fn(StoreId) -> String) -> Result<StoreTx, ApiError> {
         let store = match self.stores.get(&store) {
             Some(known) => known,
             None => {
@@ -112,7 +129,7 @@ impl Db {
         };
         let tx = self
             .pool
-            .begin_with(sqlx::AssertSqlSafe(scope_statement(store.id)))
+            .begin_with(sqlx::AssertSqlSafe(statement(store.id)))
             .await?;
         Ok(StoreTx { tx, store })
     }

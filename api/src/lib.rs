@@ -3,6 +3,7 @@
 //! is the one way a route reaches a store's data.
 
 pub mod access;
+pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod cache;

@@ -28,6 +28,10 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", shopfleet_api::openapi::document_json());
         return Ok(());
     }
+    // `shopfleet-api rebuild-analytics [STORE_ID...]` (docs/analytics.md).
+    if std::env::args().nth(1).as_deref() == Some("rebuild-analytics") {
+        return rebuild_analytics(std::env::args().skip(2).collect()).await;
+    }
     shopfleet_api::auth::password::return_large_blocks_to_the_system();
     let config = Config::from_env()?;
     let settings = &config.settings;
@@ -57,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         shopfleet_api::orders::expiry::spawn(state.clone(), ttl);
     }
     shopfleet_api::auth::purge::spawn(state.clone());
+    shopfleet_api::analytics::fold::spawn(state.clone());
     tracing::info!(
         listen = %settings.listen,
         metrics = %settings.metrics_listen,
@@ -78,5 +83,44 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", settings.listen))?
         .run();
     futures::try_join!(api, metrics)?;
+    Ok(())
+}
+
+/// Rebuilds the analytics rollups of `stores` (every active store when
+/// none is named) from the raw rows, each in one transaction: reports stay
+/// exact throughout, and a rebuild cut short leaves the old rollups.
+async fn rebuild_analytics(stores: Vec<String>) -> anyhow::Result<()> {
+    use shopfleet_api::analytics::fold::{self, Folded, From};
+    use shopfleet_api::ids::StoreId;
+
+    let url = std::env::var(shopfleet_contract::DATABASE_URL)
+        .context("DATABASE_URL is not set: the tenant database's connection URL")?;
+    let db = Db::connect_lazy(&url, 1)?;
+    let stores = if stores.is_empty() {
+        db.active_stores().await?
+    } else {
+        stores
+            .iter()
+            .map(|id| {
+                id.parse()
+                    .map(StoreId)
+                    .with_context(|| format!("{id:?} is not a store id"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    for store in stores {
+        eprintln!("rebuilding the analytics of store {store} ...");
+        // The API's own folds take a moment each: wait for a gap between them.
+        let mut tries = 0;
+        while fold::fold(&db, store, From::Start).await? == Folded::Busy {
+            tries += 1;
+            anyhow::ensure!(
+                tries < 30,
+                "store {store} stayed busy with the API's folds: run it again"
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        eprintln!("rebuilt store {store}");
+    }
     Ok(())
 }

@@ -29,6 +29,7 @@ pub struct Metrics {
     order_events: IntCounterVec,
     order_money: IntCounterVec,
     expiry_failures: IntCounter,
+    fold_failures: IntCounter,
 }
 
 impl Default for Metrics {
@@ -91,9 +92,16 @@ impl Metrics {
              the next sweep, a minute later, tries again).",
         )
         .expect("valid metric");
+        let fold_failures = IntCounter::new(
+            "analytics_fold_failures_total",
+            "Stores whose analytics a fold could not bring up to date (their reports stay \
+             exact, reading more raw rows; the next fold, seconds later, tries again).",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(expiry_failures.clone()),
+            Box::new(fold_failures.clone()),
             Box::new(order_events.clone()),
             Box::new(order_money.clone()),
             Box::new(latency.clone()),
@@ -113,12 +121,18 @@ impl Metrics {
             order_events,
             order_money,
             expiry_failures,
+            fold_failures,
         }
     }
 
     /// Counts a store the unpaid-order sweep failed on.
     pub fn expiry_failed(&self) {
         self.expiry_failures.inc();
+    }
+
+    /// Counts a store the analytics fold failed on.
+    pub fn analytics_fold_failed(&self) {
+        self.fold_failures.inc();
     }
 
     /// Counts a committed order change (`event`), and the money it moved.

@@ -7,7 +7,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    catalog, events, inventory, orders, password_reset, people, promotions, stores, system, tickets, users,
+    analytics, catalog, events, inventory, orders, password_reset, people, promotions, stores, system,
+    tickets, users,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +31,7 @@ use crate::{
         (name = "promotions", description = "Discount rules of a store (its staff only), applied when orders are placed"),
         (name = "events", description = "Storefront events (sessions, views, searches, carts, checkouts) for the analytics"),
         (name = "tickets", description = "Event tickets: a code per seat, issued when the order is paid, checked in once"),
+        (name = "analytics", description = "Reports over a store's sales, exact and in its time zone (its staff only)"),
         (name = "system", description = "Probes and metrics"),
     )
 )]
@@ -77,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         promotions::Api::openapi(),
         events::Api::openapi(),
         tickets::Api::openapi(),
+        analytics::Api::openapi(),
     ] {
         document.merge(part);
     }

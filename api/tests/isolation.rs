@@ -401,6 +401,7 @@ impl StoreB {
         let patch = || json!({"version": 1, "title": "hacked"});
         BTreeMap::from([
             (("GET", ""), case(none(), Shown)),
+            (("GET", "/analytics/sales"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
             (
                 ("POST", "/categories"),

@@ -95,11 +95,24 @@ pub async fn apply(
             }
             let to = next(order.status, Change::Cancel)?;
             settle(tx, unrefunded(), Movement::Release).await?;
+            // A paid order gives back what is left of each line, recorded
+            // per line as a refund is (analytics count it as returns).
+            let returned = if order.status == Status::Paid {
+                unrefunded()
+                    .filter(|(_, quantity)| *quantity > 0)
+                    .map(|(line, quantity)| {
+                        returned_line(line, quantity, line.total_minor - line.refunded_minor)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             Transition {
                 to,
                 kind: "cancelled",
                 refunded: order.paid_minor,
                 amount: order.paid_minor - order.refunded_minor,
+                lines: serde_json::Value::Array(returned),
                 ..Transition::of(&order, note, actor)
             }
         }
@@ -154,13 +167,7 @@ async fn refund_units<'a>(
     let amount: i64 = parts.iter().map(|part| part.amount).sum();
     let lines = parts
         .iter()
-        .map(|part| {
-            serde_json::json!({
-                "line_id": order.lines[part.line].id,
-                "quantity": part.quantity,
-                "amount_minor": part.amount,
-            })
-        })
+        .map(|part| returned_line(&order.lines[part.line], part.quantity, part.amount))
         .collect();
     Ok(Transition {
         to,
@@ -170,6 +177,11 @@ async fn refund_units<'a>(
         lines: serde_json::Value::Array(lines),
         ..Transition::of(order, note, actor)
     })
+}
+
+/// What an event records of a line given back: which, how many units, how much money.
+fn returned_line(line: &OrderLine, quantity: i32, amount: i64) -> serde_json::Value {
+    serde_json::json!({"line_id": line.id, "quantity": quantity, "amount_minor": amount})
 }
 
 fn require_staff(role: StoreRole) -> Result<(), ApiError> {

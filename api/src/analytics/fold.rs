@@ -1,0 +1,157 @@
+//! The fold: adds the facts of finished transactions to the rollups, per
+//! store, and records how far it got. Every replica folds every few seconds;
+//! a store another replica is folding is skipped. Queries are exact whether
+//! or not the fold has run (they add the facts past its mark); folding only
+//! keeps that tail short. The same fold from the start rebuilds a store's
+//! rollups from its raw rows (`shopfleet-api rebuild-analytics`).
+//!
+//! Crash safety: the fold's writes and its mark commit in one transaction,
+//! which reads one snapshot (REPEATABLE READ). The mark it records is that
+//! snapshot's xmin: every transaction below it had finished when the
+//! snapshot was taken, so the facts below the mark are exactly the ones the
+//! fold saw, and none can appear there later.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db::{Db, StoreTx};
+use crate::error::ApiError;
+use crate::ids::StoreId;
+use crate::state::State;
+
+/// How often a replica folds.
+const FOLD_EVERY: Duration = Duration::from_secs(5);
+
+/// What a fold of one store did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Folded {
+    /// The rollups hold every fact below the mark, cut in the store's zone.
+    UpTo,
+    /// Another replica was folding the store: left to it.
+    Busy,
+}
+
+/// From where a fold starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum From {
+    /// Where the last fold stopped (or from the start, when there was none
+    /// or the store's time zone changed since).
+    LastMark,
+    /// From the start, whatever is there: a rebuild.
+    Start,
+}
+
+/// Folds every active store every few seconds, for as long as the process runs.
+pub fn spawn(state: web::Data<State>) {
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(FOLD_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(error) = fold_all(&state).await {
+                tracing::warn!(%error, "listing the stores to fold failed; retrying");
+            }
+        }
+    });
+}
+
+/// Folds every active store. A store that fails is logged, counted in
+/// `shopfleet_api_analytics_fold_failures_total` and retried next time (its
+/// reports stay exact, reading a longer tail meanwhile).
+pub async fn fold_all(state: &State) -> Result<(), ApiError> {
+    for store in state.db.active_stores().await? {
+        if let Err(error) = fold(&state.db, store, From::LastMark).await {
+            tracing::warn!(%store, %error, "folding a store's analytics failed; retrying");
+            state.metrics.analytics_fold_failed();
+        }
+    }
+    Ok(())
+}
+
+/// Folds the facts of `store` that finished since the last fold (or all of
+/// them, from `From::Start`) into its rollups, in one transaction.
+pub async fn fold(db: &Db, store: StoreId, from: From) -> Result<Folded, ApiError> {
+    let mut tx = db.store_snapshot(store).await?;
+    match fold_in(&mut tx, from).await {
+        Ok(()) => {}
+        Err(error) if another_fold_holds_it(&error) => return Ok(Folded::Busy),
+        Err(error) => return Err(error.into()),
+    }
+    // REPEATABLE READ fails at the statement, never at commit.
+    tx.commit().await?;
+    Ok(Folded::UpTo)
+}
+
+async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
+    let store = tx.store.id;
+    // The first statement takes the snapshot; NOWAIT: a replica folding
+    // this store now makes this one give up rather than queue.
+    let progress: Option<(String, String)> = sqlx::query_as(
+        "SELECT folded_below::text, time_zone FROM analytics_progress WHERE store_id = $1 FOR UPDATE NOWAIT",
+    )
+    .bind(store)
+    .fetch_optional(tx.conn())
+    .await?;
+    let (zone, horizon): (String, String) = sqlx::query_as(
+        "SELECT timezone, pg_snapshot_xmin(pg_current_snapshot())::text FROM stores WHERE id = $1",
+    )
+    .bind(store)
+    .fetch_one(tx.conn())
+    .await?;
+    let below = match (&progress, from) {
+        (Some((below, folded_zone)), From::LastMark) if *folded_zone == zone => below.clone(),
+        _ => {
+            sqlx::query("DELETE FROM sales_by_hour WHERE store_id = $1")
+                .bind(store)
+                .execute(tx.conn())
+                .await?;
+            "1".to_owned()
+        }
+    };
+    sqlx::query(FOLD_SALES)
+        .bind(store)
+        .bind(&below)
+        .bind(&horizon)
+        .bind(&zone)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO analytics_progress (store_id, folded_below, time_zone) VALUES ($1, $2::xid8, $3) \
+         ON CONFLICT (store_id) DO UPDATE SET folded_below = excluded.folded_below, \
+         time_zone = excluded.time_zone, folded_at = now()",
+    )
+    .bind(store)
+    .bind(&horizon)
+    .bind(&zone)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Adds the sales facts of transactions in [$2, $3) of store $1 to its
+/// hourly rollup, cut in zone $4, once dated by the event, once by the order.
+const FOLD_SALES: &str = "\
+    INSERT INTO sales_by_hour AS r (store_id, dated_by, hour_start, orders, units, gross_minor, \
+        discounts_minor, returns_minor, returned_units) \
+    SELECT f.store_id, d.dated_by, \
+        local_hour_start(CASE d.dated_by WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END, $4), \
+        sum(f.orders), sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), \
+        sum(f.returned_units) \
+    FROM sales_facts f CROSS JOIN (VALUES ('transaction'), ('order')) AS d (dated_by) \
+    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
+    GROUP BY 1, 2, 3 \
+    ON CONFLICT (store_id, dated_by, hour_start) DO UPDATE SET \
+        orders = r.orders + excluded.orders, units = r.units + excluded.units, \
+        gross_minor = r.gross_minor + excluded.gross_minor, \
+        discounts_minor = r.discounts_minor + excluded.discounts_minor, \
+        returns_minor = r.returns_minor + excluded.returns_minor, \
+        returned_units = r.returned_units + excluded.returned_units";
+
+/// A serialization failure (another fold committed since this snapshot)
+/// or a lock held (another fold is running): not an error, just not ours.
+fn another_fold_holds_it(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == "40001" || code == "55P03")
+}

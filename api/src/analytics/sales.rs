@@ -1,0 +1,313 @@
+//! Sales over time: gross sales, discounts, returns, net sales, orders,
+//! units and average order value per bucket (docs/analytics.md, "Sales").
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::export::{Cell, Table};
+use super::period::{Interval, Period};
+use super::zone;
+use crate::db::StoreTx;
+use crate::error::ApiError;
+
+/// Which day a refund counts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatedBy {
+    /// The day money moved: a sale on the day it was paid, a refund on the
+    /// day it was given. Past days never change.
+    Transaction,
+    /// The day the order was placed: its sale and all its refunds.
+    Order,
+}
+
+impl DatedBy {
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        match value.unwrap_or("transaction") {
+            "transaction" => Ok(Self::Transaction),
+            "order" => Ok(Self::Order),
+            other => Err(format!("{other:?} is not one of transaction, order")),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Transaction => "transaction",
+            Self::Order => "order",
+        }
+    }
+}
+
+/// The sums a bucket holds, straight from the facts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Sums {
+    pub orders: i64,
+    pub units: i64,
+    pub gross_minor: i64,
+    pub discounts_minor: i64,
+    pub returns_minor: i64,
+    pub returned_units: i64,
+}
+
+impl std::ops::Add for Sums {
+    type Output = Self;
+    fn add(self, other: Self) -> Self {
+        Self {
+            orders: self.orders + other.orders,
+            units: self.units + other.units,
+            gross_minor: self.gross_minor + other.gross_minor,
+            discounts_minor: self.discounts_minor + other.discounts_minor,
+            returns_minor: self.returns_minor + other.returns_minor,
+            returned_units: self.returned_units + other.returned_units,
+        }
+    }
+}
+
+/// The sales figures of a bucket or a period, in the store's currency's
+/// minor unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SalesFigures {
+    /// Orders paid (dated by transaction), or placed and paid (by order).
+    pub orders: i64,
+    pub units_sold: i64,
+    pub units_returned: i64,
+    /// Units sold × their unit price.
+    pub gross_sales_minor: i64,
+    /// Discounts of the orders sold.
+    pub discounts_minor: i64,
+    /// Money refunded, including what cancelling a paid order gave back.
+    pub returns_minor: i64,
+    /// Gross sales − discounts − returns.
+    pub net_sales_minor: i64,
+    /// (Gross sales − discounts) ÷ orders, rounded half up; null without orders.
+    pub average_order_value_minor: Option<i64>,
+}
+
+impl From<Sums> for SalesFigures {
+    fn from(sums: Sums) -> Self {
+        let sold = sums.gross_minor - sums.discounts_minor;
+        Self {
+            orders: sums.orders,
+            units_sold: sums.units,
+            units_returned: sums.returned_units,
+            gross_sales_minor: sums.gross_minor,
+            discounts_minor: sums.discounts_minor,
+            returns_minor: sums.returns_minor,
+            net_sales_minor: sold - sums.returns_minor,
+            average_order_value_minor: average(sold, sums.orders),
+        }
+    }
+}
+
+/// `total ÷ count` rounded half up (totals here are never negative); None
+/// for a count of zero.
+pub fn average(total: i64, count: i64) -> Option<i64> {
+    (count > 0).then(|| (2 * total + count).div_euclid(2 * count))
+}
+
+/// One bucket of a series.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SalesBucket {
+    /// When the bucket starts, with the store's UTC offset then
+    /// (`2026-03-29T00:00:00+01:00`).
+    pub start: String,
+    #[serde(flatten)]
+    pub figures: SalesFigures,
+}
+
+/// A period's totals and its series, every bucket present (zeros included).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SalesPeriod {
+    pub from: NaiveDate,
+    /// Excluded.
+    pub to: NaiveDate,
+    pub totals: SalesFigures,
+    pub series: Vec<SalesBucket>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SalesReport {
+    pub currency: String,
+    /// The store's time zone, which cuts the days.
+    pub time_zone: String,
+    pub dated_by: DatedBy,
+    pub interval: Interval,
+    pub current: SalesPeriod,
+    /// The period of the same length just before, with `compare=previous_period`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<SalesPeriod>,
+}
+
+impl SalesReport {
+    /// The series as CSV rows: one per bucket, the previous period's after.
+    pub fn table(&self) -> Table {
+        let periods = [
+            ("current", Some(&self.current)),
+            ("previous", self.previous.as_ref()),
+        ];
+        let rows = periods
+            .into_iter()
+            .filter_map(|(name, period)| period.map(|period| (name, period)))
+            .flat_map(|(name, period)| {
+                period.series.iter().map(move |bucket| {
+                    let f = bucket.figures;
+                    vec![
+                        Cell::from(name),
+                        Cell::from(bucket.start.as_str()),
+                        f.orders.into(),
+                        f.units_sold.into(),
+                        f.units_returned.into(),
+                        f.gross_sales_minor.into(),
+                        f.discounts_minor.into(),
+                        f.returns_minor.into(),
+                        f.net_sales_minor.into(),
+                        f.average_order_value_minor.into(),
+                    ]
+                })
+            })
+            .collect();
+        Table {
+            header: &[
+                "period",
+                "start",
+                "orders",
+                "units_sold",
+                "units_returned",
+                "gross_sales_minor",
+                "discounts_minor",
+                "returns_minor",
+                "net_sales_minor",
+                "average_order_value_minor",
+            ],
+            rows,
+        }
+    }
+}
+
+/// The sales report of `period` (and the one before, when `compare`).
+pub async fn report(
+    tx: &mut StoreTx,
+    period: Period,
+    dated_by: DatedBy,
+    compare: bool,
+) -> Result<SalesReport, ApiError> {
+    let time_zone = zone::use_store_zone(tx).await?;
+    let current = sales_of(tx, period, dated_by, &time_zone).await?;
+    let previous = match compare {
+        true => Some(sales_of(tx, period.previous(), dated_by, &time_zone).await?),
+        false => None,
+    };
+    Ok(SalesReport {
+        currency: tx.store.currency.clone(),
+        time_zone,
+        dated_by,
+        interval: period.interval,
+        current,
+        previous,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct BucketRow {
+    start: String,
+    #[sqlx(flatten)]
+    sums: Sums,
+}
+
+async fn sales_of(
+    tx: &mut StoreTx,
+    period: Period,
+    dated_by: DatedBy,
+    zone: &str,
+) -> Result<SalesPeriod, ApiError> {
+    let rows: Vec<BucketRow> = sqlx::query_as(SALES_PER_BUCKET)
+        .bind(tx.store.id)
+        .bind(dated_by.name())
+        .bind(period.from)
+        .bind(period.to)
+        .bind(zone)
+        .bind(period.interval.unit())
+        .fetch_all(tx.conn())
+        .await?;
+    let totals = rows.iter().fold(Sums::default(), |sum, row| sum + row.sums);
+    Ok(SalesPeriod {
+        from: period.from,
+        to: period.to,
+        totals: totals.into(),
+        series: rows
+            .into_iter()
+            .map(|row| SalesBucket {
+                start: row.start,
+                figures: row.sums.into(),
+            })
+            .collect(),
+    })
+}
+
+/// The sums of store $1's sales dated by $2 per bucket of unit $6 from
+/// local date $3 to $4 in zone $5 (the transaction's zone): the hourly
+/// rollup plus the facts past the fold's mark, one statement and so one
+/// snapshot. A rollup cut in another zone (the store's changed since) is
+/// left out, and every fact read instead, until the next fold rebuilds it.
+/// Buckets with no sales come out as zeros.
+const SALES_PER_BUCKET: &str = "\
+    WITH folded AS ( \
+        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $5 \
+    ), bounds AS ( \
+        SELECT $3::date::timestamptz AS start, $4::date::timestamptz AS stop \
+    ), hours AS ( \
+        SELECT r.hour_start, r.orders, r.units, r.gross_minor, r.discounts_minor, r.returns_minor, \
+            r.returned_units \
+        FROM sales_by_hour r, folded, bounds b \
+        WHERE r.store_id = $1 AND r.dated_by = $2 AND r.hour_start >= b.start AND r.hour_start < b.stop \
+        UNION ALL \
+        SELECT local_hour_start(t.dated, $5), t.orders, t.units, t.gross_minor, t.discounts_minor, \
+            t.returns_minor, t.returned_units \
+        FROM (SELECT CASE $2 WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END AS dated, f.* \
+              FROM sales_facts f \
+              WHERE f.store_id = $1 AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8)) t, \
+            bounds b \
+        WHERE t.dated >= b.start AND t.dated < b.stop \
+    ), buckets AS ( \
+        SELECT DISTINCT CASE $6 WHEN 'hour' THEN local_hour_start(s, $5) ELSE date_trunc($6, s) END AS start \
+        FROM bounds b, generate_series(b.start, b.stop - interval '1 microsecond', \
+            CASE $6 WHEN 'hour' THEN interval '15 minutes' ELSE interval '1 day' END) s \
+    ) \
+    SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
+        coalesce(sum(h.orders), 0)::bigint AS orders, coalesce(sum(h.units), 0)::bigint AS units, \
+        coalesce(sum(h.gross_minor), 0)::bigint AS gross_minor, \
+        coalesce(sum(h.discounts_minor), 0)::bigint AS discounts_minor, \
+        coalesce(sum(h.returns_minor), 0)::bigint AS returns_minor, \
+        coalesce(sum(h.returned_units), 0)::bigint AS returned_units \
+    FROM buckets k LEFT JOIN hours h \
+        ON k.start = CASE $6 WHEN 'hour' THEN h.hour_start ELSE date_trunc($6, h.hour_start) END \
+    GROUP BY k.start ORDER BY k.start";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_average_rounds_half_up_and_is_absent_without_orders() {
+        assert_eq!(average(1000, 3), Some(333));
+        assert_eq!(average(1001, 2), Some(501));
+        assert_eq!(average(1003, 2), Some(502));
+        assert_eq!(average(0, 4), Some(0));
+        assert_eq!(average(500, 0), None);
+    }
+
+    #[test]
+    fn net_sales_take_discounts_and_returns_off_gross() {
+        let figures = SalesFigures::from(Sums {
+            orders: 2,
+            units: 5,
+            gross_minor: 5000,
+            discounts_minor: 500,
+            returns_minor: 1000,
+            returned_units: 1,
+        });
+        assert_eq!(figures.net_sales_minor, 3500);
+        assert_eq!(figures.average_order_value_minor, Some(2250));
+        assert_eq!((figures.units_sold, figures.units_returned), (5, 1));
+    }
+}

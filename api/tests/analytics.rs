@@ -1,0 +1,518 @@
+//! Analytics: the sales report checked against figures computed by hand
+//! (below, in comments) from a small history of orders in a Berlin store
+//! that crosses both changes of the clock, with refunds dated both ways.
+//! Each answer is checked with every fact still unfolded, then folded into
+//! the rollups, then with the rollups plus new facts past the fold's mark:
+//! the three must agree.
+
+mod support;
+
+use serde_json::{Value, json};
+use shopfleet_api::analytics::fold::{self, Folded, From};
+use shopfleet_api::ids::StoreId;
+use sqlx::{Connection, PgConnection};
+use support::{As, Shop, access, product};
+
+/// A shop whose history is written through the API, then moved in time.
+struct History {
+    shop: Shop,
+    store: StoreId,
+    /// The superuser, in the tenant database: only it moves history.
+    db: PgConnection,
+    mug: String,
+    tee: String,
+}
+
+impl History {
+    async fn new() -> Self {
+        let shop = Shop::new().await;
+        let tenant = shop.app.tenant();
+        let options = tenant.admin.options.clone().database(&tenant.names.database);
+        let db = PgConnection::connect_with(&options).await.unwrap();
+        let store = StoreId(shop.base.trim_start_matches("/v1/stores/").parse().unwrap());
+        let mug = shop.variant(product("Mug", "MUG", 1000)).await;
+        let tee = shop.variant(product("Tee", "TEE", 2500)).await;
+        shop.receive(&mug, 100).await;
+        shop.receive(&tee, 100).await;
+        shop.app
+            .post(
+                &format!("{}/promotions", shop.base),
+                shop.staff(),
+                json!({"name": "Five off", "rule": {"kind": "fixed_amount", "amount_minor": 500}, "code": "SAVE5"}),
+            )
+            .await
+            .expect(201);
+        Self {
+            shop,
+            store,
+            db,
+            mug,
+            tee,
+        }
+    }
+
+    /// An order of `lines` (variant, units) placed by the staff at `placed`.
+    async fn place(&mut self, lines: &[(&str, i32)], code: Option<&str>, placed: &str) -> Value {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(variant, quantity)| json!({"variant_id": variant, "quantity": quantity}))
+            .collect();
+        let order = self
+            .shop
+            .order(self.shop.staff(), json!({"lines": lines, "promotion_code": code}))
+            .await
+            .expect(201);
+        sqlx::query(
+            "WITH o AS (UPDATE orders SET created_at = $2::timestamptz WHERE id = $1) \
+             UPDATE order_events SET created_at = $2::timestamptz WHERE order_id = $1 AND kind = 'created'",
+        )
+        .bind(order_id(&order))
+        .bind(placed)
+        .execute(&mut self.db)
+        .await
+        .unwrap();
+        order
+    }
+
+    /// A change (`pay`, `cancel`, `refunds`) of `order` by the staff, at `at`.
+    async fn change(&mut self, order: &Value, change: &str, body: Value, at: &str) -> Value {
+        let path = format!("/orders/{}/{change}", order["id"].as_str().unwrap());
+        let key = uuid::Uuid::new_v4().to_string();
+        let changed = self
+            .shop
+            .app
+            .send(self.shop.keyed(&path, self.shop.staff(), &key, &body))
+            .await
+            .expect(200);
+        sqlx::query(
+            "UPDATE order_events SET created_at = $2::timestamptz \
+             WHERE id = (SELECT id FROM order_events WHERE order_id = $1 ORDER BY id DESC LIMIT 1)",
+        )
+        .bind(order_id(order))
+        .bind(at)
+        .execute(&mut self.db)
+        .await
+        .unwrap();
+        changed
+    }
+
+    /// A placed order, paid at the same moment.
+    async fn sale(&mut self, lines: &[(&str, i32)], code: Option<&str>, at: &str) -> Value {
+        let order = self.place(lines, code, at).await;
+        self.change(&order, "pay", json!({}), at).await
+    }
+
+    async fn fold(&self) {
+        let folded = fold::fold(&self.shop.app.state.db, self.store, From::LastMark)
+            .await
+            .unwrap();
+        assert_eq!(folded, Folded::UpTo);
+    }
+
+    async fn sales(&self, query: &str) -> Value {
+        self.shop
+            .app
+            .get(
+                &format!("{}/analytics/sales?{query}", self.shop.base),
+                self.shop.staff(),
+            )
+            .await
+            .expect(200)
+    }
+}
+
+fn order_id(order: &Value) -> uuid::Uuid {
+    order["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// The figures of a bucket or period: orders, units sold, units returned,
+/// gross, discounts, returns, net, average order value (None: null).
+fn figures([o, us, ur, g, d, r, n]: [i64; 7], aov: Option<i64>) -> Value {
+    json!({
+        "orders": o, "units_sold": us, "units_returned": ur, "gross_sales_minor": g,
+        "discounts_minor": d, "returns_minor": r, "net_sales_minor": n, "average_order_value_minor": aov,
+    })
+}
+
+const ZERO: fn() -> Value = || figures([0, 0, 0, 0, 0, 0, 0], None);
+
+/// The series as (start, figures) pairs.
+fn series(period: &Value) -> Vec<(String, Value)> {
+    period["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bucket| {
+            let mut figures = bucket.clone();
+            let start = figures.as_object_mut().unwrap().remove("start").unwrap();
+            (start.as_str().unwrap().to_owned(), figures)
+        })
+        .collect()
+}
+
+fn day(start: &str, figures: Value) -> (String, Value) {
+    (start.to_owned(), figures)
+}
+
+/// Every answer of the hand-computed history (see the test for the orders).
+async fn check_the_spring_answers(history: &History) {
+    // By transaction, per day:
+    //   28th: A paid, 2 mugs                        gross 2000
+    //   29th: B paid (tee −500), C paid (3 mugs)     gross 2500+3000, discounts 500, AOV 5000/2
+    //   30th: F paid (tee + mug)                     gross 3500
+    //   31st: D paid (mug); F cancelled, all back     gross 1000, returns 3500 (2 units), net −2500
+    //   1st:  one of C's mugs refunded               returns 1000, net −1000, no orders
+    let report = history.sales("from=2026-03-28&to=2026-04-02&interval=day").await;
+    assert_eq!(report["currency"], "EUR");
+    assert_eq!(report["time_zone"], "Europe/Berlin");
+    assert_eq!(report["dated_by"], "transaction");
+    assert_eq!(
+        series(&report["current"]),
+        [
+            day(
+                "2026-03-28T00:00:00+01:00",
+                figures([1, 2, 0, 2000, 0, 0, 2000], Some(2000))
+            ),
+            // The 29th starts in winter time and ends in summer time.
+            day(
+                "2026-03-29T00:00:00+01:00",
+                figures([2, 4, 0, 5500, 500, 0, 5000], Some(2500))
+            ),
+            day(
+                "2026-03-30T00:00:00+02:00",
+                figures([1, 2, 0, 3500, 0, 0, 3500], Some(3500))
+            ),
+            day(
+                "2026-03-31T00:00:00+02:00",
+                figures([1, 1, 2, 1000, 0, 3500, -2500], Some(1000))
+            ),
+            day(
+                "2026-04-01T00:00:00+02:00",
+                figures([0, 0, 1, 0, 0, 1000, -1000], None)
+            ),
+        ]
+    );
+    // Totals: 5 orders, AOV (12000 − 500) / 5 = 2300.
+    assert_eq!(
+        report["current"]["totals"],
+        figures([5, 9, 3, 12000, 500, 4500, 7000], Some(2300))
+    );
+
+    // By order: each refund on its order's day.
+    //   29th: B, C and C's refund                    returns 1000, net 4000
+    //   30th: D (placed 23:59:59) and F, F's cancellation   gross 4500, returns 3500, AOV 4500/2
+    let report = history
+        .sales("from=2026-03-28&to=2026-04-02&interval=day&dated_by=order")
+        .await;
+    assert_eq!(report["dated_by"], "order");
+    assert_eq!(
+        series(&report["current"]),
+        [
+            day(
+                "2026-03-28T00:00:00+01:00",
+                figures([1, 2, 0, 2000, 0, 0, 2000], Some(2000))
+            ),
+            day(
+                "2026-03-29T00:00:00+01:00",
+                figures([2, 4, 1, 5500, 500, 1000, 4000], Some(2500))
+            ),
+            day(
+                "2026-03-30T00:00:00+02:00",
+                figures([2, 3, 2, 4500, 0, 3500, 1000], Some(2250))
+            ),
+            day("2026-03-31T00:00:00+02:00", ZERO()),
+            day("2026-04-01T00:00:00+02:00", ZERO()),
+        ]
+    );
+    // The same money, dated differently: the totals agree.
+    assert_eq!(
+        report["current"]["totals"],
+        figures([5, 9, 3, 12000, 500, 4500, 7000], Some(2300))
+    );
+
+    // The 29th by hour has 23 hours: 02:00 never happened. B was paid at
+    // 03:30 summer time, C at 22:30.
+    let report = history.sales("from=2026-03-29&to=2026-03-30&interval=hour").await;
+    let hours = series(&report["current"]);
+    assert_eq!(hours.len(), 23);
+    assert_eq!(hours[0].0, "2026-03-29T00:00:00+01:00");
+    assert_eq!(hours[1].0, "2026-03-29T01:00:00+01:00");
+    assert_eq!(hours[2].0, "2026-03-29T03:00:00+02:00");
+    assert_eq!(hours[2].1, figures([1, 1, 0, 2500, 500, 0, 2000], Some(2000)));
+    assert_eq!(hours[21].0, "2026-03-29T22:00:00+02:00");
+    assert_eq!(hours[21].1, figures([1, 3, 0, 3000, 0, 0, 3000], Some(3000)));
+    let busy: Vec<usize> = (0..23).filter(|&i| hours[i].1 != ZERO()).collect();
+    assert_eq!(busy, [2, 21]);
+
+    // Weeks start on Monday: the 23rd and the 30th of March.
+    let report = history.sales("from=2026-03-23&to=2026-04-06&interval=week").await;
+    assert_eq!(
+        series(&report["current"]),
+        [
+            day(
+                "2026-03-23T00:00:00+01:00",
+                figures([3, 6, 0, 7500, 500, 0, 7000], Some(2333))
+            ),
+            day(
+                "2026-03-30T00:00:00+02:00",
+                figures([2, 3, 3, 4500, 0, 4500, 0], Some(2250))
+            ),
+        ]
+    );
+
+    // Months, with the period before (January and February: nothing).
+    let report = history
+        .sales("from=2026-03-01&to=2026-05-01&interval=month&compare=previous_period")
+        .await;
+    assert_eq!(
+        series(&report["current"]),
+        [
+            day(
+                "2026-03-01T00:00:00+01:00",
+                figures([5, 9, 2, 12000, 500, 3500, 8000], Some(2300))
+            ),
+            day(
+                "2026-04-01T00:00:00+02:00",
+                figures([0, 0, 1, 0, 0, 1000, -1000], None)
+            ),
+        ]
+    );
+    // 61 days before the 1st of March: from the 30th of December.
+    assert_eq!(report["previous"]["from"], "2025-12-30");
+    assert_eq!(report["previous"]["to"], "2026-03-01");
+    assert_eq!(report["previous"]["totals"], ZERO());
+    assert_eq!(series(&report["previous"]).len(), 3);
+
+    // Two days, compared with the two before: the 28th had A.
+    let report = history
+        .sales("from=2026-03-29&to=2026-03-31&compare=previous_period")
+        .await;
+    assert_eq!(
+        report["previous"]["totals"],
+        figures([1, 2, 0, 2000, 0, 0, 2000], Some(2000))
+    );
+    assert_eq!(
+        series(&report["previous"])[0],
+        day("2026-03-27T00:00:00+01:00", ZERO())
+    );
+}
+
+#[actix_web::test]
+async fn sales_are_exact_in_the_stores_time_zone_across_both_clock_changes() {
+    let mut h = History::new().await;
+    let (mug, tee) = (h.mug.clone(), h.tee.clone());
+    // A: 2 mugs, 23:30 on the 28th (winter time, UTC+1).
+    h.sale(&[(&mug, 2)], None, "2026-03-28T22:30:00Z").await;
+    // B: a tee with 5.00 off, placed at 01:30 winter time, paid at 03:30
+    // summer time on the 29th (clocks went from 02:00 to 03:00).
+    let b = h.place(&[(&tee, 1)], Some("SAVE5"), "2026-03-29T00:30:00Z").await;
+    h.change(&b, "pay", json!({}), "2026-03-29T01:30:00Z").await;
+    // C: 3 mugs at 22:30 on the 29th.
+    let c = h.sale(&[(&mug, 3)], None, "2026-03-29T20:30:00Z").await;
+    // D: a mug placed at 23:59:59 on the 30th, paid 00:00:10 on the 31st.
+    let d = h.place(&[(&mug, 1)], None, "2026-03-30T21:59:59Z").await;
+    h.change(&d, "pay", json!({}), "2026-03-30T22:00:10Z").await;
+    // Half the history is folded; the rest stays past the mark.
+    h.fold().await;
+
+    // E: never paid, cancelled: no sale at all.
+    let e = h.place(&[(&tee, 1)], None, "2026-03-30T08:00:00Z").await;
+    h.change(&e, "cancel", json!({}), "2026-03-30T09:00:00Z").await;
+    // F: a tee and a mug paid at 10:00 on the 30th, cancelled the next day.
+    let f = h
+        .sale(&[(&tee, 1), (&mug, 1)], None, "2026-03-30T08:00:00Z")
+        .await;
+    h.change(&f, "cancel", json!({}), "2026-03-31T08:00:00Z").await;
+    // One of C's mugs refunded at 10:00 on the 1st of April.
+    let refund = json!({"lines": [{"line_id": c["lines"][0]["id"], "quantity": 1}]});
+    h.change(&c, "refunds", refund, "2026-04-01T08:00:00Z").await;
+
+    // Rollups plus facts past the mark; all folded; the same again.
+    check_the_spring_answers(&h).await;
+    h.fold().await;
+    check_the_spring_answers(&h).await;
+    h.fold().await;
+    check_the_spring_answers(&h).await;
+
+    // Autumn: clocks go back from 03:00 to 02:00 on the 25th of October,
+    // so 02:30 happens twice, and the day has 25 hours.
+    h.sale(&[(&mug, 1)], None, "2026-10-25T00:30:00Z").await;
+    h.sale(&[(&tee, 1)], None, "2026-10-25T01:30:00Z").await;
+    for _ in 0..2 {
+        let report = h.sales("from=2026-10-25&to=2026-10-26&interval=hour").await;
+        let hours = series(&report["current"]);
+        assert_eq!(hours.len(), 25);
+        assert_eq!(
+            hours[2],
+            day(
+                "2026-10-25T02:00:00+02:00",
+                figures([1, 1, 0, 1000, 0, 0, 1000], Some(1000))
+            )
+        );
+        assert_eq!(
+            hours[3],
+            day(
+                "2026-10-25T02:00:00+01:00",
+                figures([1, 1, 0, 2500, 0, 0, 2500], Some(2500))
+            )
+        );
+        assert_eq!(hours[4].0, "2026-10-25T03:00:00+01:00");
+        h.fold().await;
+    }
+}
+
+#[actix_web::test]
+async fn a_new_time_zone_recuts_the_days_at_once_and_the_fold_rebuilds_in_it() {
+    let mut h = History::new().await;
+    let (mug, tee) = (h.mug.clone(), h.tee.clone());
+    // 23:30 Berlin and 03:30 Berlin on the 29th (18:30 and 21:30 on the 28th in New York).
+    h.sale(&[(&mug, 2)], None, "2026-03-28T22:30:00Z").await;
+    h.sale(&[(&tee, 1)], None, "2026-03-29T01:30:00Z").await;
+    h.fold().await;
+    let days = |report: &Value| -> Vec<i64> {
+        series(&report["current"])
+            .iter()
+            .map(|(_, f)| f["orders"].as_i64().unwrap())
+            .collect()
+    };
+    let report = h.sales("from=2026-03-28&to=2026-03-30").await;
+    assert_eq!(days(&report), [1, 1]);
+
+    sqlx::query("UPDATE stores SET timezone = 'America/New_York' WHERE id = $1")
+        .bind(h.store)
+        .execute(&mut h.db)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let report = h.sales("from=2026-03-28&to=2026-03-30").await;
+        assert_eq!(report["time_zone"], "America/New_York");
+        assert_eq!(days(&report), [2, 0]);
+        assert_eq!(series(&report["current"])[0].0, "2026-03-28T00:00:00-04:00");
+        h.fold().await;
+    }
+    let rebuilt: String = sqlx::query_scalar("SELECT time_zone FROM analytics_progress WHERE store_id = $1")
+        .bind(h.store)
+        .fetch_one(&mut h.db)
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, "America/New_York");
+}
+
+#[actix_web::test]
+async fn a_rebuild_from_the_raw_rows_gives_the_same_answers() {
+    let mut h = History::new().await;
+    let mug = h.mug.clone();
+    let order = h.sale(&[(&mug, 4)], None, "2026-05-04T10:00:00Z").await;
+    let refund = json!({"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}]});
+    h.change(&order, "refunds", refund, "2026-05-05T10:00:00Z").await;
+    h.fold().await;
+    let before = h.sales("from=2026-05-01&to=2026-05-08").await;
+    // A rollup damaged by hand is put right by a rebuild.
+    sqlx::query("UPDATE sales_by_hour SET gross_minor = gross_minor + 1 WHERE store_id = $1")
+        .bind(h.store)
+        .execute(&mut h.db)
+        .await
+        .unwrap();
+    assert_ne!(h.sales("from=2026-05-01&to=2026-05-08").await, before);
+    let rebuilt = fold::fold(&h.shop.app.state.db, h.store, From::Start)
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, Folded::UpTo);
+    let after = h.sales("from=2026-05-01&to=2026-05-08").await;
+    assert_eq!(after, before);
+    assert_eq!(
+        after["current"]["totals"],
+        figures([1, 4, 1, 4000, 0, 1000, 3000], Some(4000))
+    );
+}
+
+#[actix_web::test]
+async fn only_the_stores_staff_read_its_analytics_and_bad_queries_name_their_fields() {
+    let h = History::new().await;
+    let shop = &h.shop;
+    let path = format!("{}/analytics/sales?from=2026-03-01&to=2026-03-02", shop.base);
+    let other = shop.another_store("other").await;
+    let other_store: StoreId = StoreId(other.base.trim_start_matches("/v1/stores/").parse().unwrap());
+    let limited = shop
+        .app
+        .staff(access(&shop.owner), "elsewhere@acme.test", Some(&[other_store]))
+        .await;
+    let customer = shop.app.customer("carla@example.test").await;
+    // A customer, the publishable key, staff of another store.
+    for who in [
+        As::Bearer(access(&customer)),
+        As::Key(&shop.publishable),
+        As::Bearer(access(&limited)),
+    ] {
+        shop.app.get(&path, who).await.expect_problem(403, "forbidden");
+    }
+    shop.app
+        .get(&path, As::Nobody)
+        .await
+        .expect_problem(401, "unauthorized");
+    shop.app.get(&path, As::Key(&shop.secret)).await.expect(200);
+    shop.app
+        .get(
+            &path.replace(&shop.base, &other.base),
+            As::Bearer(access(&limited)),
+        )
+        .await
+        .expect(200);
+
+    let bad = shop
+        .app
+        .get(
+            &format!(
+                "{}/analytics/sales?from=March&to=2026-03-02&interval=year&dated_by=refund",
+                shop.base
+            ),
+            shop.staff(),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(support::problem_fields(&bad), ["from", "interval", "dated_by"]);
+    shop.app
+        .get(
+            &format!(
+                "{}/analytics/sales?from=2026-03-01&to=2026-03-02&limit=3",
+                shop.base
+            ),
+            shop.staff(),
+        )
+        .await
+        .expect_problem(400, "malformed-request");
+}
+
+#[actix_web::test]
+async fn the_sales_series_comes_as_csv_when_asked() {
+    let mut h = History::new().await;
+    let mug = h.mug.clone();
+    h.sale(&[(&mug, 2)], None, "2026-03-02T09:00:00Z").await;
+    let response = h
+        .shop
+        .app
+        .send_raw(
+            actix_web::test::TestRequest::get()
+                .uri(&format!(
+                    "{}/analytics/sales?from=2026-03-01&to=2026-03-03&compare=previous_period",
+                    h.shop.base
+                ))
+                .insert_header(("Authorization", format!("Bearer {}", access(&h.shop.owner))))
+                .insert_header(("Accept", "text/csv")),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+    assert_eq!(
+        std::str::from_utf8(&body).unwrap(),
+        "period,start,orders,units_sold,units_returned,gross_sales_minor,discounts_minor,returns_minor,net_sales_minor,average_order_value_minor\r\n\
+         current,2026-03-01T00:00:00+01:00,0,0,0,0,0,0,0,\r\n\
+         current,2026-03-02T00:00:00+01:00,1,2,0,2000,0,0,2000,2000\r\n\
+         previous,2026-02-27T00:00:00+01:00,0,0,0,0,0,0,0,\r\n\
+         previous,2026-02-28T00:00:00+01:00,0,0,0,0,0,0,0,\r\n"
+    );
+}

@@ -516,3 +516,170 @@ async fn the_sales_series_comes_as_csv_when_asked() {
          previous,2026-02-28T00:00:00+01:00,0,0,0,0,0,0,0,\r\n"
     );
 }
+
+impl History {
+    /// A category; its id.
+    async fn category(&self, name: &str) -> String {
+        let slug = name.to_lowercase();
+        self.shop
+            .app
+            .post(
+                &format!("{}/categories", self.shop.base),
+                self.shop.staff(),
+                json!({"name": name, "slug": slug}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// An active product in `categories`, 100 of each variant in stock; its variants' ids.
+    async fn stocked(&self, body: Value) -> Vec<String> {
+        let product = self.shop.create(body).await;
+        let mut variants = Vec::new();
+        for variant in product["variants"].as_array().unwrap() {
+            let id = variant["id"].as_str().unwrap().to_owned();
+            self.shop.receive(&id, 100).await;
+            variants.push(id);
+        }
+        variants
+    }
+
+    async fn top(&self, query: &str) -> Value {
+        self.shop
+            .app
+            .get(
+                &format!("{}/analytics/top?{query}", self.shop.base),
+                self.shop.staff(),
+            )
+            .await
+            .expect(200)
+    }
+}
+
+/// (name, net units, net sales) of each item of a list.
+fn ranking(list: &Value) -> Vec<(String, i64, i64)> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["name"].as_str().unwrap().to_owned(),
+                item["net_units"].as_i64().unwrap(),
+                item["net_sales_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn ranked(items: &[(&str, i64, i64)]) -> Vec<(String, i64, i64)> {
+    items
+        .iter()
+        .map(|(name, units, net)| ((*name).to_owned(), *units, *net))
+        .collect()
+}
+
+async fn check_the_best_sellers(h: &History) {
+    // 15 January to 3 March: half of January (by day), February (by
+    // month), the 1st and 2nd of March (by day). The refund of the 5th
+    // of March is outside.
+    //   Bowl: 3 + 1 + 4 = 8 units, 8000     Shirt: 2 S + 1 L = 3 units, 7500
+    let top = h.top("from=2026-01-15&to=2026-03-03").await;
+    assert_eq!(top["by"], "product");
+    assert_eq!(top["rank"], "net_sales");
+    assert_eq!(
+        ranking(&top["current"]),
+        ranked(&[("Bowl", 8, 8000), ("Shirt", 3, 7500)])
+    );
+    let bowl = &top["current"]["items"][0];
+    assert_eq!(
+        (
+            &bowl["units_sold"],
+            &bowl["units_returned"],
+            &bowl["gross_sales_minor"],
+            &bowl["returns_minor"]
+        ),
+        (&json!(8), &json!(0), &json!(8000), &json!(0))
+    );
+    // 1 February to 10 March: the bowls of the 10th of February and of the
+    // 1st of March (which began on the 28th of February in UTC); the
+    // shirts less the small one refunded on the 5th of March.
+    //   Bowl: 5 units, 5000     Shirt: 3 − 1 units, 7500 − 2500
+    // A tie in net sales goes to the smaller id: the bowl was made first.
+    let feb = "from=2026-02-01&to=2026-03-10";
+    assert_eq!(
+        ranking(&h.top(feb).await["current"]),
+        ranked(&[("Bowl", 5, 5000), ("Shirt", 2, 5000)])
+    );
+    assert_eq!(
+        ranking(&h.top(&format!("{feb}&rank=net_units&limit=1")).await["current"]),
+        ranked(&[("Bowl", 5, 5000)])
+    );
+    let variants = h.top(&format!("{feb}&by=variant")).await;
+    assert_eq!(
+        ranking(&variants["current"]),
+        ranked(&[("Bowl", 5, 5000), ("Shirt / S", 1, 2500), ("Shirt / L", 1, 2500)])
+    );
+    assert_eq!(variants["current"]["items"][1]["sku"], "SHIRT-S");
+    assert_eq!(variants["current"]["items"][1]["units_returned"], 1);
+    // Gifts holds both products.
+    assert_eq!(
+        ranking(&h.top(&format!("{feb}&by=category")).await["current"]),
+        ranked(&[("Gifts", 7, 10000), ("Kitchen", 5, 5000), ("Clothing", 2, 5000)])
+    );
+    // The 37 days before the 1st of February hold the bowls of the 20th of January.
+    let compared = h.top(&format!("{feb}&compare=previous_period")).await;
+    assert_eq!(compared["previous"]["from"], "2025-12-26");
+    assert_eq!(ranking(&compared["previous"]), ranked(&[("Bowl", 3, 3000)]));
+}
+
+#[actix_web::test]
+async fn the_best_sellers_come_from_whole_months_and_days_in_the_stores_time_zone() {
+    let mut h = History::new().await;
+    let kitchen = h.category("Kitchen").await;
+    let clothing = h.category("Clothing").await;
+    let gifts = h.category("Gifts").await;
+    let bowl = h
+        .stocked(json!({"title": "Bowl", "kind": "standard", "status": "active",
+            "category_ids": [kitchen, gifts], "variants": [{"sku": "BOWL", "price_minor": 1000}]}))
+        .await
+        .remove(0);
+    let shirts = h
+        .stocked(json!({"title": "Shirt", "kind": "standard", "status": "active",
+            "category_ids": [clothing, gifts], "variants": [
+                {"sku": "SHIRT-S", "title": "S", "price_minor": 2500},
+                {"sku": "SHIRT-L", "title": "L", "price_minor": 2500}]}))
+        .await;
+    let (small, large) = (&shirts[0], &shirts[1]);
+    h.sale(&[(&bowl, 3)], None, "2026-01-20T10:00:00Z").await;
+    let february = h
+        .sale(&[(small, 2), (&bowl, 1)], None, "2026-02-10T10:00:00Z")
+        .await;
+    h.fold().await;
+    // 23:30 on the 28th of February, and 00:30 on the 1st of March, in Berlin.
+    h.sale(&[(large, 1)], None, "2026-02-28T22:30:00Z").await;
+    h.sale(&[(&bowl, 4)], None, "2026-02-28T23:30:00Z").await;
+    let refund = json!({"lines": [{"line_id": february["lines"][0]["id"], "quantity": 1}]});
+    h.change(&february, "refunds", refund, "2026-03-05T10:00:00Z")
+        .await;
+    check_the_best_sellers(&h).await;
+    h.fold().await;
+    check_the_best_sellers(&h).await;
+
+    let bad = h
+        .shop
+        .app
+        .get(
+            &format!(
+                "{}/analytics/top?from=2026-01-01&to=2026-02-01&by=brand&rank=profit&limit=0",
+                h.shop.base
+            ),
+            h.shop.staff(),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(support::problem_fields(&bad), ["by", "rank", "limit"]);
+}

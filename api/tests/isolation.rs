@@ -402,6 +402,7 @@ impl StoreB {
         BTreeMap::from([
             (("GET", ""), case(none(), Shown)),
             (("GET", "/analytics/sales"), case(none(), Forbidden)),
+            (("GET", "/analytics/top"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
             (
                 ("POST", "/categories"),

@@ -101,20 +101,27 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
     let below = match (&progress, from) {
         (Some((below, folded_zone)), From::LastMark) if *folded_zone == zone => below.clone(),
         _ => {
-            sqlx::query("DELETE FROM sales_by_hour WHERE store_id = $1")
+            for rollup in ROLLUPS {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {} WHERE store_id = $1",
+                    rollup.table
+                )))
                 .bind(store)
                 .execute(tx.conn())
                 .await?;
+            }
             "1".to_owned()
         }
     };
-    sqlx::query(FOLD_SALES)
-        .bind(store)
-        .bind(&below)
-        .bind(&horizon)
-        .bind(&zone)
-        .execute(tx.conn())
-        .await?;
+    for rollup in ROLLUPS {
+        sqlx::query(rollup.fold)
+            .bind(store)
+            .bind(&below)
+            .bind(&horizon)
+            .bind(&zone)
+            .execute(tx.conn())
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO analytics_progress (store_id, folded_below, time_zone) VALUES ($1, $2::xid8, $3) \
          ON CONFLICT (store_id) DO UPDATE SET folded_below = excluded.folded_below, \
@@ -128,24 +135,19 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Adds the sales facts of transactions in [$2, $3) of store $1 to its
-/// hourly rollup, cut in zone $4, once dated by the event, once by the order.
-const FOLD_SALES: &str = "\
-    INSERT INTO sales_by_hour AS r (store_id, dated_by, hour_start, orders, units, gross_minor, \
-        discounts_minor, returns_minor, returned_units) \
-    SELECT f.store_id, d.dated_by, \
-        local_hour_start(CASE d.dated_by WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END, $4), \
-        sum(f.orders), sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), \
-        sum(f.returned_units) \
-    FROM sales_facts f CROSS JOIN (VALUES ('transaction'), ('order')) AS d (dated_by) \
-    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
-    GROUP BY 1, 2, 3 \
-    ON CONFLICT (store_id, dated_by, hour_start) DO UPDATE SET \
-        orders = r.orders + excluded.orders, units = r.units + excluded.units, \
-        gross_minor = r.gross_minor + excluded.gross_minor, \
-        discounts_minor = r.discounts_minor + excluded.discounts_minor, \
-        returns_minor = r.returns_minor + excluded.returns_minor, \
-        returned_units = r.returned_units + excluded.returned_units";
+/// A table the fold keeps: its name, and the statement that adds the
+/// facts of store $1's transactions in [$2, $3) to it, cut in zone $4.
+pub struct Rollup {
+    pub table: &'static str,
+    pub fold: &'static str,
+}
+
+/// Every rollup, in the order they are folded.
+const ROLLUPS: [&Rollup; 3] = [
+    &super::sales::ROLLUP,
+    &super::products::DAY_ROLLUP,
+    &super::products::MONTH_ROLLUP,
+];
 
 /// A serialization failure (another fold committed since this snapshot)
 /// or a lock held (another fold is running): not an error, just not ours.

@@ -6,12 +6,14 @@
 pub mod export;
 pub mod fold;
 pub mod period;
+pub mod products;
 pub mod sales;
 pub mod zone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use self::period::Period;
+use self::period::{Dates, Period};
+use self::products::{Dimension, Rank, TopReport};
 use self::sales::{DatedBy, SalesReport};
 use crate::access::{StoreCaller, need};
 use crate::error::{ApiError, Problem};
@@ -20,12 +22,13 @@ use crate::validate::Checks;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(sales_report))]
+#[openapi(paths(sales_report, top_report))]
 pub struct Api;
 
 /// The routes, inside the app's `/v1/stores/{store_id}` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/analytics/sales", web::get().to(sales_report));
+    cfg.route("/analytics/sales", web::get().to(sales_report))
+        .route("/analytics/top", web::get().to(top_report));
 }
 
 /// The query of the sales report.
@@ -77,4 +80,53 @@ async fn sales_report(
         .transaction(async |tx| sales::report(tx, period, dated_by, compare).await)
         .await?;
     Ok(export::respond(&request, &report, SalesReport::table))
+}
+
+/// The query of the top list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TopQuery {
+    /// The first local date, in the store's time zone (`2026-03-01`).
+    pub from: Option<String>,
+    /// The local date after the last (excluded).
+    pub to: Option<String>,
+    /// `previous_period`: also the top of the period of the same length just before.
+    pub compare: Option<String>,
+    /// `product` (the default), `variant` or `category`.
+    pub by: Option<String>,
+    /// `net_sales` (the default) or `net_units`.
+    pub rank: Option<String>,
+    /// How many, 1 to 100 (10 by default).
+    pub limit: Option<i64>,
+}
+
+/// The best sellers of a period: products, variants or categories ranked by
+/// net sales or net units, sales dated by transaction (as CSV with
+/// `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/top", tag = "analytics",
+    params(("store_id" = StoreId, Path), TopQuery),
+    responses(
+        (status = 200, description = "The list", content(
+            (TopReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn top_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<TopQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let dates = Dates::check(&mut checks, query.from.as_deref(), query.to.as_deref());
+    let compare = checks.parse("compare", period::compares(query.compare.as_deref()));
+    let by = checks.parse("by", Dimension::parse(query.by.as_deref()));
+    let rank = checks.parse("rank", Rank::parse(query.rank.as_deref()));
+    let limit = checks.parse("limit", products::limit(query.limit));
+    let (dates, compare, by, rank, limit) = checks.finish_with((dates, compare, by, rank, limit))?;
+    let report = caller
+        .transaction(async |tx| products::report(tx, dates, by, rank, limit, compare).await)
+        .await?;
+    Ok(export::respond(&request, &report, TopReport::table))
 }

@@ -2,7 +2,7 @@
 //! cut into buckets of an interval, and the period just before it of the
 //! same length, to compare with.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 
 use crate::validate::Checks;
 
@@ -56,11 +56,69 @@ impl Interval {
     }
 }
 
-/// Local dates `from` (included) to `to` (excluded), by `interval`.
+/// Local dates `from` (included) to `to` (excluded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Period {
+pub struct Dates {
     pub from: NaiveDate,
     pub to: NaiveDate,
+}
+
+impl Dates {
+    /// The dates of a report's query parameters; None with every bad one
+    /// recorded in `checks`.
+    pub fn check(checks: &mut Checks, from: Option<&str>, to: Option<&str>) -> Option<Self> {
+        let from = checks.parse("from", date(from));
+        let to = checks.parse("to", date(to));
+        let (from, to) = (from?, to?);
+        let days = (to - from).num_days();
+        let fits = if days <= 0 {
+            Err("must be after `from`".to_owned())
+        } else if days > MAX_DAYS {
+            Err(format!("a report covers at most {MAX_DAYS} days"))
+        } else {
+            Ok(())
+        };
+        checks.parse("to", fits).map(|()| Self { from, to })
+    }
+
+    pub fn days(self) -> i64 {
+        (self.to - self.from).num_days()
+    }
+
+    /// The dates of the same length that end where these start.
+    pub fn previous(self) -> Self {
+        Self {
+            from: self.from - (self.to - self.from),
+            to: self.from,
+        }
+    }
+
+    /// The whole calendar months inside, as the 1st of the first and the 1st
+    /// after the last; the same date twice when there is none.
+    pub fn whole_months(self) -> (NaiveDate, NaiveDate) {
+        let first = first_of_month(self.from);
+        let first = if first == self.from {
+            first
+        } else {
+            first.checked_add_months(Months::new(1)).unwrap_or(first)
+        };
+        let end = first_of_month(self.to);
+        if first < end {
+            (first, end)
+        } else {
+            (self.from, self.from)
+        }
+    }
+}
+
+fn first_of_month(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+/// Dates cut into buckets of `interval`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub dates: Dates,
     pub interval: Interval,
 }
 
@@ -73,39 +131,25 @@ impl Period {
         to: Option<&str>,
         interval: Option<&str>,
     ) -> Option<Self> {
-        let from = checks.parse("from", date(from));
-        let to = checks.parse("to", date(to));
+        let dates = Dates::check(checks, from, to);
         let interval = checks.parse("interval", Interval::parse(interval));
-        let (from, to, interval) = (from?, to?, interval?);
-        let days = (to - from).num_days();
-        let fits = checks.parse(
-            "to",
-            if days <= 0 {
-                Err("must be after `from`".to_owned())
-            } else if days > MAX_DAYS {
-                Err(format!("a report covers at most {MAX_DAYS} days"))
-            } else {
-                Ok(())
-            },
-        );
-        let buckets = checks.parse(
-            "interval",
-            if interval.buckets_at_most(days) <= MAX_BUCKETS {
-                Ok(())
-            } else {
-                Err(format!(
-                    "makes more than {MAX_BUCKETS} buckets of this period: choose a longer one"
-                ))
-            },
-        );
-        fits.and(buckets).map(|()| Self { from, to, interval })
+        let (dates, interval) = (dates?, interval?);
+        let buckets = if interval.buckets_at_most(dates.days()) <= MAX_BUCKETS {
+            Ok(())
+        } else {
+            Err(format!(
+                "makes more than {MAX_BUCKETS} buckets of this period: choose a longer one"
+            ))
+        };
+        checks
+            .parse("interval", buckets)
+            .map(|()| Self { dates, interval })
     }
 
     /// The period of the same length that ends where this one starts.
     pub fn previous(self) -> Self {
         Self {
-            from: self.from - (self.to - self.from),
-            to: self.from,
+            dates: self.dates.previous(),
             interval: self.interval,
         }
     }
@@ -152,8 +196,39 @@ mod tests {
         let march = period(Some("2026-03-01"), Some("2026-04-01"), Some("week")).unwrap();
         assert_eq!(march.interval, Interval::Week);
         let before = march.previous();
-        assert_eq!((before.from, before.to), (day("2026-01-29"), day("2026-03-01")));
+        assert_eq!(
+            (before.dates.from, before.dates.to),
+            (day("2026-01-29"), day("2026-03-01"))
+        );
         assert_eq!(before.interval, Interval::Week);
+    }
+
+    #[test]
+    fn whole_months_are_those_the_dates_cover_from_first_to_last_day() {
+        let months = |from: &str, to: &str| {
+            let (first, end) = Dates {
+                from: day(from),
+                to: day(to),
+            }
+            .whole_months();
+            (first.to_string(), end.to_string())
+        };
+        assert_eq!(
+            months("2026-01-15", "2026-04-10"),
+            ("2026-02-01".into(), "2026-04-01".into())
+        );
+        assert_eq!(
+            months("2026-01-01", "2026-03-01"),
+            ("2026-01-01".into(), "2026-03-01".into())
+        );
+        assert_eq!(
+            months("2026-01-15", "2026-02-20"),
+            ("2026-01-15".into(), "2026-01-15".into())
+        );
+        assert_eq!(
+            months("2026-12-02", "2027-02-01"),
+            ("2027-01-01".into(), "2027-02-01".into())
+        );
     }
 
     #[test]
@@ -171,6 +246,10 @@ mod tests {
         assert_eq!(
             period(Some("2026-03-02"), Some("2026-03-02"), None).unwrap_err(),
             ["to"]
+        );
+        assert_eq!(
+            period(None, None, Some("year")).unwrap_err(),
+            ["from", "to", "interval"]
         );
         assert_eq!(
             period(Some("2020-01-01"), Some("2026-01-01"), Some("month")).unwrap_err(),

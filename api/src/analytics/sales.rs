@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::export::{Cell, Table};
+use super::fold::Rollup;
 use super::period::{Interval, Period};
 use super::zone;
 use crate::db::StoreTx;
@@ -223,16 +224,16 @@ async fn sales_of(
     let rows: Vec<BucketRow> = sqlx::query_as(SALES_PER_BUCKET)
         .bind(tx.store.id)
         .bind(dated_by.name())
-        .bind(period.from)
-        .bind(period.to)
+        .bind(period.dates.from)
+        .bind(period.dates.to)
         .bind(zone)
         .bind(period.interval.unit())
         .fetch_all(tx.conn())
         .await?;
     let totals = rows.iter().fold(Sums::default(), |sum, row| sum + row.sums);
     Ok(SalesPeriod {
-        from: period.from,
-        to: period.to,
+        from: period.dates.from,
+        to: period.dates.to,
         totals: totals.into(),
         series: rows
             .into_iter()
@@ -243,6 +244,27 @@ async fn sales_of(
             .collect(),
     })
 }
+
+/// Sales per store and local hour, once dated by the event, once by the order.
+pub const ROLLUP: Rollup = Rollup {
+    table: "sales_by_hour",
+    fold: "\
+    INSERT INTO sales_by_hour AS r (store_id, dated_by, hour_start, orders, units, gross_minor, \
+        discounts_minor, returns_minor, returned_units) \
+    SELECT f.store_id, d.dated_by, \
+        local_hour_start(CASE d.dated_by WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END, $4), \
+        sum(f.orders), sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), \
+        sum(f.returned_units) \
+    FROM sales_facts f CROSS JOIN (VALUES ('transaction'), ('order')) AS d (dated_by) \
+    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
+    GROUP BY 1, 2, 3 \
+    ON CONFLICT (store_id, dated_by, hour_start) DO UPDATE SET \
+        orders = r.orders + excluded.orders, units = r.units + excluded.units, \
+        gross_minor = r.gross_minor + excluded.gross_minor, \
+        discounts_minor = r.discounts_minor + excluded.discounts_minor, \
+        returns_minor = r.returns_minor + excluded.returns_minor, \
+        returned_units = r.returned_units + excluded.returned_units",
+};
 
 /// The sums of store $1's sales dated by $2 per bucket of unit $6 from
 /// local date $3 to $4 in zone $5 (the transaction's zone): the hourly

@@ -7,123 +7,13 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::{Value, json};
 use shopfleet_api::analytics::fold::{self, Folded, From};
 use shopfleet_api::ids::StoreId;
-use sqlx::{Connection, PgConnection};
-use support::{As, Shop, access, product};
-
-/// A shop whose history is written through the API, then moved in time.
-struct History {
-    shop: Shop,
-    store: StoreId,
-    /// The superuser, in the tenant database: only it moves history.
-    db: PgConnection,
-    mug: String,
-    tee: String,
-}
-
-impl History {
-    async fn new() -> Self {
-        let shop = Shop::new().await;
-        let tenant = shop.app.tenant();
-        let options = tenant.admin.options.clone().database(&tenant.names.database);
-        let db = PgConnection::connect_with(&options).await.unwrap();
-        let store = StoreId(shop.base.trim_start_matches("/v1/stores/").parse().unwrap());
-        let mug = shop.variant(product("Mug", "MUG", 1000)).await;
-        let tee = shop.variant(product("Tee", "TEE", 2500)).await;
-        shop.receive(&mug, 100).await;
-        shop.receive(&tee, 100).await;
-        shop.app
-            .post(
-                &format!("{}/promotions", shop.base),
-                shop.staff(),
-                json!({"name": "Five off", "rule": {"kind": "fixed_amount", "amount_minor": 500}, "code": "SAVE5"}),
-            )
-            .await
-            .expect(201);
-        Self {
-            shop,
-            store,
-            db,
-            mug,
-            tee,
-        }
-    }
-
-    /// An order of `lines` (variant, units) placed by the staff at `placed`.
-    async fn place(&mut self, lines: &[(&str, i32)], code: Option<&str>, placed: &str) -> Value {
-        let lines: Vec<Value> = lines
-            .iter()
-            .map(|(variant, quantity)| json!({"variant_id": variant, "quantity": quantity}))
-            .collect();
-        let order = self
-            .shop
-            .order(self.shop.staff(), json!({"lines": lines, "promotion_code": code}))
-            .await
-            .expect(201);
-        sqlx::query(
-            "WITH o AS (UPDATE orders SET created_at = $2::timestamptz WHERE id = $1) \
-             UPDATE order_events SET created_at = $2::timestamptz WHERE order_id = $1 AND kind = 'created'",
-        )
-        .bind(order_id(&order))
-        .bind(placed)
-        .execute(&mut self.db)
-        .await
-        .unwrap();
-        order
-    }
-
-    /// A change (`pay`, `cancel`, `refunds`) of `order` by the staff, at `at`.
-    async fn change(&mut self, order: &Value, change: &str, body: Value, at: &str) -> Value {
-        let path = format!("/orders/{}/{change}", order["id"].as_str().unwrap());
-        let key = uuid::Uuid::new_v4().to_string();
-        let changed = self
-            .shop
-            .app
-            .send(self.shop.keyed(&path, self.shop.staff(), &key, &body))
-            .await
-            .expect(200);
-        sqlx::query(
-            "UPDATE order_events SET created_at = $2::timestamptz \
-             WHERE id = (SELECT id FROM order_events WHERE order_id = $1 ORDER BY id DESC LIMIT 1)",
-        )
-        .bind(order_id(order))
-        .bind(at)
-        .execute(&mut self.db)
-        .await
-        .unwrap();
-        changed
-    }
-
-    /// A placed order, paid at the same moment.
-    async fn sale(&mut self, lines: &[(&str, i32)], code: Option<&str>, at: &str) -> Value {
-        let order = self.place(lines, code, at).await;
-        self.change(&order, "pay", json!({}), at).await
-    }
-
-    async fn fold(&self) {
-        let folded = fold::fold(&self.shop.app.state.db, self.store, From::LastMark)
-            .await
-            .unwrap();
-        assert_eq!(folded, Folded::UpTo);
-    }
-
-    async fn sales(&self, query: &str) -> Value {
-        self.shop
-            .app
-            .get(
-                &format!("{}/analytics/sales?{query}", self.shop.base),
-                self.shop.staff(),
-            )
-            .await
-            .expect(200)
-    }
-}
-
-fn order_id(order: &Value) -> uuid::Uuid {
-    order["id"].as_str().unwrap().parse().unwrap()
-}
+use support::history::History;
+use support::{As, access};
 
 /// The figures of a bucket or period: orders, units sold, units returned,
 /// gross, discounts, returns, net, average order value (None: null).
@@ -517,48 +407,6 @@ async fn the_sales_series_comes_as_csv_when_asked() {
     );
 }
 
-impl History {
-    /// A category; its id.
-    async fn category(&self, name: &str) -> String {
-        let slug = name.to_lowercase();
-        self.shop
-            .app
-            .post(
-                &format!("{}/categories", self.shop.base),
-                self.shop.staff(),
-                json!({"name": name, "slug": slug}),
-            )
-            .await
-            .expect(201)["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// An active product in `categories`, 100 of each variant in stock; its variants' ids.
-    async fn stocked(&self, body: Value) -> Vec<String> {
-        let product = self.shop.create(body).await;
-        let mut variants = Vec::new();
-        for variant in product["variants"].as_array().unwrap() {
-            let id = variant["id"].as_str().unwrap().to_owned();
-            self.shop.receive(&id, 100).await;
-            variants.push(id);
-        }
-        variants
-    }
-
-    async fn top(&self, query: &str) -> Value {
-        self.shop
-            .app
-            .get(
-                &format!("{}/analytics/top?{query}", self.shop.base),
-                self.shop.staff(),
-            )
-            .await
-            .expect(200)
-    }
-}
-
 /// (name, net units, net sales) of each item of a list.
 fn ranking(list: &Value) -> Vec<(String, i64, i64)> {
     list["items"]
@@ -682,4 +530,54 @@ async fn the_best_sellers_come_from_whole_months_and_days_in_the_stores_time_zon
         .await
         .expect_problem(422, "validation");
     assert_eq!(support::problem_fields(&bad), ["by", "rank", "limit"]);
+}
+
+#[actix_web::test]
+async fn folds_racing_each_other_and_new_orders_count_every_sale_once() {
+    let h = History::new().await;
+    let (shop, mug, store) = (&h.shop, &h.mug, h.store);
+    let db = &shop.app.state.db;
+    let selling = AtomicBool::new(true);
+    // Two replicas fold as fast as they can while 40 mugs are sold, one by one.
+    let folder = async || {
+        let mut folds = 0;
+        while selling.load(Ordering::Relaxed) {
+            if fold::fold(db, store, From::LastMark).await.unwrap() == Folded::UpTo {
+                folds += 1;
+            }
+            tokio::task::yield_now().await;
+        }
+        folds
+    };
+    let sales = async {
+        for _ in 0..40 {
+            let order = shop
+                .order(
+                    shop.staff(),
+                    json!({"lines": [{"variant_id": mug, "quantity": 1}]}),
+                )
+                .await
+                .expect(201);
+            let pay = format!("/orders/{}/pay", order["id"].as_str().unwrap());
+            let key = uuid::Uuid::new_v4().to_string();
+            shop.app
+                .send(shop.keyed(&pay, shop.staff(), &key, &json!({})))
+                .await
+                .expect(200);
+        }
+        selling.store(false, Ordering::Relaxed);
+    };
+    let ((), first, second) = futures::join!(sales, folder(), folder());
+    assert!(first + second > 1, "the folds did not run while the mugs sold");
+    // Today and its neighbours in Berlin, whichever day it is there.
+    let today = jiff::Zoned::now().in_tz("Europe/Berlin").unwrap().date();
+    let query = format!(
+        "from={}&to={}",
+        today.yesterday().unwrap(),
+        today.tomorrow().unwrap().tomorrow().unwrap()
+    );
+    let every_sale = figures([40, 40, 0, 40000, 0, 0, 40000], Some(1000));
+    assert_eq!(h.sales(&query).await["current"]["totals"], every_sale);
+    h.fold().await;
+    assert_eq!(h.sales(&query).await["current"]["totals"], every_sale);
 }

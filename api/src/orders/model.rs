@@ -96,7 +96,8 @@ pub struct OrderEvent {
     pub to_status: Status,
     /// Money that moved: paid, or refunded.
     pub amount_minor: i64,
-    /// For refunds: `[{"line_id", "quantity", "amount_minor"}]`.
+    /// What a refund, or the cancellation of a paid order, gave back:
+    /// `[{"line_id", "quantity", "amount_minor"}]`.
     #[schema(value_type = Vec<Object>)]
     pub lines: sqlx::types::Json<serde_json::Value>,
     pub note: String,

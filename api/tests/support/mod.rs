@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod history;
+
 use std::sync::Arc;
 
 use actix_web::http::{Method, StatusCode};

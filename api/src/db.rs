@@ -24,9 +24,10 @@ pub fn expected_schema_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// An active store's currency ($1 the store). Public, with [`scope_statement`],
+/// An active store's currency and industry ($1 the store). Public, with [`scope_statement`],
 /// so `bench/api-load` runs the same SQL.
-pub const ACTIVE_STORE: &str = "SELECT currency::text FROM stores WHERE id = $1 AND archived_at IS NULL";
+pub const ACTIVE_STORE: &str =
+    "SELECT currency::text, industry FROM stores WHERE id = $1 AND archived_at IS NULL";
 
 /// The statement that opens a store's transaction: `BEGIN` and the RLS
 /// setting in one round trip. The id is a parsed UUID, so formatting it into
@@ -55,6 +56,8 @@ pub struct Db {
 pub struct Store {
     pub id: StoreId,
     pub currency: String,
+    /// `retail`, `hospitality` or `events`.
+    pub industry: String,
 }
 
 /// A transaction that sees only one store's rows: `shopfleet.store_id` is
@@ -116,13 +119,17 @@ impl Db {
         let store = match self.stores.get(&store) {
             Some(known) => known,
             None => {
-                let currency: Option<String> = sqlx::query_scalar(ACTIVE_STORE)
+                let found: Option<(String, String)> = sqlx::query_as(ACTIVE_STORE)
                     .bind(store)
                     .fetch_optional(&self.pool)
                     .await?;
-                let currency =
-                    currency.ok_or_else(|| ApiError::NotFound(format!("store {store} does not exist")))?;
-                let found = Store { id: store, currency };
+                let (currency, industry) =
+                    found.ok_or_else(|| ApiError::NotFound(format!("store {store} does not exist")))?;
+                let found = Store {
+                    id: store,
+                    currency,
+                    industry,
+                };
                 self.stores.insert(store, found.clone());
                 found
             }

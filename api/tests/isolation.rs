@@ -403,6 +403,8 @@ impl StoreB {
             (("GET", ""), case(none(), Shown)),
             (("GET", "/analytics/sales"), case(none(), Forbidden)),
             (("GET", "/analytics/top"), case(none(), Forbidden)),
+            (("GET", "/analytics/funnel"), case(none(), Forbidden)),
+            (("GET", "/analytics/hospitality"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
             (
                 ("POST", "/categories"),

@@ -13,6 +13,8 @@ pub struct Table {
 pub enum Cell {
     Text(String),
     Number(i64),
+    /// A ratio already rounded (a percent with two decimals).
+    Decimal(f64),
     /// No value (an average of nothing).
     Empty,
 }
@@ -26,6 +28,12 @@ impl From<i64> for Cell {
 impl From<Option<i64>> for Cell {
     fn from(value: Option<i64>) -> Self {
         value.map_or(Self::Empty, Self::Number)
+    }
+}
+
+impl From<Option<f64>> for Cell {
+    fn from(value: Option<f64>) -> Self {
+        value.map_or(Self::Empty, Self::Decimal)
     }
 }
 
@@ -84,6 +92,7 @@ impl Cell {
     fn render(&self) -> String {
         match self {
             Self::Number(value) => value.to_string(),
+            Self::Decimal(value) => value.to_string(),
             Self::Empty => String::new(),
             Self::Text(text) => {
                 // A spreadsheet runs a cell that starts like a formula: text
@@ -116,16 +125,16 @@ mod tests {
     #[test]
     fn cells_are_quoted_when_needed_and_never_run_as_formulas() {
         let table = Table {
-            header: &["title", "units", "average"],
+            header: &["title", "units", "average", "percent"],
             rows: vec![
-                vec!["Mug, large".into(), 3.into(), None.into()],
-                vec!["Say \"hi\"".into(), (-2).into(), Some(150).into()],
-                vec!["=HYPERLINK(\"x\")".into(), 0.into(), Some(-1).into()],
+                vec!["Mug, large".into(), 3.into(), Cell::Empty, Cell::Decimal(12.5)],
+                vec!["Say \"hi\"".into(), (-2).into(), Some(150).into(), Cell::Empty],
+                vec!["=HYPERLINK(\"x\")".into(), 0.into(), Some(-1).into(), Cell::Empty],
             ],
         };
         assert_eq!(
             table.to_csv(),
-            "title,units,average\r\n\"Mug, large\",3,\r\n\"Say \"\"hi\"\"\",-2,150\r\n\"'=HYPERLINK(\"\"x\"\")\",0,-1\r\n"
+            "title,units,average,percent\r\n\"Mug, large\",3,,12.5\r\n\"Say \"\"hi\"\"\",-2,150,\r\n\"'=HYPERLINK(\"\"x\"\")\",0,-1,\r\n"
         );
     }
 }

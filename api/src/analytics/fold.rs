@@ -101,10 +101,9 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
     let below = match (&progress, from) {
         (Some((below, folded_zone)), From::LastMark) if *folded_zone == zone => below.clone(),
         _ => {
-            for rollup in ROLLUPS {
+            for table in ROLLUPS.iter().flat_map(|rollup| rollup.tables) {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {} WHERE store_id = $1",
-                    rollup.table
+                    "DELETE FROM {table} WHERE store_id = $1"
                 )))
                 .bind(store)
                 .execute(tx.conn())
@@ -135,18 +134,21 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// A table the fold keeps: its name, and the statement that adds the
-/// facts of store $1's transactions in [$2, $3) to it, cut in zone $4.
+/// What the fold keeps: its tables, and the statement that adds the facts
+/// of store $1's transactions in [$2, $3) to them, cut in zone $4.
 pub struct Rollup {
-    pub table: &'static str,
+    pub tables: &'static [&'static str],
     pub fold: &'static str,
 }
 
 /// Every rollup, in the order they are folded.
-const ROLLUPS: [&Rollup; 3] = [
+const ROLLUPS: [&Rollup; 6] = [
     &super::sales::ROLLUP,
     &super::products::DAY_ROLLUP,
     &super::products::MONTH_ROLLUP,
+    &super::funnel::ROLLUP,
+    &super::hospitality::NIGHTS_ROLLUP,
+    &super::hospitality::STAYS_ROLLUP,
 ];
 
 /// A serialization failure (another fold committed since this snapshot)

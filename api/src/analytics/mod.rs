@@ -5,13 +5,18 @@
 
 pub mod export;
 pub mod fold;
+pub mod funnel;
+pub mod hospitality;
 pub mod period;
 pub mod products;
+pub mod ratio;
 pub mod sales;
 pub mod zone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use self::funnel::FunnelReport;
+use self::hospitality::HospitalityReport;
 use self::period::{Dates, Period};
 use self::products::{Dimension, Rank, TopReport};
 use self::sales::{DatedBy, SalesReport};
@@ -22,13 +27,15 @@ use crate::validate::Checks;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(sales_report, top_report))]
+#[openapi(paths(sales_report, top_report, funnel_report, hospitality_report))]
 pub struct Api;
 
 /// The routes, inside the app's `/v1/stores/{store_id}` scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/analytics/sales", web::get().to(sales_report))
-        .route("/analytics/top", web::get().to(top_report));
+        .route("/analytics/top", web::get().to(top_report))
+        .route("/analytics/funnel", web::get().to(funnel_report))
+        .route("/analytics/hospitality", web::get().to(hospitality_report));
 }
 
 /// The query of the sales report.
@@ -129,4 +136,85 @@ async fn top_report(
         .transaction(async |tx| products::report(tx, dates, by, rank, limit, compare).await)
         .await?;
     Ok(export::respond(&request, &report, TopReport::table))
+}
+
+/// The query of a report over a period cut into buckets.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    /// The first local date, in the store's time zone (`2026-03-01`).
+    pub from: Option<String>,
+    /// The local date after the last (excluded).
+    pub to: Option<String>,
+    /// `hour`, `day` (the default), `week` (from Monday) or `month`.
+    pub interval: Option<String>,
+    /// `previous_period`: also the period of the same length just before.
+    pub compare: Option<String>,
+}
+
+impl PeriodQuery {
+    /// The period and whether to compare, every bad parameter named.
+    fn check(&self) -> Result<(Period, bool), ApiError> {
+        let mut checks = Checks::default();
+        let period = Period::check(
+            &mut checks,
+            self.from.as_deref(),
+            self.to.as_deref(),
+            self.interval.as_deref(),
+        );
+        let compare = checks.parse("compare", period::compares(self.compare.as_deref()));
+        checks.finish_with((period, compare))
+    }
+}
+
+/// The funnel: sessions of the shop front by the bucket of their first
+/// event, and how many of them viewed a product, added to the cart, started
+/// a checkout and purchased, each step counting only sessions that took
+/// every step before it (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/funnel", tag = "analytics",
+    params(("store_id" = StoreId, Path), PeriodQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (FunnelReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn funnel_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<PeriodQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (period, compare) = query.check()?;
+    let report = caller
+        .transaction(async |tx| funnel::report(tx, period, compare).await)
+        .await?;
+    Ok(export::respond(&request, &report, FunnelReport::table))
+}
+
+/// Hospitality: rooms by night of stay (occupancy, ADR, RevPAR, arrivals,
+/// length of stay, lead time) and tables by day of sale (covers, average
+/// check per cover), by day, week or month (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/hospitality", tag = "analytics",
+    params(("store_id" = StoreId, Path), PeriodQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (HospitalityReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff; 422 for an hourly interval", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn hospitality_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<PeriodQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (period, compare) = query.check()?;
+    hospitality::check_interval(&period)
+        .map_err(|detail| ApiError::Validation(vec![crate::error::FieldError::new("interval", detail)]))?;
+    let report = caller
+        .transaction(async |tx| hospitality::report(tx, period, compare).await)
+        .await?;
+    Ok(export::respond(&request, &report, HospitalityReport::table))
 }

@@ -219,7 +219,7 @@ async fn top(
 
 /// Sales per variant and local day of the event.
 pub const DAY_ROLLUP: Rollup = Rollup {
-    table: "sales_by_variant_day",
+    tables: &["sales_by_variant_day"],
     fold: "\
     INSERT INTO sales_by_variant_day AS r (store_id, day, variant_id, product_id, units, gross_minor, \
         discounts_minor, returns_minor, returned_units) \
@@ -237,7 +237,7 @@ pub const DAY_ROLLUP: Rollup = Rollup {
 
 /// Sales per variant and local month of the event.
 pub const MONTH_ROLLUP: Rollup = Rollup {
-    table: "sales_by_variant_month",
+    tables: &["sales_by_variant_month"],
     fold: "\
     INSERT INTO sales_by_variant_month AS r (store_id, month, variant_id, product_id, units, gross_minor, \
         discounts_minor, returns_minor, returned_units) \

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::export::{Cell, Table};
 use super::fold::Rollup;
 use super::period::{Interval, Period};
+use super::ratio::average;
 use super::zone;
 use crate::db::StoreTx;
 use crate::error::ApiError;
@@ -48,6 +49,10 @@ pub struct Sums {
     pub discounts_minor: i64,
     pub returns_minor: i64,
     pub returned_units: i64,
+    /// The guests of orders with a party size, and what those orders sold
+    /// (gross − discounts): the hospitality report's covers.
+    pub covers: i64,
+    pub covered_sales_minor: i64,
 }
 
 impl std::ops::Add for Sums {
@@ -60,6 +65,8 @@ impl std::ops::Add for Sums {
             discounts_minor: self.discounts_minor + other.discounts_minor,
             returns_minor: self.returns_minor + other.returns_minor,
             returned_units: self.returned_units + other.returned_units,
+            covers: self.covers + other.covers,
+            covered_sales_minor: self.covered_sales_minor + other.covered_sales_minor,
         }
     }
 }
@@ -98,12 +105,6 @@ impl From<Sums> for SalesFigures {
             average_order_value_minor: average(sold, sums.orders),
         }
     }
-}
-
-/// `total ÷ count` rounded half up (totals here are never negative); None
-/// for a count of zero.
-pub fn average(total: i64, count: i64) -> Option<i64> {
-    (count > 0).then(|| (2 * total + count).div_euclid(2 * count))
 }
 
 /// One bucket of a series.
@@ -208,11 +209,31 @@ pub async fn report(
     })
 }
 
+/// A bucket's start (with the store's offset) and its sums.
 #[derive(sqlx::FromRow)]
-struct BucketRow {
-    start: String,
+pub struct BucketSums {
+    pub start: String,
     #[sqlx(flatten)]
-    sums: Sums,
+    pub sums: Sums,
+}
+
+/// The sums of each bucket of `period` (zeros included), dated by `dated_by`,
+/// cut in `zone` (the transaction's, see `zone::use_store_zone`).
+pub async fn sums_per_bucket(
+    tx: &mut StoreTx,
+    period: Period,
+    dated_by: DatedBy,
+    zone: &str,
+) -> Result<Vec<BucketSums>, ApiError> {
+    Ok(sqlx::query_as(SALES_PER_BUCKET)
+        .bind(tx.store.id)
+        .bind(dated_by.name())
+        .bind(period.dates.from)
+        .bind(period.dates.to)
+        .bind(zone)
+        .bind(period.interval.unit())
+        .fetch_all(tx.conn())
+        .await?)
 }
 
 async fn sales_of(
@@ -221,15 +242,7 @@ async fn sales_of(
     dated_by: DatedBy,
     zone: &str,
 ) -> Result<SalesPeriod, ApiError> {
-    let rows: Vec<BucketRow> = sqlx::query_as(SALES_PER_BUCKET)
-        .bind(tx.store.id)
-        .bind(dated_by.name())
-        .bind(period.dates.from)
-        .bind(period.dates.to)
-        .bind(zone)
-        .bind(period.interval.unit())
-        .fetch_all(tx.conn())
-        .await?;
+    let rows = sums_per_bucket(tx, period, dated_by, zone).await?;
     let totals = rows.iter().fold(Sums::default(), |sum, row| sum + row.sums);
     Ok(SalesPeriod {
         from: period.dates.from,
@@ -247,14 +260,14 @@ async fn sales_of(
 
 /// Sales per store and local hour, once dated by the event, once by the order.
 pub const ROLLUP: Rollup = Rollup {
-    table: "sales_by_hour",
+    tables: &["sales_by_hour"],
     fold: "\
     INSERT INTO sales_by_hour AS r (store_id, dated_by, hour_start, orders, units, gross_minor, \
-        discounts_minor, returns_minor, returned_units) \
+        discounts_minor, returns_minor, returned_units, covers, covered_sales_minor) \
     SELECT f.store_id, d.dated_by, \
         local_hour_start(CASE d.dated_by WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END, $4), \
         sum(f.orders), sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), \
-        sum(f.returned_units) \
+        sum(f.returned_units), sum(f.covers), sum(f.covered_sales_minor) \
     FROM sales_facts f CROSS JOIN (VALUES ('transaction'), ('order')) AS d (dated_by) \
     WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
     GROUP BY 1, 2, 3 \
@@ -263,7 +276,9 @@ pub const ROLLUP: Rollup = Rollup {
         gross_minor = r.gross_minor + excluded.gross_minor, \
         discounts_minor = r.discounts_minor + excluded.discounts_minor, \
         returns_minor = r.returns_minor + excluded.returns_minor, \
-        returned_units = r.returned_units + excluded.returned_units",
+        returned_units = r.returned_units + excluded.returned_units, \
+        covers = r.covers + excluded.covers, \
+        covered_sales_minor = r.covered_sales_minor + excluded.covered_sales_minor",
 };
 
 /// The sums of store $1's sales dated by $2 per bucket of unit $6 from
@@ -276,47 +291,36 @@ const SALES_PER_BUCKET: &str = "\
     WITH folded AS ( \
         SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $5 \
     ), bounds AS ( \
-        SELECT $3::date::timestamptz AS start, $4::date::timestamptz AS stop \
+        SELECT $3::date::timestamp AT TIME ZONE $5 AS start, $4::date::timestamp AT TIME ZONE $5 AS stop \
     ), hours AS ( \
         SELECT r.hour_start, r.orders, r.units, r.gross_minor, r.discounts_minor, r.returns_minor, \
-            r.returned_units \
+            r.returned_units, r.covers, r.covered_sales_minor \
         FROM sales_by_hour r, folded, bounds b \
         WHERE r.store_id = $1 AND r.dated_by = $2 AND r.hour_start >= b.start AND r.hour_start < b.stop \
         UNION ALL \
         SELECT local_hour_start(t.dated, $5), t.orders, t.units, t.gross_minor, t.discounts_minor, \
-            t.returns_minor, t.returned_units \
+            t.returns_minor, t.returned_units, t.covers, t.covered_sales_minor \
         FROM (SELECT CASE $2 WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END AS dated, f.* \
               FROM sales_facts f \
               WHERE f.store_id = $1 AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8)) t, \
             bounds b \
         WHERE t.dated >= b.start AND t.dated < b.stop \
-    ), buckets AS ( \
-        SELECT DISTINCT CASE $6 WHEN 'hour' THEN local_hour_start(s, $5) ELSE date_trunc($6, s) END AS start \
-        FROM bounds b, generate_series(b.start, b.stop - interval '1 microsecond', \
-            CASE $6 WHEN 'hour' THEN interval '15 minutes' ELSE interval '1 day' END) s \
     ) \
     SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
         coalesce(sum(h.orders), 0)::bigint AS orders, coalesce(sum(h.units), 0)::bigint AS units, \
         coalesce(sum(h.gross_minor), 0)::bigint AS gross_minor, \
         coalesce(sum(h.discounts_minor), 0)::bigint AS discounts_minor, \
         coalesce(sum(h.returns_minor), 0)::bigint AS returns_minor, \
-        coalesce(sum(h.returned_units), 0)::bigint AS returned_units \
-    FROM buckets k LEFT JOIN hours h \
-        ON k.start = CASE $6 WHEN 'hour' THEN h.hour_start ELSE date_trunc($6, h.hour_start) END \
+        coalesce(sum(h.returned_units), 0)::bigint AS returned_units, \
+        coalesce(sum(h.covers), 0)::bigint AS covers, \
+        coalesce(sum(h.covered_sales_minor), 0)::bigint AS covered_sales_minor \
+    FROM report_buckets($3, $4, $6, $5) AS k (start) \
+    LEFT JOIN hours h ON bucket_start(h.hour_start, $6, $5) = k.start \
     GROUP BY k.start ORDER BY k.start";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_average_rounds_half_up_and_is_absent_without_orders() {
-        assert_eq!(average(1000, 3), Some(333));
-        assert_eq!(average(1001, 2), Some(501));
-        assert_eq!(average(1003, 2), Some(502));
-        assert_eq!(average(0, 4), Some(0));
-        assert_eq!(average(500, 0), None);
-    }
 
     #[test]
     fn net_sales_take_discounts_and_returns_off_gross() {
@@ -327,6 +331,7 @@ mod tests {
             discounts_minor: 500,
             returns_minor: 1000,
             returned_units: 1,
+            ..Sums::default()
         });
         assert_eq!(figures.net_sales_minor, 3500);
         assert_eq!(figures.average_order_value_minor, Some(2250));

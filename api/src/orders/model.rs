@@ -31,6 +31,12 @@ pub struct Order {
     pub refunded_minor: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_code: Option<String>,
+    /// The shop front's session it was placed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<uuid::Uuid>,
+    /// The guests a table order serves (hospitality).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub party_size: Option<i16>,
     /// `user:<id>`, or `key:secret`.
     pub placed_by: String,
     pub version: i32,
@@ -117,6 +123,12 @@ pub struct NewOrderRequest {
     pub promotion_code: Option<String>,
     /// Staff only: the customer the order is for. A customer's own order is always theirs.
     pub customer_id: Option<UserId>,
+    /// The shop front's session (as in its storefront events): the funnel's
+    /// purchase step.
+    pub session_id: Option<uuid::Uuid>,
+    /// A hospitality store's table order: the guests it serves (covers).
+    #[schema(minimum = 1, maximum = 100)]
+    pub party_size: Option<i16>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]

@@ -39,6 +39,9 @@ pub fn check(request: &NewOrderRequest) -> Result<(), ApiError> {
     if let Some(code) = &request.promotion_code {
         checks.check(is_code(code.trim()), "promotion_code", "is not a promotion code");
     }
+    if let Some(party) = request.party_size {
+        checks.check((1..=100).contains(&party), "party_size", "must be from 1 to 100");
+    }
     checks.finish()
 }
 
@@ -61,6 +64,12 @@ pub async fn place(
     placement: &Placement<'_>,
 ) -> Result<Order, ApiError> {
     let Placement { customer, actor, .. } = *placement;
+    if request.party_size.is_some() && tx.store.industry != "hospitality" {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "party_size",
+            "only a hospitality store's orders have a party size",
+        )]));
+    }
     let wanted: Vec<_> = request.lines.iter().map(|line| line.variant_id).collect();
     let offers = sql::offers_for_variants(tx, &wanted).await?;
     // One clock for the whole order: what is on sale, and which promotions run.
@@ -96,6 +105,8 @@ pub async fn place(
             discount,
             promotion_code: code,
             placed_by: actor,
+            session_id: request.session_id,
+            party_size: request.party_size,
             lines: &lines,
             discounts: &discounts,
         },

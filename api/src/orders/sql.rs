@@ -14,7 +14,7 @@ use crate::promotions::model::AppliedDiscount;
 macro_rules! order_columns {
     () => {
         "id, number, store_id, customer_id, status, currency, subtotal_minor, discount_minor, total_minor, \
-         paid_minor, refunded_minor, promotion_code, placed_by, version, created_at, updated_at"
+         paid_minor, refunded_minor, promotion_code, session_id, party_size, placed_by, version, created_at, updated_at"
     };
 }
 
@@ -88,6 +88,8 @@ pub struct NewOrder<'a> {
     pub discount: i64,
     pub promotion_code: Option<&'a str>,
     pub placed_by: &'a str,
+    pub session_id: Option<uuid::Uuid>,
+    pub party_size: Option<i16>,
     pub lines: &'a [OrderLine],
     pub discounts: &'a [AppliedDiscount],
 }
@@ -97,7 +99,8 @@ pub struct NewOrder<'a> {
 /// Public for the benchmark.
 pub const INSERT_ORDER: &str = concat!(
     "WITH o AS (INSERT INTO orders (id, store_id, customer_id, status, currency, subtotal_minor, discount_minor, \
-     total_minor, promotion_code, placed_by) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $5 - $6, $7, $8) RETURNING ",
+     total_minor, promotion_code, placed_by, session_id, party_size) \
+     VALUES ($1, $2, $3, 'pending', $4, $5, $6, $5 - $6, $7, $8, $25, $26) RETURNING ",
     order_columns!(),
     "), lines AS (INSERT INTO order_lines (id, store_id, order_id, position, product_id, variant_id, sku, title, \
      night, stock_id, quantity, unit_price_minor, subtotal_minor, discount_minor, total_minor) \
@@ -151,6 +154,8 @@ pub async fn insert_order(
         .bind(discounts.iter().map(|d| d.code.clone()).collect::<Vec<_>>())
         .bind(discounts.iter().map(|d| d.amount_minor).collect::<Vec<_>>())
         .bind(event)
+        .bind(order.session_id)
+        .bind(order.party_size)
         .fetch_one(tx.conn())
         .await
         .map_err(|error| match &error {

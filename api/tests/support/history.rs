@@ -1,7 +1,7 @@
 //! A store's history of orders, written through the API and then moved in
 //! time by the superuser, for the analytics tests: two products (a mug at
 //! 10.00 and a tee at 25.00, 100 of each in stock) and a promotion `SAVE5`
-//! (5.00 off an order), in a Berlin store.
+//! (5.00 off an order), in a Berlin store of the industry asked for.
 
 use serde_json::{Value, json};
 use shopfleet_api::analytics::fold::{self, Folded, From};
@@ -21,12 +21,25 @@ pub struct History {
 }
 
 impl History {
+    /// A retail store's.
     pub async fn new() -> Self {
+        Self::of("retail").await
+    }
+
+    /// A store of `industry` (`retail`, `hospitality`, `events`).
+    pub async fn of(industry: &str) -> Self {
         let shop = Shop::new().await;
         let tenant = shop.app.tenant();
         let options = tenant.admin.options.clone().database(&tenant.names.database);
-        let db = PgConnection::connect_with(&options).await.unwrap();
+        let mut db = PgConnection::connect_with(&options).await.unwrap();
         let store = StoreId(shop.base.trim_start_matches("/v1/stores/").parse().unwrap());
+        // Before any request of the store, which would cache it.
+        sqlx::query("UPDATE stores SET industry = $2 WHERE id = $1")
+            .bind(store)
+            .bind(industry)
+            .execute(&mut db)
+            .await
+            .unwrap();
         let mug = shop.variant(product("Mug", "MUG", 1000)).await;
         let tee = shop.variant(product("Tee", "TEE", 2500)).await;
         shop.receive(&mug, 100).await;
@@ -54,11 +67,13 @@ impl History {
             .iter()
             .map(|(variant, quantity)| json!({"variant_id": variant, "quantity": quantity}))
             .collect();
-        let order = self
-            .shop
-            .order(self.shop.staff(), json!({"lines": lines, "promotion_code": code}))
+        self.place_order(json!({"lines": lines, "promotion_code": code}), placed)
             .await
-            .expect(201);
+    }
+
+    /// The order `body` placed by the staff at `placed`.
+    pub async fn place_order(&mut self, body: Value, placed: &str) -> Value {
+        let order = self.shop.order(self.shop.staff(), body).await.expect(201);
         sqlx::query(
             "WITH o AS (UPDATE orders SET created_at = $2::timestamptz WHERE id = $1) \
              UPDATE order_events SET created_at = $2::timestamptz WHERE order_id = $1 AND kind = 'created'",

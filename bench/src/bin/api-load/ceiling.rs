@@ -108,6 +108,8 @@ const INSERT_ORDER: Statement = Statement {
         "uuid[]", "text[]", "text[]", "text[]", "bigint[]",
         // the `created` event
         "uuid",
+        // the session, the party size
+        "uuid", "smallint",
     ],
 };
 /// Store $1, caller $2, key $3, status $4, body $5.
@@ -352,6 +354,8 @@ fn order_queries(order: &Order, answer: &str, store: &Store) -> Result<Vec<Query
             text_array([PROMOTION_CODE]),
             array([order.discount()]),
             literal(":new_event"),
+            None,
+            None,
         ],
     ));
     queries.push((

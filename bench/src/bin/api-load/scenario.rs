@@ -129,6 +129,8 @@ impl Order {
                 .collect(),
             promotion_code: Some(PROMOTION_CODE.to_owned()),
             customer_id: None,
+            session_id: None,
+            party_size: None,
         };
         let parsed = serde_json::to_string(&parsed).expect("an order request serialises");
         let fingerprint = sha256(&format!("orders.create\0{parsed}"));

@@ -405,6 +405,7 @@ impl StoreB {
             (("GET", "/analytics/top"), case(none(), Forbidden)),
             (("GET", "/analytics/funnel"), case(none(), Forbidden)),
             (("GET", "/analytics/hospitality"), case(none(), Forbidden)),
+            (("GET", "/analytics/events"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
             (
                 ("POST", "/categories"),

@@ -11,6 +11,7 @@ pub mod period;
 pub mod products;
 pub mod ratio;
 pub mod sales;
+pub mod ticketing;
 pub mod zone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,6 +21,7 @@ use self::hospitality::HospitalityReport;
 use self::period::{Dates, Period};
 use self::products::{Dimension, Rank, TopReport};
 use self::sales::{DatedBy, SalesReport};
+use self::ticketing::EventsReport;
 use crate::access::{StoreCaller, need};
 use crate::error::{ApiError, Problem};
 use crate::ids::StoreId;
@@ -27,7 +29,7 @@ use crate::validate::Checks;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(sales_report, top_report, funnel_report, hospitality_report))]
+#[openapi(paths(sales_report, top_report, funnel_report, hospitality_report, events_report))]
 pub struct Api;
 
 /// The routes, inside the app's `/v1/stores/{store_id}` scope.
@@ -35,7 +37,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/analytics/sales", web::get().to(sales_report))
         .route("/analytics/top", web::get().to(top_report))
         .route("/analytics/funnel", web::get().to(funnel_report))
-        .route("/analytics/hospitality", web::get().to(hospitality_report));
+        .route("/analytics/hospitality", web::get().to(hospitality_report))
+        .route("/analytics/events", web::get().to(events_report));
 }
 
 /// The query of the sales report.
@@ -217,4 +220,41 @@ async fn hospitality_report(
         .transaction(async |tx| hospitality::report(tx, period, compare).await)
         .await?;
     Ok(export::respond(&request, &report, HospitalityReport::table))
+}
+
+/// The query of a report over things dated in a period (events by their start).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DatesQuery {
+    /// The first local date, in the store's time zone (`2026-03-01`).
+    pub from: Option<String>,
+    /// The local date after the last (excluded).
+    pub to: Option<String>,
+}
+
+/// Events: each ticket product starting in the period, with its sell-through,
+/// revenue, average ticket price, sales velocity, days to half sold and,
+/// once started, its check-in and no-show rates (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/events", tag = "analytics",
+    params(("store_id" = StoreId, Path), DatesQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (EventsReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn events_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<DatesQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let dates = Dates::check(&mut checks, query.from.as_deref(), query.to.as_deref());
+    let dates = checks.finish_with(dates)?;
+    let report = caller
+        .transaction(async |tx| ticketing::report(tx, dates).await)
+        .await?;
+    Ok(export::respond(&request, &report, EventsReport::table))
 }

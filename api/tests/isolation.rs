@@ -406,6 +406,9 @@ impl StoreB {
             (("GET", "/analytics/funnel"), case(none(), Forbidden)),
             (("GET", "/analytics/hospitality"), case(none(), Forbidden)),
             (("GET", "/analytics/events"), case(none(), Forbidden)),
+            (("GET", "/analytics/customers"), case(none(), Forbidden)),
+            (("GET", "/analytics/cohorts"), case(none(), Forbidden)),
+            (("GET", "/analytics/rfm"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
             (
                 ("POST", "/categories"),

@@ -142,13 +142,14 @@ pub struct Rollup {
 }
 
 /// Every rollup, in the order they are folded.
-const ROLLUPS: [&Rollup; 6] = [
+const ROLLUPS: [&Rollup; 7] = [
     &super::sales::ROLLUP,
     &super::products::DAY_ROLLUP,
     &super::products::MONTH_ROLLUP,
     &super::funnel::ROLLUP,
     &super::hospitality::NIGHTS_ROLLUP,
     &super::hospitality::STAYS_ROLLUP,
+    &super::customers::ROLLUP,
 ];
 
 /// A serialization failure (another fold committed since this snapshot)

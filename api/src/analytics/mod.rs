@@ -3,6 +3,7 @@
 //! rollups kept by `fold` plus the raw facts past its mark, so an order
 //! committed a moment ago is already counted. Staff only.
 
+pub mod customers;
 pub mod export;
 pub mod fold;
 pub mod funnel;
@@ -16,6 +17,7 @@ pub mod zone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use self::customers::{CohortsReport, CustomersReport, RfmReport};
 use self::funnel::FunnelReport;
 use self::hospitality::HospitalityReport;
 use self::period::{Dates, Period};
@@ -29,7 +31,16 @@ use crate::validate::Checks;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(sales_report, top_report, funnel_report, hospitality_report, events_report))]
+#[openapi(paths(
+    sales_report,
+    top_report,
+    funnel_report,
+    hospitality_report,
+    events_report,
+    customers_report,
+    cohorts_report,
+    rfm_report
+))]
 pub struct Api;
 
 /// The routes, inside the app's `/v1/stores/{store_id}` scope.
@@ -38,7 +49,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/analytics/top", web::get().to(top_report))
         .route("/analytics/funnel", web::get().to(funnel_report))
         .route("/analytics/hospitality", web::get().to(hospitality_report))
-        .route("/analytics/events", web::get().to(events_report));
+        .route("/analytics/events", web::get().to(events_report))
+        .route("/analytics/customers", web::get().to(customers_report))
+        .route("/analytics/cohorts", web::get().to(cohorts_report))
+        .route("/analytics/rfm", web::get().to(rfm_report));
 }
 
 /// The query of the sales report.
@@ -250,11 +264,86 @@ async fn events_report(
     query: web::Query<DatesQuery>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let mut checks = Checks::default();
-    let dates = Dates::check(&mut checks, query.from.as_deref(), query.to.as_deref());
-    let dates = checks.finish_with(dates)?;
+    let dates = query.check()?;
     let report = caller
         .transaction(async |tx| ticketing::report(tx, dates).await)
         .await?;
     Ok(export::respond(&request, &report, EventsReport::table))
+}
+
+impl DatesQuery {
+    fn check(&self) -> Result<Dates, ApiError> {
+        let mut checks = Checks::default();
+        let dates = Dates::check(&mut checks, self.from.as_deref(), self.to.as_deref());
+        checks.finish_with(dates)
+    }
+}
+
+/// New and returning customers per bucket, and the period's repeat purchase
+/// rate (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/customers", tag = "analytics",
+    params(("store_id" = StoreId, Path), PeriodQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (CustomersReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn customers_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<PeriodQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (period, compare) = query.check()?;
+    let report = caller
+        .transaction(async |tx| customers::customers_report(tx, period, compare).await)
+        .await?;
+    Ok(export::respond(&request, &report, CustomersReport::table))
+}
+
+/// Cohort retention: customers by the month of their first order, and how
+/// many of them ordered in each month since (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/cohorts", tag = "analytics",
+    params(("store_id" = StoreId, Path), DatesQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (CohortsReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cohorts_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<DatesQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let dates = query.check()?;
+    let report = caller
+        .transaction(async |tx| customers::cohorts_report(tx, dates).await)
+        .await?;
+    Ok(export::respond(&request, &report, CohortsReport::table))
+}
+
+/// RFM segments of the customers who ordered in the period, by recency and
+/// frequency scores (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/rfm", tag = "analytics",
+    params(("store_id" = StoreId, Path), DatesQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (RfmReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn rfm_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<DatesQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let dates = query.check()?;
+    let report = caller
+        .transaction(async |tx| customers::rfm_report(tx, dates).await)
+        .await?;
+    Ok(export::respond(&request, &report, RfmReport::table))
 }

@@ -1,0 +1,584 @@
+//! Customers: new and returning per bucket, repeat purchases, cohorts by
+//! the month of their first purchase, and RFM segments (docs/analytics.md,
+//! "Customers"). Only orders with a customer count; a customer's purchase
+//! is an order paid, dated by its payment.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::export::{Cell, Table};
+use super::fold::Rollup;
+use super::period::{Dates, Interval, Period};
+use super::ratio::{average, hundredths, percent};
+use super::zone;
+use crate::db::StoreTx;
+use crate::error::ApiError;
+
+/// Each customer's orders and net sales per local hour.
+pub const ROLLUP: Rollup = Rollup {
+    tables: &["customer_hours"],
+    fold: "\
+    INSERT INTO customer_hours AS r (store_id, customer_id, hour_start, orders, net_minor) \
+    SELECT f.store_id, f.customer_id, local_hour_start(f.occurred_at, $4), sum(f.orders), \
+        sum(f.gross_minor - f.discounts_minor - f.returns_minor) \
+    FROM sales_facts f \
+    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.customer_id IS NOT NULL \
+    GROUP BY 1, 2, 3 \
+    ON CONFLICT (store_id, customer_id, hour_start) DO UPDATE SET \
+        orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor",
+};
+
+/// The customers' activity: the rollup and the facts past the fold's mark,
+/// for `concat!` into the reports below ($1 the store, $4 the zone).
+macro_rules! activity {
+    () => {
+        "folded AS ( \
+            SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
+        ), activity AS ( \
+            SELECT c.customer_id, c.hour_start, c.orders, c.net_minor FROM customer_hours c, folded \
+            WHERE c.store_id = $1 \
+            UNION ALL \
+            SELECT f.customer_id, local_hour_start(f.occurred_at, $4), f.orders, \
+                f.gross_minor - f.discounts_minor - f.returns_minor \
+            FROM sales_facts f \
+            WHERE f.store_id = $1 AND f.customer_id IS NOT NULL \
+                AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8) \
+        )"
+    };
+}
+
+// ---- New and returning, per bucket ----
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct CustomerCounts {
+    /// Customers with an order paid in the bucket.
+    pub customers: i64,
+    /// Those whose first order ever was paid in the bucket.
+    pub new_customers: i64,
+    /// The others: they had bought before.
+    pub returning_customers: i64,
+    /// Their orders paid in the bucket.
+    pub orders: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerBucket {
+    pub start: String,
+    #[serde(flatten)]
+    pub counts: CustomerCounts,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerPeriod {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The whole period: each customer once, however many buckets they bought in.
+    pub totals: CustomerCounts,
+    /// Customers with 2 or more orders in the period ÷ customers, percent.
+    pub repeat_purchase_percent: Option<f64>,
+    pub series: Vec<CustomerBucket>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomersReport {
+    pub time_zone: String,
+    pub interval: Interval,
+    pub current: CustomerPeriod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<CustomerPeriod>,
+}
+
+impl CustomersReport {
+    pub fn table(&self) -> Table {
+        let periods = [
+            ("current", Some(&self.current)),
+            ("previous", self.previous.as_ref()),
+        ];
+        let rows = periods
+            .into_iter()
+            .filter_map(|(name, period)| period.map(|period| (name, period)))
+            .flat_map(|(name, period)| {
+                period.series.iter().map(move |bucket| {
+                    let c = bucket.counts;
+                    vec![
+                        Cell::from(name),
+                        Cell::from(bucket.start.as_str()),
+                        c.customers.into(),
+                        c.new_customers.into(),
+                        c.returning_customers.into(),
+                        c.orders.into(),
+                    ]
+                })
+            })
+            .collect();
+        Table {
+            header: &[
+                "period",
+                "start",
+                "customers",
+                "new_customers",
+                "returning_customers",
+                "orders",
+            ],
+            rows,
+        }
+    }
+}
+
+pub async fn customers_report(
+    tx: &mut StoreTx,
+    period: Period,
+    compare: bool,
+) -> Result<CustomersReport, ApiError> {
+    let time_zone = zone::use_store_zone(tx).await?;
+    let current = customers_of(tx, period, &time_zone).await?;
+    let previous = match compare {
+        true => Some(customers_of(tx, period.previous(), &time_zone).await?),
+        false => None,
+    };
+    Ok(CustomersReport {
+        time_zone,
+        interval: period.interval,
+        current,
+        previous,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct BucketCounts {
+    /// Null for the row of the whole period.
+    start: Option<String>,
+    #[sqlx(flatten)]
+    counts: CustomerCounts,
+    repeat_customers: i64,
+}
+
+async fn customers_of(tx: &mut StoreTx, period: Period, zone: &str) -> Result<CustomerPeriod, ApiError> {
+    let rows: Vec<BucketCounts> = sqlx::query_as(CUSTOMERS_PER_BUCKET)
+        .bind(tx.store.id)
+        .bind(period.dates.from)
+        .bind(period.dates.to)
+        .bind(zone)
+        .bind(period.interval.unit())
+        .fetch_all(tx.conn())
+        .await?;
+    let (whole, buckets): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| row.start.is_none());
+    let whole = whole
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Internal("no row for the whole period".to_owned()))?;
+    Ok(CustomerPeriod {
+        from: period.dates.from,
+        to: period.dates.to,
+        totals: whole.counts,
+        repeat_purchase_percent: percent(whole.repeat_customers, whole.counts.customers),
+        series: buckets
+            .into_iter()
+            .map(|row| CustomerBucket {
+                start: row.start.unwrap_or_default(),
+                counts: row.counts,
+            })
+            .collect(),
+    })
+}
+
+/// Per bucket of unit $5 from local date $2 to $3 in zone $4, and once for
+/// the whole period (start null): customers of store $1 who paid an order,
+/// those whose first order ever it was, and their orders; for the whole
+/// period also those with two orders or more.
+const CUSTOMERS_PER_BUCKET: &str = concat!(
+    "WITH ",
+    activity!(),
+    ", bounds AS ( \
+        SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
+    ), bought AS ( \
+        SELECT a.customer_id, bucket_start(a.hour_start, $5, $4) AS bucket, a.orders \
+        FROM activity a, bounds b \
+        WHERE a.orders > 0 AND a.hour_start >= b.start AND a.hour_start < b.stop \
+    ), firsts AS ( \
+        SELECT a.customer_id, bucket_start(min(a.hour_start), $5, $4) AS bucket, \
+            min(a.hour_start) >= (SELECT start FROM bounds) AS in_period \
+        FROM activity a WHERE a.orders > 0 AND a.customer_id IN (SELECT customer_id FROM bought) \
+        GROUP BY a.customer_id \
+    ), per_customer AS ( \
+        SELECT customer_id, sum(orders) AS orders FROM bought GROUP BY customer_id \
+    ), per_bucket AS ( \
+        SELECT bucket, count(DISTINCT customer_id) AS customers, sum(orders) AS orders FROM bought GROUP BY bucket \
+    ), new_per_bucket AS ( \
+        SELECT bucket, count(*) AS customers FROM firsts GROUP BY bucket \
+    ) \
+    SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
+        coalesce(p.customers, 0) AS customers, coalesce(n.customers, 0) AS new_customers, \
+        coalesce(p.customers, 0) - coalesce(n.customers, 0) AS returning_customers, \
+        coalesce(p.orders, 0)::bigint AS orders, 0::bigint AS repeat_customers \
+    FROM report_buckets($2, $3, $5, $4) AS k (start) \
+    LEFT JOIN per_bucket p ON p.bucket = k.start \
+    LEFT JOIN new_per_bucket n ON n.bucket = k.start \
+    UNION ALL \
+    SELECT NULL, \
+        (SELECT count(*) FROM per_customer), \
+        (SELECT count(*) FROM firsts WHERE in_period), \
+        (SELECT count(*) FROM per_customer) - (SELECT count(*) FROM firsts WHERE in_period), \
+        (SELECT coalesce(sum(orders), 0) FROM per_customer)::bigint, \
+        (SELECT count(*) FROM per_customer WHERE orders >= 2) \
+    ORDER BY 1"
+);
+
+// ---- Cohorts ----
+
+/// The customers whose first order was paid in one month, and how many of
+/// them paid an order in each month since.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Cohort {
+    /// The cohort's month (`2026-03`).
+    pub month: String,
+    /// Customers whose first order was paid that month.
+    pub customers: i64,
+    /// For month 0 (their first), 1, 2 … up to the current month: how many
+    /// of them paid an order that month.
+    pub active: Vec<i64>,
+    /// `active` ÷ customers, percent to two decimals.
+    pub retention_percent: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CohortsReport {
+    pub time_zone: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub cohorts: Vec<Cohort>,
+}
+
+impl CohortsReport {
+    pub fn table(&self) -> Table {
+        let rows = self
+            .cohorts
+            .iter()
+            .flat_map(|cohort| {
+                cohort.active.iter().enumerate().map(|(offset, active)| {
+                    vec![
+                        Cell::from(cohort.month.as_str()),
+                        cohort.customers.into(),
+                        (offset as i64).into(),
+                        (*active).into(),
+                        cohort.retention_percent[offset].into(),
+                    ]
+                })
+            })
+            .collect();
+        Table {
+            header: &[
+                "cohort",
+                "customers",
+                "month_offset",
+                "active",
+                "retention_percent",
+            ],
+            rows,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CohortCell {
+    month: String,
+    months_after: i32,
+    active: i64,
+}
+
+/// Cohorts of the months from `dates.from`'s to `dates.to`'s (excluded, unless
+/// it is not the 1st), each followed up to the current month.
+pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsReport, ApiError> {
+    let time_zone = zone::use_store_zone(tx).await?;
+    let cells: Vec<CohortCell> = sqlx::query_as(COHORTS)
+        .bind(tx.store.id)
+        .bind(dates.from)
+        .bind(dates.to)
+        .bind(&time_zone)
+        .fetch_all(tx.conn())
+        .await?;
+    let mut cohorts: Vec<Cohort> = Vec::new();
+    for cell in cells {
+        if cohorts.last().is_none_or(|cohort| cohort.month != cell.month) {
+            cohorts.push(Cohort {
+                month: cell.month.clone(),
+                customers: 0,
+                active: Vec::new(),
+                retention_percent: Vec::new(),
+            });
+        }
+        let cohort = cohorts.last_mut().expect("pushed above");
+        if cell.months_after == 0 {
+            cohort.customers = cell.active;
+        }
+        cohort.active.push(cell.active);
+    }
+    for cohort in &mut cohorts {
+        cohort.retention_percent = cohort
+            .active
+            .iter()
+            .map(|active| percent(*active, cohort.customers))
+            .collect();
+    }
+    Ok(CohortsReport {
+        time_zone,
+        from: dates.from,
+        to: dates.to,
+        cohorts,
+    })
+}
+
+/// For each month of first orders from $2 to $3 in zone $4 and each month
+/// since, up to the current one: store $1's customers of that cohort who
+/// paid an order that month (0 included).
+const COHORTS: &str = concat!(
+    "WITH ",
+    activity!(),
+    ", firsts AS ( \
+        SELECT customer_id, date_trunc('month', min(hour_start), $4) AS cohort \
+        FROM activity WHERE orders > 0 GROUP BY customer_id \
+    ), cohorts AS ( \
+        SELECT * FROM firsts \
+        WHERE cohort >= date_trunc('month', $2::date::timestamp AT TIME ZONE $4, $4) \
+            AND cohort < $3::date::timestamp AT TIME ZONE $4 \
+    ), months AS ( \
+        SELECT DISTINCT a.customer_id, date_trunc('month', a.hour_start, $4) AS month \
+        FROM activity a WHERE a.orders > 0 AND a.customer_id IN (SELECT customer_id FROM cohorts) \
+    ), grid AS ( \
+        SELECT DISTINCT c.cohort, m AS month \
+        FROM cohorts c, generate_series(c.cohort, date_trunc('month', now(), $4), interval '1 month') m \
+    ), counts AS ( \
+        SELECT c.cohort, m.month, count(*) AS active \
+        FROM cohorts c JOIN months m ON m.customer_id = c.customer_id GROUP BY c.cohort, m.month \
+    ) \
+    SELECT to_char(g.cohort, 'YYYY-MM') AS month, \
+        ((extract(year FROM g.month AT TIME ZONE $4) - extract(year FROM g.cohort AT TIME ZONE $4)) * 12 \
+            + extract(month FROM g.month AT TIME ZONE $4) - extract(month FROM g.cohort AT TIME ZONE $4))::int \
+            AS months_after, \
+        coalesce(n.active, 0) AS active \
+    FROM grid g LEFT JOIN counts n ON n.cohort = g.cohort AND n.month = g.month \
+    ORDER BY g.cohort, g.month"
+);
+
+// ---- RFM ----
+
+/// The segments, by recency (R) and frequency (F) scores from 1 to 5,
+/// the first that matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    /// R ≥ 4 and F ≥ 4.
+    Champions,
+    /// R ≥ 3 and F ≥ 3.
+    Loyal,
+    /// R ≥ 4 and F = 1.
+    New,
+    /// R ≥ 4 (the rest).
+    Promising,
+    /// R ≤ 2 and F ≥ 3.
+    AtRisk,
+    /// R ≤ 2 and F ≤ 2.
+    Hibernating,
+    /// R = 3 and F ≤ 2.
+    NeedsAttention,
+}
+
+impl Segment {
+    pub const ALL: [Self; 7] = [
+        Self::Champions,
+        Self::Loyal,
+        Self::New,
+        Self::Promising,
+        Self::AtRisk,
+        Self::Hibernating,
+        Self::NeedsAttention,
+    ];
+
+    /// The segment of recency score `r` and frequency score `f`.
+    pub fn of(r: i32, f: i32) -> Self {
+        match (r, f) {
+            (4.., 4..) => Self::Champions,
+            (3.., 3..) => Self::Loyal,
+            (4.., 1) => Self::New,
+            (4.., _) => Self::Promising,
+            (..=2, 3..) => Self::AtRisk,
+            (..=2, _) => Self::Hibernating,
+            _ => Self::NeedsAttention,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Champions => "champions",
+            Self::Loyal => "loyal",
+            Self::New => "new",
+            Self::Promising => "promising",
+            Self::AtRisk => "at_risk",
+            Self::Hibernating => "hibernating",
+            Self::NeedsAttention => "needs_attention",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SegmentFigures {
+    pub segment: Segment,
+    pub customers: i64,
+    /// Of the customers who bought in the period, percent.
+    pub share_percent: Option<f64>,
+    /// Days from their last order to the period's last day, averaged; two decimals.
+    pub average_recency_days: Option<f64>,
+    /// Orders in the period, averaged; two decimals.
+    pub average_orders: Option<f64>,
+    /// Net sales in the period, averaged, rounded half up.
+    pub average_net_sales_minor: Option<i64>,
+    pub net_sales_minor: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RfmReport {
+    pub currency: String,
+    pub time_zone: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub customers: i64,
+    pub segments: Vec<SegmentFigures>,
+}
+
+impl RfmReport {
+    pub fn table(&self) -> Table {
+        let rows = self
+            .segments
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::from(s.segment.name()),
+                    s.customers.into(),
+                    s.share_percent.into(),
+                    s.average_recency_days.into(),
+                    s.average_orders.into(),
+                    s.average_net_sales_minor.into(),
+                    s.net_sales_minor.into(),
+                ]
+            })
+            .collect();
+        Table {
+            header: &[
+                "segment",
+                "customers",
+                "share_percent",
+                "average_recency_days",
+                "average_orders",
+                "average_net_sales_minor",
+                "net_sales_minor",
+            ],
+            rows,
+        }
+    }
+}
+
+/// A customer's scores and figures.
+#[derive(sqlx::FromRow)]
+struct Scored {
+    recency_score: i32,
+    frequency_score: i32,
+    recency_days: i64,
+    orders: i64,
+    net_minor: i64,
+}
+
+pub async fn rfm_report(tx: &mut StoreTx, dates: Dates) -> Result<RfmReport, ApiError> {
+    let time_zone = zone::use_store_zone(tx).await?;
+    let scored: Vec<Scored> = sqlx::query_as(RFM)
+        .bind(tx.store.id)
+        .bind(dates.from)
+        .bind(dates.to)
+        .bind(&time_zone)
+        .fetch_all(tx.conn())
+        .await?;
+    let everyone = scored.len() as i64;
+    let segments = Segment::ALL
+        .into_iter()
+        .map(|segment| {
+            let members: Vec<&Scored> = scored
+                .iter()
+                .filter(|s| Segment::of(s.recency_score, s.frequency_score) == segment)
+                .collect();
+            let n = members.len() as i64;
+            let net: i64 = members.iter().map(|s| s.net_minor).sum();
+            SegmentFigures {
+                segment,
+                customers: n,
+                share_percent: percent(n, everyone),
+                average_recency_days: hundredths(members.iter().map(|s| s.recency_days).sum(), n),
+                average_orders: hundredths(members.iter().map(|s| s.orders).sum(), n),
+                average_net_sales_minor: average_signed(net, n),
+                net_sales_minor: net,
+            }
+        })
+        .collect();
+    Ok(RfmReport {
+        currency: tx.store.currency.clone(),
+        time_zone,
+        from: dates.from,
+        to: dates.to,
+        customers: everyone,
+        segments,
+    })
+}
+
+/// An average that may be negative (net sales of refunds): half away from zero.
+fn average_signed(total: i64, count: i64) -> Option<i64> {
+    average(total.abs(), count).map(|magnitude| magnitude * total.signum())
+}
+
+/// Every customer of store $1 with an order paid from local date $2 to $3
+/// in zone $4: days from their last order's day to the period's last day,
+/// orders and net sales in the period, and their recency and frequency
+/// scores: 1 + ⌊5 × the share of customers strictly worse⌋ (at most 5), so
+/// equal figures get equal scores.
+const RFM: &str = concat!(
+    "WITH ",
+    activity!(),
+    ", bounds AS ( \
+        SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
+    ), figures AS ( \
+        SELECT a.customer_id, \
+            ($3::date - 1) - (max(a.hour_start) FILTER (WHERE a.orders > 0) AT TIME ZONE $4)::date AS recency_days, \
+            sum(a.orders) AS orders, sum(a.net_minor) AS net_minor \
+        FROM activity a, bounds b \
+        WHERE a.hour_start >= b.start AND a.hour_start < b.stop \
+        GROUP BY a.customer_id HAVING sum(a.orders) > 0 \
+    ) \
+    SELECT least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY recency_days DESC)))::int AS recency_score, \
+        least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY orders)))::int AS frequency_score, \
+        recency_days::bigint, orders::bigint, net_minor::bigint \
+    FROM figures"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_take_the_first_rule_that_matches() {
+        assert_eq!(Segment::of(5, 5), Segment::Champions);
+        assert_eq!(Segment::of(4, 4), Segment::Champions);
+        assert_eq!(Segment::of(3, 5), Segment::Loyal);
+        assert_eq!(Segment::of(5, 3), Segment::Loyal);
+        assert_eq!(Segment::of(5, 1), Segment::New);
+        assert_eq!(Segment::of(4, 2), Segment::Promising);
+        assert_eq!(Segment::of(2, 3), Segment::AtRisk);
+        assert_eq!(Segment::of(1, 5), Segment::AtRisk);
+        assert_eq!(Segment::of(1, 1), Segment::Hibernating);
+        assert_eq!(Segment::of(3, 2), Segment::NeedsAttention);
+        assert_eq!(Segment::of(3, 1), Segment::NeedsAttention);
+    }
+
+    #[test]
+    fn a_negative_average_rounds_away_from_zero_as_a_positive_one_does() {
+        assert_eq!(average_signed(-1001, 2), Some(-501));
+        assert_eq!(average_signed(1001, 2), Some(501));
+        assert_eq!(average_signed(-5, 0), None);
+    }
+}

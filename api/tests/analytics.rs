@@ -581,3 +581,153 @@ async fn folds_racing_each_other_and_new_orders_count_every_sale_once() {
     h.fold().await;
     assert_eq!(h.sales(&query).await["current"]["totals"], every_sale);
 }
+
+#[actix_web::test]
+async fn each_promotion_shows_its_orders_discount_and_net_sales_refunds_included() {
+    let mut h = History::new().await;
+    let (mug, tee) = (h.mug.clone(), h.tee.clone());
+    h.shop
+        .app
+        .post(
+            &format!("{}/promotions", h.shop.base),
+            h.shop.staff(),
+            json!({"name": "Tenth", "rule": {"kind": "percentage", "basis_points": 1000}, "code": "TEN"}),
+        )
+        .await
+        .expect(201);
+    // SAVE5 twice: 2000 − 500 and 2500 − 500. TEN once: 5000 − 10 %.
+    let mugs = h.sale(&[(&mug, 2)], Some("SAVE5"), "2026-03-02T10:00:00Z").await;
+    h.sale(&[(&tee, 1)], Some("SAVE5"), "2026-03-03T10:00:00Z").await;
+    h.fold().await;
+    h.sale(&[(&tee, 2)], Some("TEN"), "2026-03-04T10:00:00Z").await;
+    h.sale(&[(&mug, 1)], None, "2026-03-05T10:00:00Z").await;
+    // One of the two mugs back: half of the line's 1500.
+    let refund = json!({"lines": [{"line_id": mugs["lines"][0]["id"], "quantity": 1}]});
+    h.change(&mugs, "refunds", refund, "2026-03-06T10:00:00Z").await;
+    let promotions = async |query: &str| {
+        let report = h
+            .shop
+            .app
+            .get(
+                &format!("{}/analytics/promotions?{query}", h.shop.base),
+                h.shop.staff(),
+            )
+            .await
+            .expect(200);
+        let rows = |list: &Value| -> Vec<(String, i64, i64, i64)> {
+            list["promotions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let n = |field: &str| p[field].as_i64().unwrap();
+                    (
+                        p["code"].as_str().unwrap().to_owned(),
+                        n("orders"),
+                        n("discount_minor"),
+                        n("net_sales_minor"),
+                    )
+                })
+                .collect()
+        };
+        (
+            rows(&report["current"]),
+            report["previous"].is_object().then(|| rows(&report["previous"])),
+        )
+    };
+    let row = |code: &str, orders, discount, net| (code.to_owned(), orders, discount, net);
+    for _ in 0..2 {
+        // SAVE5: 1500 + 2000 − 750. TEN: 4500.
+        let (week, _) = promotions("from=2026-03-01&to=2026-03-08").await;
+        assert_eq!(week, [row("TEN", 1, 500, 4500), row("SAVE5", 2, 1000, 2750)]);
+        // Only the refund: no order, no discount, less net sales.
+        let (late, _) = promotions("from=2026-03-06&to=2026-03-08").await;
+        assert_eq!(late, [row("SAVE5", 0, 0, -750)]);
+        let (current, previous) = promotions("from=2026-03-04&to=2026-03-06&compare=previous_period").await;
+        assert_eq!(current, [row("TEN", 1, 500, 4500)]);
+        assert_eq!(previous, Some(vec![row("SAVE5", 2, 1000, 3500)]));
+        h.fold().await;
+    }
+}
+
+#[actix_web::test]
+async fn inventory_shows_sell_through_and_days_of_cover_soonest_out_first() {
+    let mut h = History::new().await;
+    let (mug, tee) = (h.mug.clone(), h.tee.clone());
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let days_ago = |days: i64| {
+        let day = jiff::Zoned::now().with_time_zone(berlin.clone()).date();
+        day.checked_sub(jiff::ToSpan::days(days))
+            .unwrap()
+            .at(12, 0, 0, 0)
+            .to_zoned(berlin.clone())
+            .unwrap()
+            .timestamp()
+            .to_string()
+    };
+    // In the last 30 days: 4 mugs, then 2 with 1 back. Before: 10 tees,
+    // shipped. Now: 3 tees held by an unpaid order.
+    h.sale(&[(&mug, 4)], None, &days_ago(2)).await;
+    let two = h.sale(&[(&mug, 2)], None, &days_ago(1)).await;
+    h.fold().await;
+    let refund = json!({"lines": [{"line_id": two["lines"][0]["id"], "quantity": 1}]});
+    h.change(&two, "refunds", refund, &days_ago(1)).await;
+    let tees = h.sale(&[(&tee, 10)], None, &days_ago(40)).await;
+    h.change(&tees, "fulfil", json!({}), &days_ago(39)).await;
+    h.place(&[(&tee, 3)], None, &days_ago(0)).await;
+    let inventory = async |query: &str| {
+        h.shop
+            .app
+            .get(
+                &format!("{}/analytics/inventory?{query}", h.shop.base),
+                h.shop.staff(),
+            )
+            .await
+            .expect(200)["variants"]
+            .clone()
+    };
+    for _ in 0..2 {
+        // Mug: 100 on hand, 5 held by its paid orders: 95 available; 5 sold
+        // in 30 days: 5 / 105 sold through, 5/30 a day, 95 × 30 / 5 days of cover.
+        // Tee: 90 on hand, 3 held; none sold lately: no cover figure, last.
+        assert_eq!(
+            inventory("").await,
+            json!([
+                {"variant_id": mug, "sku": "MUG", "name": "Mug", "on_hand": 100, "reserved": 5, "available": 95,
+                 "units_sold": 5, "sell_through_percent": 4.76, "units_per_day": 0.17, "days_of_cover": 570.0,
+                 "low_stock": false},
+                {"variant_id": tee, "sku": "TEE", "name": "Tee", "on_hand": 90, "reserved": 3, "available": 87,
+                 "units_sold": 0, "sell_through_percent": 0.0, "units_per_day": 0.0, "days_of_cover": null,
+                 "low_stock": false}
+            ])
+        );
+        // 45 days hold the tees too: 10 of 100.
+        let longer = inventory("days=45").await;
+        assert_eq!(longer[0]["sku"], "TEE");
+        assert_eq!(longer[0]["units_sold"], 10);
+        assert_eq!(longer[0]["sell_through_percent"], 10.0);
+        let low = inventory("low_stock_units=90&low_only=true").await;
+        assert_eq!(low.as_array().unwrap().len(), 1);
+        assert_eq!(
+            (&low[0]["sku"], &low[0]["low_stock"]),
+            (&json!("TEE"), &json!(true))
+        );
+        h.fold().await;
+    }
+    let bad = h
+        .shop
+        .app
+        .get(
+            &format!(
+                "{}/analytics/inventory?days=0&low_stock_units=-1&limit=5000",
+                h.shop.base
+            ),
+            h.shop.staff(),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(
+        support::problem_fields(&bad),
+        ["days", "low_stock_units", "limit"]
+    );
+}

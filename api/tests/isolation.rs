@@ -409,6 +409,8 @@ impl StoreB {
             (("GET", "/analytics/customers"), case(none(), Forbidden)),
             (("GET", "/analytics/cohorts"), case(none(), Forbidden)),
             (("GET", "/analytics/rfm"), case(none(), Forbidden)),
+            (("GET", "/analytics/promotions"), case(none(), Forbidden)),
+            (("GET", "/analytics/inventory"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
             (
                 ("POST", "/categories"),

@@ -142,7 +142,7 @@ pub struct Rollup {
 }
 
 /// Every rollup, in the order they are folded.
-const ROLLUPS: [&Rollup; 7] = [
+const ROLLUPS: [&Rollup; 8] = [
     &super::sales::ROLLUP,
     &super::products::DAY_ROLLUP,
     &super::products::MONTH_ROLLUP,
@@ -150,6 +150,7 @@ const ROLLUPS: [&Rollup; 7] = [
     &super::hospitality::NIGHTS_ROLLUP,
     &super::hospitality::STAYS_ROLLUP,
     &super::customers::ROLLUP,
+    &super::promotions::ROLLUP,
 ];
 
 /// A serialization failure (another fold committed since this snapshot)

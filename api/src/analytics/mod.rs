@@ -8,8 +8,10 @@ pub mod export;
 pub mod fold;
 pub mod funnel;
 pub mod hospitality;
+pub mod inventory;
 pub mod period;
 pub mod products;
+pub mod promotions;
 pub mod ratio;
 pub mod sales;
 pub mod ticketing;
@@ -20,8 +22,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use self::customers::{CohortsReport, CustomersReport, RfmReport};
 use self::funnel::FunnelReport;
 use self::hospitality::HospitalityReport;
+use self::inventory::{InventoryReport, Window};
 use self::period::{Dates, Period};
 use self::products::{Dimension, Rank, TopReport};
+use self::promotions::PromotionsReport;
 use self::sales::{DatedBy, SalesReport};
 use self::ticketing::EventsReport;
 use crate::access::{StoreCaller, need};
@@ -39,7 +43,9 @@ use crate::validate::Checks;
     events_report,
     customers_report,
     cohorts_report,
-    rfm_report
+    rfm_report,
+    promotions_report,
+    inventory_report
 ))]
 pub struct Api;
 
@@ -52,7 +58,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/analytics/events", web::get().to(events_report))
         .route("/analytics/customers", web::get().to(customers_report))
         .route("/analytics/cohorts", web::get().to(cohorts_report))
-        .route("/analytics/rfm", web::get().to(rfm_report));
+        .route("/analytics/rfm", web::get().to(rfm_report))
+        .route("/analytics/promotions", web::get().to(promotions_report))
+        .route("/analytics/inventory", web::get().to(inventory_report));
 }
 
 /// The query of the sales report.
@@ -346,4 +354,92 @@ async fn rfm_report(
         .transaction(async |tx| customers::rfm_report(tx, dates).await)
         .await?;
     Ok(export::respond(&request, &report, RfmReport::table))
+}
+
+/// The query of the promotions report.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CompareDatesQuery {
+    /// The first local date, in the store's time zone (`2026-03-01`).
+    pub from: Option<String>,
+    /// The local date after the last (excluded).
+    pub to: Option<String>,
+    /// `previous_period`: also the period of the same length just before.
+    pub compare: Option<String>,
+}
+
+/// Promotions: per promotion, the orders paid with it, the discount it gave
+/// and the net sales of those orders, by net sales (as CSV with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/promotions", tag = "analytics",
+    params(("store_id" = StoreId, Path), CompareDatesQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (PromotionsReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn promotions_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<CompareDatesQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let dates = Dates::check(&mut checks, query.from.as_deref(), query.to.as_deref());
+    let compare = checks.parse("compare", period::compares(query.compare.as_deref()));
+    let (dates, compare) = checks.finish_with((dates, compare))?;
+    let report = caller
+        .transaction(async |tx| promotions::report(tx, dates, compare).await)
+        .await?;
+    Ok(export::respond(&request, &report, PromotionsReport::table))
+}
+
+/// The query of the inventory report.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryQuery {
+    /// Sales of the last this many local days, today included: 1 to 365 (30 by default).
+    pub days: Option<i64>,
+    /// Low on stock at this many units available or fewer (5 by default).
+    pub low_stock_units: Option<i64>,
+    /// `true`: only the variants low on stock.
+    pub low_only: Option<bool>,
+    /// How many variants, 1 to 1000 (100 by default).
+    pub limit: Option<i64>,
+}
+
+/// Inventory: per standard variant in stock, units sold lately, sell-through,
+/// days of cover and whether it is low, soonest out of stock first (as CSV
+/// with `Accept: text/csv`).
+#[utoipa::path(get, path = "/v1/stores/{store_id}/analytics/inventory", tag = "analytics",
+    params(("store_id" = StoreId, Path), InventoryQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (InventoryReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = "4XX", description = "A problem (RFC 9457): 403 for anyone but the store's staff", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn inventory_report(
+    caller: StoreCaller<need::Staff>,
+    query: web::Query<InventoryQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut checks = Checks::default();
+    let days = checks.parse("days", Window::days(query.days));
+    let low = checks.parse("low_stock_units", Window::low_stock_units(query.low_stock_units));
+    let limit = checks.parse("limit", Window::limit(query.limit));
+    let (days, low_stock_units, limit) = checks.finish_with((days, low, limit))?;
+    let window = Window {
+        days,
+        low_stock_units,
+        low_only: query.low_only.unwrap_or(false),
+        limit,
+    };
+    let report = caller
+        .transaction(async |tx| inventory::report(tx, window).await)
+        .await?;
+    Ok(export::respond(&request, &report, InventoryReport::table))
 }

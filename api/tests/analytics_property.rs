@@ -1,8 +1,11 @@
 //! The property: whatever happens to a store's orders, in whatever order,
 //! folded or not, every rollup-backed report equals a recomputation done
 //! here, in Rust (jiff for the store's time zone), from the orders' own
-//! answers. Random sequences of place, pay, fulfil, cancel, refund, expire
-//! and fold run across each change of the clock. A failure names its seed;
+//! answers. Random sequences of place, pay, fulfil, cancel, refund, expire,
+//! storefront events and fold run across each change of the clock; orders
+//! with and without a customer, a promotion, a storefront session and room
+//! nights. Checked: sales (both datings, every interval), top products and
+//! variants, customers, promotions, the funnel and rooms. A failure names its seed;
 //! `ANALYTICS_SEED=<seed>` replays it.
 
 mod support;
@@ -22,8 +25,11 @@ use support::history::History;
 struct Fact {
     at: Timestamp,
     ordered_at: Timestamp,
+    /// The order's index in `Sequence::orders`.
+    order: usize,
     product: String,
     variant: String,
+    night: Option<Date>,
     sums: Sums,
 }
 
@@ -66,6 +72,9 @@ impl Sums {
 struct Tracked {
     order: Value,
     placed: Timestamp,
+    customer: Option<String>,
+    session: Option<String>,
+    promoted: bool,
 }
 
 impl Tracked {
@@ -89,7 +98,24 @@ struct Sequence {
     orders: Vec<Tracked>,
     facts: Vec<Fact>,
     products: BTreeMap<String, String>,
+    customers: Vec<String>,
+    room: String,
+    /// The first of the four nights rooms are booked for.
+    first_night: Date,
+    /// Each storefront session: its first event or purchase, and the steps
+    /// it reached (1 viewed, 2 carted, 4 checkout, 8 purchased).
+    sessions: BTreeMap<String, (Timestamp, u8)>,
 }
+
+/// The storefront sessions a sequence uses.
+const SESSIONS: [&str; 6] = [
+    "00000000-0000-4000-8000-00000000000a",
+    "00000000-0000-4000-8000-00000000000b",
+    "00000000-0000-4000-8000-00000000000c",
+    "00000000-0000-4000-8000-00000000000d",
+    "00000000-0000-4000-8000-00000000000e",
+    "00000000-0000-4000-8000-00000000000f",
+];
 
 impl Sequence {
     async fn new(seed: u64, start: &str) -> Self {
@@ -97,8 +123,20 @@ impl Sequence {
         // Enough stock for any sequence.
         h.shop.receive(&h.mug, 900).await;
         h.shop.receive(&h.tee, 900).await;
+        let room = h
+            .shop
+            .variant(
+                json!({"title": "Room", "kind": "room_night", "status": "active", "capacity": 200,
+                "variants": [{"sku": "ROOM", "price_minor": 8000}]}),
+            )
+            .await;
+        let mut customers = Vec::new();
+        for n in 0..3 {
+            let session = h.shop.app.customer(&format!("c{n}@example.test")).await;
+            customers.push(session["user"]["id"].as_str().unwrap().to_owned());
+        }
         let mut products = BTreeMap::new();
-        for variant in [&h.mug, &h.tee] {
+        for variant in [&h.mug, &h.tee, &room] {
             let product: String =
                 sqlx::query_scalar("SELECT product_id::text FROM variants WHERE id = $1::uuid")
                     .bind(variant)
@@ -116,7 +154,19 @@ impl Sequence {
             orders: Vec::new(),
             facts: Vec::new(),
             products,
+            customers,
+            room,
+            // Rooms sell for nights to come only.
+            first_night: jiff::Zoned::now().date().checked_add(10.days()).unwrap(),
+            sessions: BTreeMap::new(),
         }
+    }
+
+    /// Records that `session` did something at `at` (a step, or 0).
+    fn touch(&mut self, session: &str, at: Timestamp, step: u8) {
+        let entry = self.sessions.entry(session.to_owned()).or_insert((at, 0));
+        entry.0 = entry.0.min(at);
+        entry.1 |= step;
     }
 
     fn now(&self) -> String {
@@ -143,7 +193,9 @@ impl Sequence {
             self.facts.push(Fact {
                 at: self.clock,
                 ordered_at: tracked.placed,
+                order: i,
                 product: self.products[&variant].clone(),
+                night: night_of(line),
                 variant,
                 sums: Sums {
                     returns: part["amount_minor"].as_i64().unwrap(),
@@ -158,17 +210,79 @@ impl Sequence {
         let mut lines = Vec::new();
         for variant in [self.h.mug.clone(), self.h.tee.clone()] {
             if self.rng.random_bool(0.6) || lines.is_empty() {
-                lines.push((variant, self.rng.random_range(1..=3)));
+                lines.push(json!({"variant_id": variant, "quantity": self.rng.random_range(1..=3)}));
             }
         }
-        let code = self.rng.random_bool(0.3).then_some("SAVE5");
-        let lines: Vec<(&str, i32)> = lines.iter().map(|(v, q)| (v.as_str(), *q)).collect();
+        if self.rng.random_bool(0.3) {
+            // One to three nights in a row, one or two rooms.
+            let arrival = self.rng.random_range(0..4);
+            let rooms = self.rng.random_range(1..=2);
+            for k in arrival..(arrival + self.rng.random_range(1..=3)).min(4) {
+                let night = self.first_night.checked_add(i64::from(k).days()).unwrap();
+                lines.push(json!({"variant_id": self.room, "quantity": rooms, "night": night.to_string()}));
+            }
+        }
+        let promoted = self.rng.random_bool(0.3);
+        let customer = self.rng.random_bool(0.7).then(|| {
+            let n = self.rng.random_range(0..self.customers.len());
+            self.customers[n].clone()
+        });
+        let session = self
+            .rng
+            .random_bool(0.5)
+            .then(|| SESSIONS[self.rng.random_range(0..SESSIONS.len())].to_owned());
+        let body = json!({"lines": lines, "promotion_code": promoted.then_some("SAVE5"),
+            "customer_id": customer, "session_id": session});
         let now = self.now();
-        let order = self.h.place(&lines, code, &now).await;
+        let order = self.h.place_order(body, &now).await;
         self.orders.push(Tracked {
             order,
             placed: self.clock,
+            customer,
+            session,
+            promoted,
         });
+    }
+
+    /// A storefront event of a random session, sent now, dated by the clock.
+    async fn storefront_event(&mut self) {
+        let session = SESSIONS[self.rng.random_range(0..SESSIONS.len())];
+        let (kind, step, payload) = match self.rng.random_range(0..4) {
+            0 => ("session_started", 0, json!({})),
+            1 => (
+                "product_viewed",
+                1,
+                json!({"product_id": self.products[&self.h.mug]}),
+            ),
+            2 => (
+                "added_to_cart",
+                2,
+                json!({"variant_id": self.h.mug, "quantity": 1}),
+            ),
+            _ => ("checkout_started", 4, json!({"value_minor": 1000, "items": 1})),
+        };
+        let id = uuid::Uuid::new_v4();
+        let event = json!({"id": id, "kind": kind, "occurred_at": Timestamp::now().to_string(),
+            "session_id": session, "payload": payload});
+        let answer = self
+            .h
+            .shop
+            .app
+            .post(
+                &format!("{}/events", self.h.shop.base),
+                support::As::Key(&self.h.shop.publishable),
+                json!({"events": [event]}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(answer["accepted"], 1, "seed {}: {answer:#}", self.seed);
+        sqlx::query("UPDATE storefront_events SET occurred_at = $2::timestamptz WHERE event_id = $1")
+            .bind(id)
+            .bind(self.now())
+            .execute(&mut self.h.db)
+            .await
+            .unwrap();
+        self.touch(session, self.clock, step);
     }
 
     /// A random order whose status is one of `statuses`.
@@ -188,13 +302,18 @@ impl Sequence {
     async fn pay(&mut self) {
         let Some(i) = self.pick(&["pending"]) else { return };
         self.change(i, "pay", json!({})).await;
+        if let Some(session) = self.orders[i].session.clone() {
+            self.touch(&session, self.clock, 8);
+        }
         let tracked = &self.orders[i];
         for (n, line) in tracked.order["lines"].as_array().unwrap().iter().enumerate() {
             let variant = line["variant_id"].as_str().unwrap().to_owned();
             self.facts.push(Fact {
                 at: self.clock,
                 ordered_at: tracked.placed,
+                order: i,
                 product: self.products[&variant].clone(),
+                night: night_of(line),
                 variant,
                 sums: Sums {
                     orders: i64::from(n == 0),
@@ -268,12 +387,13 @@ impl Sequence {
             .checked_add(self.rng.random_range(0..most).seconds())
             .unwrap();
         match self.rng.random_range(0..100) {
-            0..35 => self.place().await,
-            35..60 => self.pay().await,
-            60..65 => self.fulfil().await,
-            65..73 => self.cancel().await,
-            73..87 => self.refund().await,
-            87..90 => self.expire().await,
+            0..30 => self.place().await,
+            30..50 => self.pay().await,
+            50..54 => self.fulfil().await,
+            54..60 => self.cancel().await,
+            60..72 => self.refund().await,
+            72..75 => self.expire().await,
+            75..90 => self.storefront_event().await,
             _ => self.h.fold().await,
         }
     }
@@ -406,6 +526,215 @@ impl Sequence {
         assert_eq!(got, expected, "seed {}: top {by} from {from} to {to}", self.seed);
     }
 
+    async fn report(&self, name: &str, query: &str) -> Value {
+        self.h
+            .shop
+            .app
+            .get(
+                &format!("{}/analytics/{name}?{query}", self.h.shop.base),
+                self.h.shop.staff(),
+            )
+            .await
+            .expect(200)
+    }
+
+    /// Customers per bucket: each one's orders (paid, with their time).
+    async fn check_customers(&self, from: Date, to: Date, interval: &str) {
+        let paid: Vec<(&String, Timestamp)> = self
+            .facts
+            .iter()
+            .filter(|f| f.sums.orders == 1)
+            .filter_map(|f| self.orders[f.order].customer.as_ref().map(|c| (c, f.at)))
+            .collect();
+        let first = |customer: &String| {
+            paid.iter()
+                .filter(|(c, _)| *c == customer)
+                .map(|(_, at)| *at)
+                .min()
+        };
+        // bucket → customer → orders
+        let mut buckets: BTreeMap<String, BTreeMap<&String, i64>> = BTreeMap::new();
+        let mut period: BTreeMap<&String, i64> = BTreeMap::new();
+        for (customer, at) in paid.iter().filter(|(_, at)| self.in_dates(*at, from, to)) {
+            *buckets
+                .entry(self.bucket(*at, interval))
+                .or_default()
+                .entry(*customer)
+                .or_default() += 1;
+            *period.entry(*customer).or_default() += 1;
+        }
+        let counts = |orders: &BTreeMap<&String, i64>, new: &dyn Fn(&String) -> bool| {
+            let new = orders.keys().filter(|c| new(c)).count() as i64;
+            json!({"customers": orders.len(), "new_customers": new,
+                "returning_customers": orders.len() as i64 - new, "orders": orders.values().sum::<i64>()})
+        };
+        let report = self
+            .report("customers", &format!("from={from}&to={to}&interval={interval}"))
+            .await;
+        let context = format!("seed {}: customers by {interval} from {from} to {to}", self.seed);
+        for bucket in report["current"]["series"].as_array().unwrap() {
+            let start = bucket["start"].as_str().unwrap();
+            let empty = BTreeMap::new();
+            let orders = buckets.get(start).unwrap_or(&empty);
+            let expected = counts(orders, &|c| {
+                first(c).is_some_and(|at| self.bucket(at, interval) == start)
+            });
+            let mut got = bucket.clone();
+            got.as_object_mut().unwrap().remove("start");
+            assert_eq!(got, expected, "{context}: bucket {start}");
+        }
+        let start = self.midnight(from).timestamp();
+        let expected = counts(&period, &|c| first(c).is_some_and(|at| at >= start));
+        assert_eq!(report["current"]["totals"], expected, "{context}: totals");
+        let repeat = period.values().filter(|orders| **orders >= 2).count() as i64;
+        assert_eq!(
+            report["current"]["repeat_purchase_percent"],
+            hundredths(100 * repeat, period.len() as i64),
+            "{context}: repeat purchases"
+        );
+    }
+
+    /// The promotion's orders, discount and net sales of the orders it was on.
+    async fn check_promotions(&self, from: Date, to: Date) {
+        let mut sums = Sums::default();
+        let mut seen = false;
+        for fact in self.facts.iter().filter(|f| self.orders[f.order].promoted) {
+            if self.in_dates(fact.at, from, to) {
+                sums += fact.sums;
+                seen = true;
+            }
+        }
+        let report = self.report("promotions", &format!("from={from}&to={to}")).await;
+        let got: Vec<Value> = report["current"]["promotions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| json!([p["code"], p["orders"], p["discount_minor"], p["net_sales_minor"]]))
+            .collect();
+        let expected: Vec<Value> = if seen {
+            vec![json!([
+                "SAVE5",
+                sums.orders,
+                sums.discounts,
+                sums.gross - sums.discounts - sums.returns
+            ])]
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            got, expected,
+            "seed {}: promotions from {from} to {to}",
+            self.seed
+        );
+    }
+
+    /// Sessions by the day of their first event, at each step they reached in a row.
+    async fn check_funnel(&self, from: Date, to: Date) {
+        let mut buckets: BTreeMap<String, [i64; 5]> = BTreeMap::new();
+        for (first, steps) in self.sessions.values() {
+            if !self.in_dates(*first, from, to) {
+                continue;
+            }
+            let depth = [1u8, 2, 4, 8].iter().take_while(|bit| steps & **bit != 0).count();
+            let counts = buckets.entry(self.bucket(*first, "day")).or_default();
+            for count in counts.iter_mut().take(depth + 1) {
+                *count += 1;
+            }
+        }
+        let report = self.report("funnel", &format!("from={from}&to={to}")).await;
+        for bucket in report["current"]["series"].as_array().unwrap() {
+            let start = bucket["start"].as_str().unwrap();
+            let got = [
+                "sessions",
+                "viewed_product",
+                "added_to_cart",
+                "started_checkout",
+                "purchased",
+            ]
+            .map(|field| bucket[field].as_i64().unwrap());
+            assert_eq!(
+                got,
+                buckets.get(start).copied().unwrap_or_default(),
+                "seed {}: funnel from {from} to {to}: bucket {start}",
+                self.seed
+            );
+        }
+    }
+
+    /// Rooms per night: sold and revenue net of refunds; arrivals as paid.
+    async fn check_rooms(&self) {
+        let nights: Vec<Date> = (0..4)
+            .map(|k| self.first_night.checked_add(k.days()).unwrap())
+            .collect();
+        let mut per_night: BTreeMap<Date, (i64, i64, i64, i64, i64)> = BTreeMap::new();
+        for fact in &self.facts {
+            if let Some(night) = fact.night {
+                let entry = per_night.entry(night).or_default();
+                entry.0 += fact.sums.units - fact.sums.returned;
+                entry.1 += fact.sums.gross - fact.sums.discounts - fact.sums.returns;
+            }
+        }
+        // Stays: each paid order's rooms of its first night, its room nights,
+        // and the days from its local day to its arrival.
+        for (i, tracked) in self.orders.iter().enumerate() {
+            let paid = self.facts.iter().any(|f| f.order == i && f.sums.orders == 1);
+            let rooms: Vec<(Date, i64)> = tracked.order["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|line| night_of(line).map(|night| (night, line["quantity"].as_i64().unwrap())))
+                .collect();
+            let Some(arrival) = rooms.iter().map(|(night, _)| *night).min().filter(|_| paid) else {
+                continue;
+            };
+            let first: i64 = rooms.iter().filter(|(n, _)| *n == arrival).map(|(_, q)| q).sum();
+            let lead = self
+                .local(tracked.placed)
+                .date()
+                .until(arrival)
+                .unwrap()
+                .get_days();
+            let entry = per_night.entry(arrival).or_default();
+            entry.2 += first;
+            entry.3 += rooms.iter().map(|(_, q)| q).sum::<i64>();
+            entry.4 += first * i64::from(lead);
+        }
+        let query = format!(
+            "from={}&to={}",
+            nights[0],
+            nights[3].checked_add(1.day()).unwrap()
+        );
+        let report = self.report("hospitality", &query).await;
+        for (bucket, night) in report["current"]["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&nights)
+        {
+            let (sold, revenue, arrivals, stay_nights, lead) =
+                per_night.get(night).copied().unwrap_or_default();
+            let got = json!([
+                bucket["start"],
+                bucket["room_nights_sold"],
+                bucket["room_revenue_minor"],
+                bucket["arrivals"],
+                bucket["average_length_of_stay_nights"],
+                bucket["average_lead_time_days"],
+                bucket["room_nights_available"]
+            ]);
+            let expected = json!([
+                night.to_string(),
+                sold,
+                revenue,
+                arrivals,
+                hundredths(stay_nights, arrivals),
+                hundredths(lead, arrivals),
+                200
+            ]);
+            assert_eq!(got, expected, "seed {}: rooms of night {night}", self.seed);
+        }
+    }
+
     /// Every report over the sequence so far, `clock_change` the day the clocks change.
     async fn check(&self, first: Date, clock_change: Date) {
         let last = self.local(self.clock).date().checked_add(1.day()).unwrap();
@@ -419,6 +748,12 @@ impl Sequence {
             );
             self.check_sales(from, to, "hour", dated_by).await;
         }
+        for interval in ["day", "month"] {
+            self.check_customers(first, last, interval).await;
+        }
+        self.check_promotions(first, last).await;
+        self.check_funnel(first, last).await;
+        self.check_rooms().await;
         for by in ["product", "variant"] {
             self.check_top(first, last, by).await;
             // From the middle: part of a month, by day.
@@ -427,6 +762,19 @@ impl Sequence {
             self.check_top(middle, last, by).await;
         }
     }
+}
+
+/// The night a line books, if it does.
+fn night_of(line: &Value) -> Option<Date> {
+    line["night"].as_str().map(|night| night.parse().unwrap())
+}
+
+/// `part ÷ whole` to two decimals, half up, as the reports round.
+fn hundredths(part: i64, whole: i64) -> Value {
+    if whole == 0 {
+        return Value::Null;
+    }
+    json!(((200 * part + whole) / (2 * whole)) as f64 / 100.0)
 }
 
 /// The tenant database as the superuser, for reading ids.

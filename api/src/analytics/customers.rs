@@ -6,9 +6,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::export::{Cell, Table};
+use super::export::{Cell, Table, compared_rows};
 use super::fold::Rollup;
-use super::period::{Dates, Interval, Period};
+use super::period::{Dates, Interval, Period, with_previous};
 use super::ratio::{average, hundredths, percent};
 use super::zone;
 use crate::db::StoreTx;
@@ -90,18 +90,13 @@ pub struct CustomersReport {
 
 impl CustomersReport {
     pub fn table(&self) -> Table {
-        let periods = [
-            ("current", Some(&self.current)),
-            ("previous", self.previous.as_ref()),
-        ];
-        let rows = periods
-            .into_iter()
-            .filter_map(|(name, period)| period.map(|period| (name, period)))
-            .flat_map(|(name, period)| {
-                period.series.iter().map(move |bucket| {
+        let rows = compared_rows(&self.current, self.previous.as_ref(), |period| {
+            period
+                .series
+                .iter()
+                .map(|bucket| {
                     let c = bucket.counts;
                     vec![
-                        Cell::from(name),
                         Cell::from(bucket.start.as_str()),
                         c.customers.into(),
                         c.new_customers.into(),
@@ -109,8 +104,8 @@ impl CustomersReport {
                         c.orders.into(),
                     ]
                 })
-            })
-            .collect();
+                .collect()
+        });
         Table {
             header: &[
                 "period",
@@ -131,11 +126,10 @@ pub async fn customers_report(
     compare: bool,
 ) -> Result<CustomersReport, ApiError> {
     let time_zone = zone::use_store_zone(tx).await?;
-    let current = customers_of(tx, period, &time_zone).await?;
-    let previous = match compare {
-        true => Some(customers_of(tx, period.previous(), &time_zone).await?),
-        false => None,
-    };
+    let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
+        customers_of(tx, period, &time_zone).await
+    })
+    .await?;
     Ok(CustomersReport {
         time_zone,
         interval: period.interval,

@@ -49,6 +49,25 @@ impl From<String> for Cell {
     }
 }
 
+/// The rows of a report that compares two periods: `rows` of the current
+/// one, then of the previous one, each row led by its period's name.
+pub fn compared_rows<P>(
+    current: &P,
+    previous: Option<&P>,
+    rows: impl Fn(&P) -> Vec<Vec<Cell>>,
+) -> Vec<Vec<Cell>> {
+    [("current", Some(current)), ("previous", previous)]
+        .into_iter()
+        .filter_map(|(name, period)| period.map(|period| (name, period)))
+        .flat_map(|(name, period)| {
+            rows(period).into_iter().map(move |mut row| {
+                row.insert(0, Cell::from(name));
+                row
+            })
+        })
+        .collect()
+}
+
 /// The report as JSON, or as CSV when the caller accepts `text/csv`.
 pub fn respond<T: Serialize>(
     request: &HttpRequest,

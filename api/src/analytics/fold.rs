@@ -71,35 +71,62 @@ pub async fn fold_all(state: &State) -> Result<(), ApiError> {
 /// Folds the facts of `store` that finished since the last fold (or all of
 /// them, from `From::Start`) into its rollups, in one transaction.
 pub async fn fold(db: &Db, store: StoreId, from: From) -> Result<Folded, ApiError> {
-    let mut tx = db.store_snapshot(store).await?;
-    match fold_in(&mut tx, from).await {
-        Ok(()) => {}
-        Err(error) if another_fold_holds_it(&error) => return Ok(Folded::Busy),
-        Err(error) => return Err(error.into()),
+    for _ in 0..2 {
+        let mut tx = db.store_snapshot(store).await?;
+        match fold_in(&mut tx, from).await {
+            Ok(true) => {
+                // REPEATABLE READ fails at the statement, never at commit.
+                tx.commit().await?;
+                return Ok(Folded::UpTo);
+            }
+            // A store's first fold: its mark's row is made (once, by
+            // whichever replica comes first) before any fold begins, so
+            // that folds always meet on that row and never fold side by side.
+            Ok(false) => {
+                drop(tx);
+                let mut tx = db.store(store).await?;
+                sqlx::query(
+                    "INSERT INTO analytics_progress (store_id, folded_below, time_zone) \
+                     SELECT id, '1', timezone FROM stores WHERE id = $1 ON CONFLICT (store_id) DO NOTHING",
+                )
+                .bind(store)
+                .execute(tx.conn())
+                .await?;
+                tx.commit().await?;
+            }
+            Err(error) if another_fold_holds_it(&error) => return Ok(Folded::Busy),
+            Err(error) => return Err(error.into()),
+        }
     }
-    // REPEATABLE READ fails at the statement, never at commit.
-    tx.commit().await?;
-    Ok(Folded::UpTo)
+    Err(ApiError::Internal(format!(
+        "store {store} has no analytics mark after making one"
+    )))
 }
 
-async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
+/// The fold in `tx`; false, having done nothing, when the store has no mark yet.
+async fn fold_in(tx: &mut StoreTx, from: From) -> Result<bool, sqlx::Error> {
     let store = tx.store.id;
     // The first statement takes the snapshot; NOWAIT: a replica folding
-    // this store now makes this one give up rather than queue.
-    let progress: Option<(String, String)> = sqlx::query_as(
+    // this store now makes this one give up rather than queue. A fold that
+    // committed after this snapshot was taken makes the lock fail too (a
+    // serialization error), so no two folds ever add the same facts.
+    let Some((folded_below, folded_zone)): Option<(String, String)> = sqlx::query_as(
         "SELECT folded_below::text, time_zone FROM analytics_progress WHERE store_id = $1 FOR UPDATE NOWAIT",
     )
     .bind(store)
     .fetch_optional(tx.conn())
-    .await?;
+    .await?
+    else {
+        return Ok(false);
+    };
     let (zone, horizon): (String, String) = sqlx::query_as(
         "SELECT timezone, pg_snapshot_xmin(pg_current_snapshot())::text FROM stores WHERE id = $1",
     )
     .bind(store)
     .fetch_one(tx.conn())
     .await?;
-    let below = match (&progress, from) {
-        (Some((below, folded_zone)), From::LastMark) if *folded_zone == zone => below.clone(),
+    let below = match from {
+        From::LastMark if folded_zone == zone => folded_below,
         _ => {
             for table in ROLLUPS.iter().flat_map(|rollup| rollup.tables) {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -122,16 +149,15 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<(), sqlx::Error> {
             .await?;
     }
     sqlx::query(
-        "INSERT INTO analytics_progress (store_id, folded_below, time_zone) VALUES ($1, $2::xid8, $3) \
-         ON CONFLICT (store_id) DO UPDATE SET folded_below = excluded.folded_below, \
-         time_zone = excluded.time_zone, folded_at = now()",
+        "UPDATE analytics_progress SET folded_below = $2::xid8, time_zone = $3, folded_at = now() \
+         WHERE store_id = $1",
     )
     .bind(store)
     .bind(&horizon)
     .bind(&zone)
     .execute(tx.conn())
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// What the fold keeps: its tables, and the statement that adds the facts
@@ -153,11 +179,12 @@ const ROLLUPS: [&Rollup; 8] = [
     &super::promotions::ROLLUP,
 ];
 
-/// A serialization failure (another fold committed since this snapshot)
-/// or a lock held (another fold is running): not an error, just not ours.
+/// A serialization failure (another fold committed since this snapshot),
+/// a lock held (another fold is running) or a deadlock with one: not an
+/// error, just not this fold's turn.
 fn another_fold_holds_it(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|error| error.code())
-        .is_some_and(|code| code == "40001" || code == "55P03")
+        .is_some_and(|code| ["40001", "55P03", "40P01"].contains(&code.as_ref()))
 }

@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::export::{Cell, Table};
+use super::export::{Cell, Table, compared_rows};
 use super::fold::Rollup;
-use super::period::{Interval, Period};
+use super::period::{Interval, Period, with_previous};
 use super::ratio::percent;
 use super::zone;
 use crate::db::StoreTx;
@@ -24,18 +24,13 @@ pub struct Steps {
     pub purchased: i64,
 }
 
-impl std::ops::Add for Steps {
-    type Output = Self;
-    fn add(self, other: Self) -> Self {
-        Self {
-            sessions: self.sessions + other.sessions,
-            viewed_product: self.viewed_product + other.viewed_product,
-            added_to_cart: self.added_to_cart + other.added_to_cart,
-            started_checkout: self.started_checkout + other.started_checkout,
-            purchased: self.purchased + other.purchased,
-        }
-    }
-}
+summable!(Steps {
+    sessions,
+    viewed_product,
+    added_to_cart,
+    started_checkout,
+    purchased
+});
 
 /// The steps, and the conversion from each to the next, in percent.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -92,18 +87,13 @@ pub struct FunnelReport {
 
 impl FunnelReport {
     pub fn table(&self) -> Table {
-        let periods = [
-            ("current", Some(&self.current)),
-            ("previous", self.previous.as_ref()),
-        ];
-        let rows = periods
-            .into_iter()
-            .filter_map(|(name, period)| period.map(|period| (name, period)))
-            .flat_map(|(name, period)| {
-                period.series.iter().map(move |bucket| {
+        let rows = compared_rows(&self.current, self.previous.as_ref(), |period| {
+            period
+                .series
+                .iter()
+                .map(|bucket| {
                     let s = bucket.figures.steps;
                     vec![
-                        Cell::from(name),
                         Cell::from(bucket.start.as_str()),
                         s.sessions.into(),
                         s.viewed_product.into(),
@@ -113,8 +103,8 @@ impl FunnelReport {
                         Cell::from(bucket.figures.conversion_percent),
                     ]
                 })
-            })
-            .collect();
+                .collect()
+        });
         Table {
             header: &[
                 "period",
@@ -133,11 +123,10 @@ impl FunnelReport {
 
 pub async fn report(tx: &mut StoreTx, period: Period, compare: bool) -> Result<FunnelReport, ApiError> {
     let time_zone = zone::use_store_zone(tx).await?;
-    let current = funnel_of(tx, period, &time_zone).await?;
-    let previous = match compare {
-        true => Some(funnel_of(tx, period.previous(), &time_zone).await?),
-        false => None,
-    };
+    let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
+        funnel_of(tx, period, &time_zone).await
+    })
+    .await?;
     Ok(FunnelReport {
         time_zone,
         interval: period.interval,

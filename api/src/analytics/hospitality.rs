@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::export::{Cell, Table};
+use super::export::{Cell, Table, compared_rows};
 use super::fold::Rollup;
-use super::period::{Interval, Period};
+use super::period::{Interval, Period, with_previous};
 use super::ratio::{average, hundredths, percent};
 use super::sales::{self, DatedBy};
 use super::zone;
@@ -25,19 +25,14 @@ pub struct RoomSums {
     pub lead_days: i64,
 }
 
-impl std::ops::Add for RoomSums {
-    type Output = Self;
-    fn add(self, o: Self) -> Self {
-        Self {
-            room_nights_sold: self.room_nights_sold + o.room_nights_sold,
-            room_nights_available: self.room_nights_available + o.room_nights_available,
-            room_revenue_minor: self.room_revenue_minor + o.room_revenue_minor,
-            stays: self.stays + o.stays,
-            stay_nights: self.stay_nights + o.stay_nights,
-            lead_days: self.lead_days + o.lead_days,
-        }
-    }
-}
+summable!(RoomSums {
+    room_nights_sold,
+    room_nights_available,
+    room_revenue_minor,
+    stays,
+    stay_nights,
+    lead_days
+});
 
 /// The hospitality figures of a bucket or a period.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -113,18 +108,13 @@ pub struct HospitalityReport {
 
 impl HospitalityReport {
     pub fn table(&self) -> Table {
-        let periods = [
-            ("current", Some(&self.current)),
-            ("previous", self.previous.as_ref()),
-        ];
-        let rows = periods
-            .into_iter()
-            .filter_map(|(name, period)| period.map(|period| (name, period)))
-            .flat_map(|(name, period)| {
-                period.series.iter().map(move |bucket| {
+        let rows = compared_rows(&self.current, self.previous.as_ref(), |period| {
+            period
+                .series
+                .iter()
+                .map(|bucket| {
                     let f = bucket.figures;
                     vec![
-                        Cell::from(name),
                         Cell::from(bucket.start.to_string()),
                         f.room_nights_sold.into(),
                         f.room_nights_available.into(),
@@ -139,8 +129,8 @@ impl HospitalityReport {
                         f.average_check_per_cover_minor.into(),
                     ]
                 })
-            })
-            .collect();
+                .collect()
+        });
         Table {
             header: &[
                 "period",
@@ -172,11 +162,10 @@ pub fn check_interval(period: &Period) -> Result<(), String> {
 
 pub async fn report(tx: &mut StoreTx, period: Period, compare: bool) -> Result<HospitalityReport, ApiError> {
     let time_zone = zone::use_store_zone(tx).await?;
-    let current = hospitality_of(tx, period, &time_zone).await?;
-    let previous = match compare {
-        true => Some(hospitality_of(tx, period.previous(), &time_zone).await?),
-        false => None,
-    };
+    let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
+        hospitality_of(tx, period, &time_zone).await
+    })
+    .await?;
     Ok(HospitalityReport {
         currency: tx.store.currency.clone(),
         time_zone,

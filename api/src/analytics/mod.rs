@@ -3,6 +3,18 @@
 //! rollups kept by `fold` plus the raw facts past its mark, so an order
 //! committed a moment ago is already counted. Staff only.
 
+/// `Add` for a struct of sums: field by field.
+macro_rules! summable {
+    ($name:ident { $($field:ident),+ $(,)? }) => {
+        impl std::ops::Add for $name {
+            type Output = Self;
+            fn add(self, other: Self) -> Self {
+                Self { $($field: self.$field + other.$field),+ }
+            }
+        }
+    };
+}
+
 pub mod customers;
 pub mod export;
 pub mod fold;

@@ -4,6 +4,8 @@
 
 use chrono::{Datelike, Months, NaiveDate};
 
+use crate::db::StoreTx;
+use crate::error::ApiError;
 use crate::validate::Checks;
 
 /// The longest period a report covers (three years and a bit).
@@ -85,14 +87,6 @@ impl Dates {
         (self.to - self.from).num_days()
     }
 
-    /// The dates of the same length that end where these start.
-    pub fn previous(self) -> Self {
-        Self {
-            from: self.from - (self.to - self.from),
-            to: self.from,
-        }
-    }
-
     /// The whole calendar months inside, as the 1st of the first and the 1st
     /// after the last; the same date twice when there is none.
     pub fn whole_months(self) -> (NaiveDate, NaiveDate) {
@@ -145,14 +139,45 @@ impl Period {
             .parse("interval", buckets)
             .map(|()| Self { dates, interval })
     }
+}
 
-    /// The period of the same length that ends where this one starts.
-    pub fn previous(self) -> Self {
+/// What a report can compare with the same length of time just before.
+pub trait Comparable: Copy {
+    /// The same length of time that ends where this one starts.
+    fn previous(self) -> Self;
+}
+
+impl Comparable for Dates {
+    fn previous(self) -> Self {
+        Self {
+            from: self.from - (self.to - self.from),
+            to: self.from,
+        }
+    }
+}
+
+impl Comparable for Period {
+    fn previous(self) -> Self {
         Self {
             dates: self.dates.previous(),
             interval: self.interval,
         }
     }
+}
+
+/// What `of` makes of `period`, and of the period before when `compare`.
+pub async fn with_previous<P: Comparable, T>(
+    tx: &mut StoreTx,
+    period: P,
+    compare: bool,
+    of: impl AsyncFn(&mut StoreTx, P) -> Result<T, ApiError>,
+) -> Result<(T, Option<T>), ApiError> {
+    let current = of(tx, period).await?;
+    let previous = match compare {
+        true => Some(of(tx, period.previous()).await?),
+        false => None,
+    };
+    Ok((current, previous))
 }
 
 fn date(value: Option<&str>) -> Result<NaiveDate, String> {

@@ -4,9 +4,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::export::{Cell, Table};
+use super::export::{Cell, Table, compared_rows};
 use super::fold::Rollup;
-use super::period::Dates;
+use super::period::{Dates, with_previous};
 use super::zone;
 use crate::db::StoreTx;
 use crate::error::ApiError;
@@ -118,17 +118,12 @@ pub struct TopReport {
 
 impl TopReport {
     pub fn table(&self) -> Table {
-        let lists = [
-            ("current", Some(&self.current)),
-            ("previous", self.previous.as_ref()),
-        ];
-        let rows = lists
-            .into_iter()
-            .filter_map(|(name, list)| list.map(|list| (name, list)))
-            .flat_map(|(name, list)| {
-                list.items.iter().enumerate().map(move |(i, item)| {
+        let rows = compared_rows(&self.current, self.previous.as_ref(), |list| {
+            list.items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
                     vec![
-                        Cell::from(name),
                         Cell::from(i as i64 + 1),
                         Cell::from(item.id.to_string()),
                         item.name.clone().map_or(Cell::Empty, Cell::from),
@@ -142,8 +137,8 @@ impl TopReport {
                         item.net_sales_minor.into(),
                     ]
                 })
-            })
-            .collect();
+                .collect()
+        });
         Table {
             header: &[
                 "period",
@@ -174,11 +169,10 @@ pub async fn report(
     compare: bool,
 ) -> Result<TopReport, ApiError> {
     let time_zone = zone::use_store_zone(tx).await?;
-    let current = top(tx, dates, by, rank, limit, &time_zone).await?;
-    let previous = match compare {
-        true => Some(top(tx, dates.previous(), by, rank, limit, &time_zone).await?),
-        false => None,
-    };
+    let (current, previous) = with_previous(tx, dates, compare, async |tx, dates| {
+        top(tx, dates, by, rank, limit, &time_zone).await
+    })
+    .await?;
     Ok(TopReport {
         currency: tx.store.currency.clone(),
         time_zone,

@@ -4,9 +4,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::export::{Cell, Table};
+use super::export::{Cell, Table, compared_rows};
 use super::fold::Rollup;
-use super::period::Dates;
+use super::period::{Dates, with_previous};
 use super::zone;
 use crate::db::StoreTx;
 use crate::error::ApiError;
@@ -44,17 +44,11 @@ pub struct PromotionsReport {
 
 impl PromotionsReport {
     pub fn table(&self) -> Table {
-        let lists = [
-            ("current", Some(&self.current)),
-            ("previous", self.previous.as_ref()),
-        ];
-        let rows = lists
-            .into_iter()
-            .filter_map(|(name, list)| list.map(|list| (name, list)))
-            .flat_map(|(name, list)| {
-                list.promotions.iter().map(move |p| {
+        let rows = compared_rows(&self.current, self.previous.as_ref(), |list| {
+            list.promotions
+                .iter()
+                .map(|p| {
                     vec![
-                        Cell::from(name),
                         Cell::from(p.promotion_id.to_string()),
                         p.name.clone().map_or(Cell::Empty, Cell::from),
                         p.code.clone().map_or(Cell::Empty, Cell::from),
@@ -63,8 +57,8 @@ impl PromotionsReport {
                         p.net_sales_minor.into(),
                     ]
                 })
-            })
-            .collect();
+                .collect()
+        });
         Table {
             header: &[
                 "period",
@@ -82,11 +76,10 @@ impl PromotionsReport {
 
 pub async fn report(tx: &mut StoreTx, dates: Dates, compare: bool) -> Result<PromotionsReport, ApiError> {
     let time_zone = zone::use_store_zone(tx).await?;
-    let current = promotions_of(tx, dates, &time_zone).await?;
-    let previous = match compare {
-        true => Some(promotions_of(tx, dates.previous(), &time_zone).await?),
-        false => None,
-    };
+    let (current, previous) = with_previous(tx, dates, compare, async |tx, dates| {
+        promotions_of(tx, dates, &time_zone).await
+    })
+    .await?;
     Ok(PromotionsReport {
         currency: tx.store.currency.clone(),
         time_zone,

@@ -4,9 +4,9 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::export::{Cell, Table};
+use super::export::{Cell, Table, compared_rows};
 use super::fold::Rollup;
-use super::period::{Interval, Period};
+use super::period::{Interval, Period, with_previous};
 use super::ratio::average;
 use super::zone;
 use crate::db::StoreTx;
@@ -55,21 +55,16 @@ pub struct Sums {
     pub covered_sales_minor: i64,
 }
 
-impl std::ops::Add for Sums {
-    type Output = Self;
-    fn add(self, other: Self) -> Self {
-        Self {
-            orders: self.orders + other.orders,
-            units: self.units + other.units,
-            gross_minor: self.gross_minor + other.gross_minor,
-            discounts_minor: self.discounts_minor + other.discounts_minor,
-            returns_minor: self.returns_minor + other.returns_minor,
-            returned_units: self.returned_units + other.returned_units,
-            covers: self.covers + other.covers,
-            covered_sales_minor: self.covered_sales_minor + other.covered_sales_minor,
-        }
-    }
-}
+summable!(Sums {
+    orders,
+    units,
+    gross_minor,
+    discounts_minor,
+    returns_minor,
+    returned_units,
+    covers,
+    covered_sales_minor
+});
 
 /// The sales figures of a bucket or a period, in the store's currency's
 /// minor unit.
@@ -143,18 +138,13 @@ pub struct SalesReport {
 impl SalesReport {
     /// The series as CSV rows: one per bucket, the previous period's after.
     pub fn table(&self) -> Table {
-        let periods = [
-            ("current", Some(&self.current)),
-            ("previous", self.previous.as_ref()),
-        ];
-        let rows = periods
-            .into_iter()
-            .filter_map(|(name, period)| period.map(|period| (name, period)))
-            .flat_map(|(name, period)| {
-                period.series.iter().map(move |bucket| {
+        let rows = compared_rows(&self.current, self.previous.as_ref(), |period| {
+            period
+                .series
+                .iter()
+                .map(|bucket| {
                     let f = bucket.figures;
                     vec![
-                        Cell::from(name),
                         Cell::from(bucket.start.as_str()),
                         f.orders.into(),
                         f.units_sold.into(),
@@ -166,8 +156,8 @@ impl SalesReport {
                         f.average_order_value_minor.into(),
                     ]
                 })
-            })
-            .collect();
+                .collect()
+        });
         Table {
             header: &[
                 "period",
@@ -194,11 +184,10 @@ pub async fn report(
     compare: bool,
 ) -> Result<SalesReport, ApiError> {
     let time_zone = zone::use_store_zone(tx).await?;
-    let current = sales_of(tx, period, dated_by, &time_zone).await?;
-    let previous = match compare {
-        true => Some(sales_of(tx, period.previous(), dated_by, &time_zone).await?),
-        false => None,
-    };
+    let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
+        sales_of(tx, period, dated_by, &time_zone).await
+    })
+    .await?;
     Ok(SalesReport {
         currency: tx.store.currency.clone(),
         time_zone,

@@ -42,7 +42,7 @@ macro_rules! activity {
                 f.gross_minor - f.discounts_minor - f.returns_minor \
             FROM sales_facts f \
             WHERE f.store_id = $1 AND f.customer_id IS NOT NULL \
-                AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8) \
+                AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid() \
         )"
     };
 }

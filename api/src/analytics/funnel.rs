@@ -201,7 +201,7 @@ const FUNNEL_PER_BUCKET: &str = "\
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), changes AS ( \
         SELECT * FROM funnel_changes($1, coalesce((SELECT folded_below FROM folded), '1'::xid8), \
-            '18446744073709551615'::xid8, EXISTS (SELECT 1 FROM folded)) \
+            newest_xid(), EXISTS (SELECT 1 FROM folded)) \
     ), hours AS ( \
         SELECT u.* FROM ( \
             SELECT r.hour_start, r.depth, r.sessions FROM funnel_by_hour r, folded WHERE r.store_id = $1 \

@@ -262,13 +262,13 @@ const ROOMS_PER_BUCKET: &str = "\
         SELECT f.night, f.product_id, f.units - f.returned_units, \
             f.gross_minor - f.discounts_minor - f.returns_minor \
         FROM sales_facts f, below \
-        WHERE f.store_id = $1 AND f.xid >= below.xid AND f.night >= $2 AND f.night < $3 \
+        WHERE f.store_id = $1 AND f.xid BETWEEN below.xid AND newest_xid() AND f.night >= $2 AND f.night < $3 \
     ), stays AS ( \
         SELECT s.arrival, s.stays, s.room_nights, s.lead_days FROM room_stays s, folded \
         WHERE s.store_id = $1 AND s.arrival >= $2 AND s.arrival < $3 \
         UNION ALL \
         SELECT p.arrival, p.rooms, p.room_nights, p.lead_days \
-        FROM below, room_stays_paid($1, below.xid, '18446744073709551615'::xid8, $4) p \
+        FROM below, room_stays_paid($1, below.xid, newest_xid(), $4) p \
         WHERE p.arrival >= $2 AND p.arrival < $3 \
     ), open_rooms AS ( \
         SELECT coalesce(sum(capacity), 0) AS capacity FROM products \

@@ -194,7 +194,7 @@ const STOCK: &str = "\
         WHERE d.store_id = $1 AND d.day >= w.first AND d.day < w.stop \
         UNION ALL \
         SELECT f.variant_id, f.units - f.returned_units FROM sales_facts f, window_days w \
-        WHERE f.store_id = $1 AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8) \
+        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid() \
             AND (f.occurred_at AT TIME ZONE $3)::date >= w.first \
     ), per_variant AS ( \
         SELECT variant_id, sum(units) AS units FROM sold GROUP BY variant_id \

@@ -270,7 +270,7 @@ const TOP: &str = "\
         SELECT f.variant_id, f.product_id, f.units, f.gross_minor, f.discounts_minor, f.returns_minor, \
             f.returned_units \
         FROM sales_facts f \
-        WHERE f.store_id = $1 AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8) \
+        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid() \
             AND f.occurred_at >= $2::date::timestamptz AND f.occurred_at < $3::date::timestamptz \
     ), keyed AS ( \
         SELECT CASE $7 WHEN 'variant' THEN s.variant_id ELSE s.product_id END AS id, s.* \

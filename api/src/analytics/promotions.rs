@@ -146,7 +146,7 @@ const PROMOTIONS: &str = concat!(
         FROM promotion_sales_by_day r, folded WHERE r.store_id = $1 AND r.day >= $2 AND r.day < $3 \
         UNION ALL \
         SELECT p.promotion_id, p.orders, p.discount, p.net FROM (",
-    promotion_facts!("f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8)"),
+    promotion_facts!("f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid()"),
     ") p WHERE p.day >= $2 AND p.day < $3 \
     ), sums AS ( \
         SELECT promotion_id, sum(orders)::bigint AS orders, sum(discount)::bigint AS discount_minor, \

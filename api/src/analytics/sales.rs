@@ -291,7 +291,7 @@ const SALES_PER_BUCKET: &str = "\
             t.returns_minor, t.returned_units, t.covers, t.covered_sales_minor \
         FROM (SELECT CASE $2 WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END AS dated, f.* \
               FROM sales_facts f \
-              WHERE f.store_id = $1 AND f.xid >= coalesce((SELECT folded_below FROM folded), '1'::xid8)) t, \
+              WHERE f.store_id = $1 AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid()) t, \
             bounds b \
         WHERE t.dated >= b.start AND t.dated < b.stop \
     ) \

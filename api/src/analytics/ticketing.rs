@@ -186,7 +186,7 @@ const EVENTS: &str = "\
         SELECT f.product_id, (f.occurred_at AT TIME ZONE $4)::date, f.units, f.units - f.returned_units, \
             f.gross_minor - f.discounts_minor - f.returns_minor \
         FROM sales_facts f, below \
-        WHERE f.store_id = $1 AND f.xid >= below.xid AND f.product_id IN (SELECT id FROM events) \
+        WHERE f.store_id = $1 AND f.xid BETWEEN below.xid AND newest_xid() AND f.product_id IN (SELECT id FROM events) \
     ), per_day AS ( \
         SELECT product_id, day, sum(units) AS units, sum(sold) AS sold, sum(revenue) AS revenue \
         FROM daily GROUP BY product_id, day \

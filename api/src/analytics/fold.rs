@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
+use super::rollup::Rollup;
 use crate::db::{Db, StoreTx};
 use crate::error::ApiError;
 use crate::ids::StoreId;
@@ -158,13 +159,6 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<bool, sqlx::Error> {
     .execute(tx.conn())
     .await?;
     Ok(true)
-}
-
-/// What the fold keeps: its tables, and the statement that adds the facts
-/// of store $1's transactions in [$2, $3) to them, cut in zone $4.
-pub struct Rollup {
-    pub tables: &'static [&'static str],
-    pub fold: &'static str,
 }
 
 /// Every rollup, in the order they are folded.

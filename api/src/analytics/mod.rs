@@ -25,6 +25,7 @@ pub mod period;
 pub mod products;
 pub mod promotions;
 pub mod ratio;
+pub mod rollup;
 pub mod sales;
 pub mod ticketing;
 pub mod zone;

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::export::{Cell, Table, compared_rows};
-use super::fold::Rollup;
 use super::period::{Dates, with_previous};
+use super::rollup::Rollup;
 use super::zone;
 use crate::db::StoreTx;
 use crate::error::ApiError;

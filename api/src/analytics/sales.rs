@@ -5,9 +5,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::export::{Cell, Table, compared_rows};
-use super::fold::Rollup;
 use super::period::{Interval, Period, with_previous};
 use super::ratio::average;
+use super::rollup::Rollup;
 use super::zone;
 use crate::db::StoreTx;
 use crate::error::ApiError;

@@ -44,6 +44,7 @@ bench-operator: prerequisites ## benchmark: TENANTS (default 100) Tenants × 2 S
 bench-api: ## benchmark: the API's catalog reads and order creation under wrk, against pgbench running the same SQL (the ceiling)
 	$(CARGO) build --locked --release -p shopfleet-api
 	$(CARGO) run --locked --release -p shopfleet-bench --bin api-load
+bench-analytics: ; $(CARGO) build --locked --release -p shopfleet-api -p shopfleet-bench && $(CARGO) run --locked --release -p shopfleet-bench --bin analytics-load -- $(ANALYTICS) ## benchmark: the analytics reports over 10 M order lines, against plain GROUP BYs (flags in ANALYTICS="--lines 200000 ...")
 
 openapi: ## regenerate api/openapi.json from the API's code
 	$(CARGO) run --quiet --locked -p shopfleet-api -- openapi > api/openapi.json

@@ -4,14 +4,10 @@
 use std::io::{Read as _, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
-use shopfleet_e2e::operator::http_get;
-use shopfleet_e2e::process::{ManagedProcess, free_port};
-use shopfleet_operator::tenant::jwt::KeySet;
+use shopfleet_e2e::process::ManagedProcess;
 
 use crate::scenario::{Credentials, Order, Request, Scenario, order_caller};
 use crate::store::{PROMOTION_CODE, PROMOTION_NAME, Store};
@@ -21,38 +17,10 @@ pub struct Api {
     process: ManagedProcess,
 }
 
-/// Requests per second far above what this machine can serve.
-const UNREACHED_RATE: u32 = 10_000_000;
-
 /// Starts the `shopfleet-api` built beside this binary, serving `store`'s
 /// tenant database as its runtime role, and waits until it is ready.
 pub fn start(dir: &Path, store: &Store) -> Result<Api> {
-    let binary = std::env::current_exe()?.with_file_name("shopfleet-api");
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: `cargo build --release -p shopfleet-api` builds it (`make bench-api` does)",
-            binary.display()
-        );
-    }
-    let keys = dir.join("jwt-keys.json");
-    std::fs::write(&keys, serde_json::to_vec(&KeySet::new(jiff::Timestamp::now()))?)?;
-    let port = free_port()?;
-    let mut command = Command::new(&binary);
-    command
-        .env("DATABASE_URL", store.runtime.url())
-        .env("SHOPFLEET_TENANT", "bench")
-        .env("SHOPFLEET_JWT_KEYS", &keys)
-        .env("SHOPFLEET_LISTEN", format!("127.0.0.1:{port}"))
-        .env(shopfleet_contract::METRICS_LISTEN, "127.0.0.1:0")
-        // The rate limits are checked on every request, as in a Pod, at
-        // rates no run reaches: what is measured is what checking costs.
-        .env(shopfleet_contract::RATE_LIMIT, UNREACHED_RATE.to_string())
-        .env(shopfleet_contract::CLIENT_RATE_LIMIT, UNREACHED_RATE.to_string())
-        .env("RUST_LOG", "warn");
-    let mut process = ManagedProcess::spawn("shopfleet-api", command, &dir.join("api.log"))?;
-    process.wait_ready(Duration::from_secs(30), || {
-        http_get(port, "/readyz").is_ok_and(|(status, _)| status == 200)
-    })?;
+    let (port, process) = crate::tenant::start_api(dir, &store.runtime.url())?;
     Ok(Api { port, process })
 }
 

@@ -18,6 +18,8 @@ mod cpu;
 mod events;
 mod scenario;
 mod store;
+#[path = "../../shared/tenant.rs"]
+mod tenant;
 mod wrk;
 
 use std::path::Path;

@@ -10,12 +10,10 @@ use shopfleet_api::catalog::sql::{ProductFilter, list_products};
 use shopfleet_api::db::Db;
 use shopfleet_api::ids::{ProductId, PromotionId, StoreId, VariantId};
 use shopfleet_api::orders::sql::{Offer, offers_for_variants};
-use shopfleet_operator::postgres::Admin;
 use shopfleet_operator::store::build::ApiKeys;
-use shopfleet_operator::store::database::activate_keys;
-use shopfleet_operator::tenant::database::{DatabaseNames, grants_plan, server_plan};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
+
+use crate::tenant::{Tenant, add_store};
 
 /// The words of titles and descriptions, and the search terms. Each product
 /// draws 5 of them, so each word is in about 4 % of the products. They have
@@ -162,27 +160,7 @@ pub const PROMOTION_CODE: &str = "BENCH10";
 pub const PROMOTION_NAME: &str = "Bench 10 %";
 pub const PROMOTION_BASIS_POINTS: i32 = 1000;
 
-/// How to log in as the tenant's runtime role, the API's (and pgbench's) user.
-pub struct RuntimeRole {
-    pub host: String,
-    pub port: u16,
-    pub database: String,
-    pub user: String,
-    pub password: String,
-}
-
-impl RuntimeRole {
-    pub fn url(&self) -> String {
-        let Self {
-            host,
-            port,
-            database,
-            user,
-            password,
-        } = self;
-        format!("postgres://{user}:{password}@{host}:{port}/{database}")
-    }
-}
+pub use crate::tenant::RuntimeRole;
 
 /// A seeded store, and what the load reads of it.
 pub struct Store {
@@ -216,45 +194,13 @@ pub struct Stocked {
 /// Makes the tenant database on the server at `admin_url`, with one store of
 /// `products` × `variants` and a sample of `sample` products.
 pub async fn seed(admin_url: &str, products: u32, variants: u32, sample: usize) -> Result<Store> {
-    let options: PgConnectOptions = admin_url.parse().context("the server's admin URL")?;
-    let admin = Admin {
-        server: "default".to_owned(),
-        pool: PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .context("connecting to PostgreSQL as its superuser")?,
-        options,
-        tls: Default::default(),
-    };
-    let names = DatabaseNames::for_tenant_uid(&uuid::Uuid::new_v4().to_string());
-    let password = shopfleet_operator::random_password();
-    admin.apply_server_plan(&server_plan(&names, &password)).await?;
-    admin.migrate(&names, &grants_plan(&names)).await?;
-    let (host, port) = admin.host_port();
-    let runtime = RuntimeRole {
-        host,
-        port,
-        database: names.database.clone(),
-        user: names.runtime_role.clone(),
-        password,
-    };
-
+    let Tenant {
+        admin,
+        names,
+        runtime,
+    } = Tenant::create(admin_url).await?;
     let mut owner = admin.connect_as_owner(&names).await?;
-    let id = StoreId::generate();
-    sqlx::query(
-        "INSERT INTO stores (id, k8s_uid, name, display_name, industry, currency, timezone) \
-         VALUES ($1, gen_random_uuid(), 'bench', 'Bench shop', 'retail', $2, 'Europe/Berlin')",
-    )
-    .bind(id)
-    .bind(CURRENCY)
-    .execute(&mut owner)
-    .await
-    .context("adding the store")?;
-    let keys = ApiKeys::generate();
-    activate_keys(&mut owner, &id.to_string(), &keys)
-        .await
-        .context("recording the store's API keys")?;
+    let (id, keys) = add_store(&mut owner, CURRENCY, "retail").await?;
 
     let Seeded {
         sample,

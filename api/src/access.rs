@@ -88,11 +88,31 @@ impl<N> StoreCaller<N> {
         &self,
         work: impl AsyncFnOnce(&mut StoreTx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut tx = self.state.db.store(self.store).await?;
-        let value = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        let tx = self.state.db.store(self.store).await?;
+        run(tx, work).await
     }
+
+    /// Runs `work` in one read-only snapshot of the store (REPEATABLE READ):
+    /// every statement sees the same committed state, as a report made of
+    /// several queries must; 404 as [`StoreCaller::transaction`].
+    pub async fn snapshot<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut StoreTx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let tx = self.state.db.store_reading(self.store).await?;
+        run(tx, work).await
+    }
+}
+
+/// Runs `work` in `tx`, committed when it succeeds and rolled back (dropped)
+/// when it fails.
+async fn run<T>(
+    mut tx: StoreTx,
+    work: impl AsyncFnOnce(&mut StoreTx) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let value = work(&mut tx).await?;
+    tx.commit().await?;
+    Ok(value)
 }
 
 impl<N: Need + 'static> FromRequest for StoreCaller<N> {

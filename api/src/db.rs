@@ -33,12 +33,21 @@ pub const ACTIVE_STORE: &str =
 /// setting in one round trip. The id is a parsed UUID, so formatting it into
 /// SQL cannot inject anything.
 pub fn scope_statement(store: StoreId) -> String {
-    format!("BEGIN; SELECT set_config('shopfleet.store_id', '{store}', true)")
+    scoped("BEGIN", store)
 }
 
 /// [`scope_statement`] for a transaction that reads one snapshot throughout.
 fn repeatable_read_scope_statement(store: StoreId) -> String {
-    format!("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT set_config('shopfleet.store_id', '{store}', true)")
+    scoped("BEGIN ISOLATION LEVEL REPEATABLE READ", store)
+}
+
+/// [`repeatable_read_scope_statement`] for a transaction that only reads.
+fn read_only_snapshot_scope_statement(store: StoreId) -> String {
+    scoped("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", store)
+}
+
+fn scoped(begin: &str, store: StoreId) -> String {
+    format!("{begin}; SELECT set_config('shopfleet.store_id', '{store}', true)")
 }
 
 /// How long a store's row and an API key's lookup are trusted: an archived
@@ -113,6 +122,12 @@ impl Db {
     /// another transaction changed the same rows since the snapshot.
     pub async fn store_snapshot(&self, store: StoreId) -> Result<StoreTx, ApiError> {
         self.begin(store, repeatable_read_scope_statement).await
+    }
+
+    /// [`Db::store_snapshot`] that cannot write: the reports' transaction,
+    /// reached through `access::StoreCaller::snapshot`.
+    pub async fn store_reading(&self, store: StoreId) -> Result<StoreTx, ApiError> {
+        self.begin(store, read_only_snapshot_scope_statement).await
     }
 
     async fn begin(&self, store: StoreId, statement: fn(StoreId) -> String) -> Result<StoreTx, ApiError> {

@@ -10,7 +10,7 @@ use super::export::{Cell, Table, compared_rows};
 use super::period::{Dates, Interval, Period, with_previous};
 use super::ratio::{average, hundredths, percent};
 use super::rollup::Rollup;
-use super::zone;
+use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -28,22 +28,27 @@ pub const ROLLUP: Rollup = Rollup {
         orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor",
 };
 
-/// The customers' activity: the rollup and the facts past the fold's mark,
-/// for `concat!` into the reports below ($1 the store, $4 the zone).
+/// The customers' activity: the rollup and the facts past the fold's mark
+/// (`Snapshot::folded_below`, the parameter `$mark`), for `concat!` into the
+/// reports below ($1 the store, $4 the zone).
 macro_rules! activity {
-    () => {
-        "folded AS ( \
-            SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
-        ), activity AS ( \
-            SELECT c.customer_id, c.hour_start, c.orders, c.net_minor FROM customer_hours c, folded \
-            WHERE c.store_id = $1 \
-            UNION ALL \
-            SELECT f.customer_id, local_hour_start(f.occurred_at, $4), f.orders, \
-                f.gross_minor - f.discounts_minor - f.returns_minor \
-            FROM sales_facts f \
-            WHERE f.store_id = $1 AND f.customer_id IS NOT NULL \
-                AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid() \
-        )"
+    ($mark:literal) => {
+        concat!(
+            "activity AS ( \
+                SELECT c.customer_id, c.hour_start, c.orders, c.net_minor FROM customer_hours c \
+                WHERE ",
+            $mark,
+            "::xid8 IS NOT NULL AND c.store_id = $1 \
+                UNION ALL \
+                SELECT f.customer_id, local_hour_start(f.occurred_at, $4), f.orders, \
+                    f.gross_minor - f.discounts_minor - f.returns_minor \
+                FROM sales_facts f \
+                WHERE f.store_id = $1 AND f.customer_id IS NOT NULL \
+                    AND f.xid BETWEEN coalesce(",
+            $mark,
+            "::xid8, '1') AND newest_xid() \
+            )"
+        )
     };
 }
 
@@ -125,13 +130,13 @@ pub async fn customers_report(
     period: Period,
     compare: bool,
 ) -> Result<CustomersReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
-        customers_of(tx, period, &time_zone).await
+        customers_of(tx, period, &snapshot).await
     })
     .await?;
     Ok(CustomersReport {
-        time_zone,
+        time_zone: snapshot.time_zone,
         interval: period.interval,
         current,
         previous,
@@ -147,13 +152,18 @@ struct BucketCounts {
     repeat_customers: i64,
 }
 
-async fn customers_of(tx: &mut StoreTx, period: Period, zone: &str) -> Result<CustomerPeriod, ApiError> {
+async fn customers_of(
+    tx: &mut StoreTx,
+    period: Period,
+    snapshot: &Snapshot,
+) -> Result<CustomerPeriod, ApiError> {
     let rows: Vec<BucketCounts> = sqlx::query_as(CUSTOMERS_PER_BUCKET)
         .bind(tx.store.id)
         .bind(period.dates.from)
         .bind(period.dates.to)
-        .bind(zone)
+        .bind(&snapshot.time_zone)
         .bind(period.interval.unit())
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     let (whole, buckets): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| row.start.is_none());
@@ -179,10 +189,10 @@ async fn customers_of(tx: &mut StoreTx, period: Period, zone: &str) -> Result<Cu
 /// Per bucket of unit $5 from local date $2 to $3 in zone $4, and once for
 /// the whole period (start null): customers of store $1 who paid an order,
 /// those whose first order ever it was, and their orders; for the whole
-/// period also those with two orders or more.
+/// period also those with two orders or more. $6 is the fold's mark.
 const CUSTOMERS_PER_BUCKET: &str = concat!(
     "WITH ",
-    activity!(),
+    activity!("$6"),
     ", bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), bought AS ( \
@@ -283,12 +293,13 @@ struct CohortCell {
 /// Cohorts of the months from `dates.from`'s to `dates.to`'s (excluded, unless
 /// it is not the 1st), each followed up to the current month.
 pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let cells: Vec<CohortCell> = sqlx::query_as(COHORTS)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
-        .bind(&time_zone)
+        .bind(&snapshot.time_zone)
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     let mut cohorts: Vec<Cohort> = Vec::new();
@@ -315,7 +326,7 @@ pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsRep
             .collect();
     }
     Ok(CohortsReport {
-        time_zone,
+        time_zone: snapshot.time_zone,
         from: dates.from,
         to: dates.to,
         cohorts,
@@ -324,10 +335,10 @@ pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsRep
 
 /// For each month of first orders from $2 to $3 in zone $4 and each month
 /// since, up to the current one: store $1's customers of that cohort who
-/// paid an order that month (0 included).
+/// paid an order that month (0 included). $5 is the fold's mark.
 const COHORTS: &str = concat!(
     "WITH ",
-    activity!(),
+    activity!("$5"),
     ", firsts AS ( \
         SELECT customer_id, date_trunc('month', min(hour_start), $4) AS cohort \
         FROM activity WHERE orders > 0 GROUP BY customer_id \
@@ -482,12 +493,13 @@ struct Scored {
 }
 
 pub async fn rfm_report(tx: &mut StoreTx, dates: Dates) -> Result<RfmReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let scored: Vec<Scored> = sqlx::query_as(RFM)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
-        .bind(&time_zone)
+        .bind(&snapshot.time_zone)
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     let everyone = scored.len() as i64;
@@ -513,7 +525,7 @@ pub async fn rfm_report(tx: &mut StoreTx, dates: Dates) -> Result<RfmReport, Api
         .collect();
     Ok(RfmReport {
         currency: tx.store.currency.clone(),
-        time_zone,
+        time_zone: snapshot.time_zone,
         from: dates.from,
         to: dates.to,
         customers: everyone,
@@ -530,10 +542,10 @@ fn average_signed(total: i64, count: i64) -> Option<i64> {
 /// in zone $4: days from their last order's day to the period's last day,
 /// orders and net sales in the period, and their recency and frequency
 /// scores: 1 + ⌊5 × the share of customers strictly worse⌋ (at most 5), so
-/// equal figures get equal scores.
+/// equal figures get equal scores. $5 is the fold's mark.
 const RFM: &str = concat!(
     "WITH ",
-    activity!(),
+    activity!("$5"),
     ", bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), figures AS ( \

@@ -9,7 +9,7 @@ use super::export::{Cell, Table, compared_rows};
 use super::period::{Interval, Period, with_previous};
 use super::ratio::percent;
 use super::rollup::Rollup;
-use super::zone;
+use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -122,13 +122,13 @@ impl FunnelReport {
 }
 
 pub async fn report(tx: &mut StoreTx, period: Period, compare: bool) -> Result<FunnelReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
-        funnel_of(tx, period, &time_zone).await
+        funnel_of(tx, period, &snapshot).await
     })
     .await?;
     Ok(FunnelReport {
-        time_zone,
+        time_zone: snapshot.time_zone,
         interval: period.interval,
         current,
         previous,
@@ -142,13 +142,14 @@ struct BucketSteps {
     steps: Steps,
 }
 
-async fn funnel_of(tx: &mut StoreTx, period: Period, zone: &str) -> Result<FunnelPeriod, ApiError> {
+async fn funnel_of(tx: &mut StoreTx, period: Period, snapshot: &Snapshot) -> Result<FunnelPeriod, ApiError> {
     let rows: Vec<BucketSteps> = sqlx::query_as(FUNNEL_PER_BUCKET)
         .bind(tx.store.id)
         .bind(period.dates.from)
         .bind(period.dates.to)
-        .bind(zone)
+        .bind(&snapshot.time_zone)
         .bind(period.interval.unit())
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     let totals = rows.iter().fold(Steps::default(), |sum, row| sum + row.steps);
@@ -193,18 +194,16 @@ pub const ROLLUP: Rollup = Rollup {
 
 /// The steps of store $1's sessions per bucket of unit $5 from local date
 /// $2 to $3 in zone $4: the hourly rollup, plus the changes the
-/// transactions past the fold's mark make to the sessions it folded.
+/// transactions past the fold's mark $6 (`Snapshot::folded_below`) make to
+/// the sessions it folded.
 const FUNNEL_PER_BUCKET: &str = "\
-    WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
-    ), bounds AS ( \
+    WITH bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), changes AS ( \
-        SELECT * FROM funnel_changes($1, coalesce((SELECT folded_below FROM folded), '1'::xid8), \
-            newest_xid(), EXISTS (SELECT 1 FROM folded)) \
+        SELECT * FROM funnel_changes($1, coalesce($6::xid8, '1'), newest_xid(), $6::xid8 IS NOT NULL) \
     ), hours AS ( \
         SELECT u.* FROM ( \
-            SELECT r.hour_start, r.depth, r.sessions FROM funnel_by_hour r, folded WHERE r.store_id = $1 \
+            SELECT r.hour_start, r.depth, r.sessions FROM funnel_by_hour r WHERE $6::xid8 IS NOT NULL AND r.store_id = $1 \
             UNION ALL \
             SELECT local_hour_start(after_seen, $4), funnel_depth(after_steps), 1 FROM changes \
             UNION ALL \

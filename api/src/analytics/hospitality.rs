@@ -10,7 +10,7 @@ use super::period::{Interval, Period, with_previous};
 use super::ratio::{average, hundredths, percent};
 use super::rollup::Rollup;
 use super::sales::{self, DatedBy};
-use super::zone;
+use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -161,14 +161,14 @@ pub fn check_interval(period: &Period) -> Result<(), String> {
 }
 
 pub async fn report(tx: &mut StoreTx, period: Period, compare: bool) -> Result<HospitalityReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
-        hospitality_of(tx, period, &time_zone).await
+        hospitality_of(tx, period, &snapshot).await
     })
     .await?;
     Ok(HospitalityReport {
         currency: tx.store.currency.clone(),
-        time_zone,
+        time_zone: snapshot.time_zone,
         interval: period.interval,
         current,
         previous,
@@ -182,17 +182,22 @@ struct BucketRooms {
     rooms: RoomSums,
 }
 
-async fn hospitality_of(tx: &mut StoreTx, period: Period, zone: &str) -> Result<HospitalityPeriod, ApiError> {
+async fn hospitality_of(
+    tx: &mut StoreTx,
+    period: Period,
+    snapshot: &Snapshot,
+) -> Result<HospitalityPeriod, ApiError> {
     let rooms: Vec<BucketRooms> = sqlx::query_as(ROOMS_PER_BUCKET)
         .bind(tx.store.id)
         .bind(period.dates.from)
         .bind(period.dates.to)
-        .bind(zone)
+        .bind(&snapshot.time_zone)
         .bind(period.interval.unit())
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     // Covers are sales: the table orders paid in each bucket.
-    let tables = sales::sums_per_bucket(tx, period, DatedBy::Transaction, zone).await?;
+    let tables = sales::sums_per_bucket(tx, period, DatedBy::Transaction, snapshot).await?;
     if rooms.len() != tables.len() {
         return Err(ApiError::Internal(format!(
             "{} buckets of nights, {} of sales",
@@ -246,29 +251,25 @@ pub const STAYS_ROLLUP: Rollup = Rollup {
         lead_days = r.lead_days + excluded.lead_days",
 };
 
-/// Store $1's rooms per bucket of unit $5 of the nights from $2 to $3
-/// (zone $4 for the fold's mark): the rollups plus what was paid or
-/// refunded past the mark. Rooms available: the capacity of every active
+/// Store $1's rooms per bucket of unit $5 of the nights from $2 to $3 (in
+/// zone $4): the rollups plus what was paid or refunded past the fold's
+/// mark $6 (`Snapshot::folded_below`). Rooms available: the capacity of every active
 /// room product, and of any other room product with a night sold then.
 const ROOMS_PER_BUCKET: &str = "\
-    WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
-    ), below AS ( \
-        SELECT coalesce((SELECT folded_below FROM folded), '1'::xid8) AS xid \
-    ), sold AS ( \
-        SELECT r.night, r.product_id, r.rooms, r.revenue_minor FROM room_nights r, folded \
-        WHERE r.store_id = $1 AND r.night >= $2 AND r.night < $3 \
+    WITH sold AS ( \
+        SELECT r.night, r.product_id, r.rooms, r.revenue_minor FROM room_nights r \
+        WHERE $6::xid8 IS NOT NULL AND r.store_id = $1 AND r.night >= $2 AND r.night < $3 \
         UNION ALL \
         SELECT f.night, f.product_id, f.units - f.returned_units, \
             f.gross_minor - f.discounts_minor - f.returns_minor \
-        FROM sales_facts f, below \
-        WHERE f.store_id = $1 AND f.xid BETWEEN below.xid AND newest_xid() AND f.night >= $2 AND f.night < $3 \
+        FROM sales_facts f \
+        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($6::xid8, '1') AND newest_xid() AND f.night >= $2 AND f.night < $3 \
     ), stays AS ( \
-        SELECT s.arrival, s.stays, s.room_nights, s.lead_days FROM room_stays s, folded \
-        WHERE s.store_id = $1 AND s.arrival >= $2 AND s.arrival < $3 \
+        SELECT s.arrival, s.stays, s.room_nights, s.lead_days FROM room_stays s \
+        WHERE $6::xid8 IS NOT NULL AND s.store_id = $1 AND s.arrival >= $2 AND s.arrival < $3 \
         UNION ALL \
         SELECT p.arrival, p.rooms, p.room_nights, p.lead_days \
-        FROM below, room_stays_paid($1, below.xid, newest_xid(), $4) p \
+        FROM room_stays_paid($1, coalesce($6::xid8, '1'), newest_xid(), $4) p \
         WHERE p.arrival >= $2 AND p.arrival < $3 \
     ), open_rooms AS ( \
         SELECT coalesce(sum(capacity), 0) AS capacity FROM products \

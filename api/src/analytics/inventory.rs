@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::export::{Cell, Table};
 use super::ratio::{hundredths, percent};
-use super::zone;
+use super::snapshot;
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -149,13 +149,14 @@ impl InventoryReport {
 }
 
 pub async fn report(tx: &mut StoreTx, window: Window) -> Result<InventoryReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let rows: Vec<StockRow> = sqlx::query_as(STOCK)
         .bind(tx.store.id)
         .bind(window.days)
-        .bind(&time_zone)
+        .bind(&snapshot.time_zone)
         .bind(window.low_only)
         .bind(window.low_stock_units)
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     let mut variants: Vec<VariantStock> = rows
@@ -172,7 +173,7 @@ pub async fn report(tx: &mut StoreTx, window: Window) -> Result<InventoryReport,
     });
     variants.truncate(window.limit as usize);
     Ok(InventoryReport {
-        time_zone,
+        time_zone: snapshot.time_zone,
         days: window.days,
         low_stock_units: window.low_stock_units,
         variants,
@@ -181,20 +182,19 @@ pub async fn report(tx: &mut StoreTx, window: Window) -> Result<InventoryReport,
 
 /// Store $1's standard variants with a stock pool, their stock now and
 /// their units sold less returned over the last $2 local days in zone $3
-/// (today included): the day rollup plus the facts past the fold's mark.
-/// With $4, only those with $5 units available or fewer.
+/// (today included): the day rollup plus the facts past the fold's mark $6
+/// (`Snapshot::folded_below`). With $4, only those with $5 units available
+/// or fewer.
 const STOCK: &str = "\
-    WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $3 \
-    ), window_days AS ( \
+    WITH window_days AS ( \
         SELECT (now() AT TIME ZONE $3)::date - ($2::int - 1) AS first, (now() AT TIME ZONE $3)::date + 1 AS stop \
     ), sold AS ( \
         SELECT d.variant_id, d.units - d.returned_units AS units \
-        FROM sales_by_variant_day d, folded, window_days w \
-        WHERE d.store_id = $1 AND d.day >= w.first AND d.day < w.stop \
+        FROM sales_by_variant_day d, window_days w \
+        WHERE $6::xid8 IS NOT NULL AND d.store_id = $1 AND d.day >= w.first AND d.day < w.stop \
         UNION ALL \
         SELECT f.variant_id, f.units - f.returned_units FROM sales_facts f, window_days w \
-        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid() \
+        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($6::xid8, '1') AND newest_xid() \
             AND (f.occurred_at AT TIME ZONE $3)::date >= w.first \
     ), per_variant AS ( \
         SELECT variant_id, sum(units) AS units FROM sold GROUP BY variant_id \

@@ -27,8 +27,8 @@ pub mod promotions;
 pub mod ratio;
 pub mod rollup;
 pub mod sales;
+pub mod snapshot;
 pub mod ticketing;
-pub mod zone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -122,7 +122,7 @@ async fn sales_report(
     let dated_by = checks.parse("dated_by", DatedBy::parse(query.dated_by.as_deref()));
     let (period, compare, dated_by) = checks.finish_with((period, compare, dated_by))?;
     let report = caller
-        .transaction(async |tx| sales::report(tx, period, dated_by, compare).await)
+        .snapshot(async |tx| sales::report(tx, period, dated_by, compare).await)
         .await?;
     Ok(export::respond(&request, &report, SalesReport::table))
 }
@@ -171,7 +171,7 @@ async fn top_report(
     let limit = checks.parse("limit", products::limit(query.limit));
     let (dates, compare, by, rank, limit) = checks.finish_with((dates, compare, by, rank, limit))?;
     let report = caller
-        .transaction(async |tx| products::report(tx, dates, by, rank, limit, compare).await)
+        .snapshot(async |tx| products::report(tx, dates, by, rank, limit, compare).await)
         .await?;
     Ok(export::respond(&request, &report, TopReport::table))
 }
@@ -226,7 +226,7 @@ async fn funnel_report(
 ) -> Result<HttpResponse, ApiError> {
     let (period, compare) = query.check()?;
     let report = caller
-        .transaction(async |tx| funnel::report(tx, period, compare).await)
+        .snapshot(async |tx| funnel::report(tx, period, compare).await)
         .await?;
     Ok(export::respond(&request, &report, FunnelReport::table))
 }
@@ -252,7 +252,7 @@ async fn hospitality_report(
     hospitality::check_interval(&period)
         .map_err(|detail| ApiError::Validation(vec![crate::error::FieldError::new("interval", detail)]))?;
     let report = caller
-        .transaction(async |tx| hospitality::report(tx, period, compare).await)
+        .snapshot(async |tx| hospitality::report(tx, period, compare).await)
         .await?;
     Ok(export::respond(&request, &report, HospitalityReport::table))
 }
@@ -287,7 +287,7 @@ async fn events_report(
 ) -> Result<HttpResponse, ApiError> {
     let dates = query.check()?;
     let report = caller
-        .transaction(async |tx| ticketing::report(tx, dates).await)
+        .snapshot(async |tx| ticketing::report(tx, dates).await)
         .await?;
     Ok(export::respond(&request, &report, EventsReport::table))
 }
@@ -318,7 +318,7 @@ async fn customers_report(
 ) -> Result<HttpResponse, ApiError> {
     let (period, compare) = query.check()?;
     let report = caller
-        .transaction(async |tx| customers::customers_report(tx, period, compare).await)
+        .snapshot(async |tx| customers::customers_report(tx, period, compare).await)
         .await?;
     Ok(export::respond(&request, &report, CustomersReport::table))
 }
@@ -341,7 +341,7 @@ async fn cohorts_report(
 ) -> Result<HttpResponse, ApiError> {
     let dates = query.check()?;
     let report = caller
-        .transaction(async |tx| customers::cohorts_report(tx, dates).await)
+        .snapshot(async |tx| customers::cohorts_report(tx, dates).await)
         .await?;
     Ok(export::respond(&request, &report, CohortsReport::table))
 }
@@ -364,7 +364,7 @@ async fn rfm_report(
 ) -> Result<HttpResponse, ApiError> {
     let dates = query.check()?;
     let report = caller
-        .transaction(async |tx| customers::rfm_report(tx, dates).await)
+        .snapshot(async |tx| customers::rfm_report(tx, dates).await)
         .await?;
     Ok(export::respond(&request, &report, RfmReport::table))
 }
@@ -403,7 +403,7 @@ async fn promotions_report(
     let compare = checks.parse("compare", period::compares(query.compare.as_deref()));
     let (dates, compare) = checks.finish_with((dates, compare))?;
     let report = caller
-        .transaction(async |tx| promotions::report(tx, dates, compare).await)
+        .snapshot(async |tx| promotions::report(tx, dates, compare).await)
         .await?;
     Ok(export::respond(&request, &report, PromotionsReport::table))
 }
@@ -452,7 +452,7 @@ async fn inventory_report(
         limit,
     };
     let report = caller
-        .transaction(async |tx| inventory::report(tx, window).await)
+        .snapshot(async |tx| inventory::report(tx, window).await)
         .await?;
     Ok(export::respond(&request, &report, InventoryReport::table))
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::export::{Cell, Table, compared_rows};
 use super::period::{Dates, with_previous};
 use super::rollup::Rollup;
-use super::zone;
+use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -168,14 +168,14 @@ pub async fn report(
     limit: i64,
     compare: bool,
 ) -> Result<TopReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let (current, previous) = with_previous(tx, dates, compare, async |tx, dates| {
-        top(tx, dates, by, rank, limit, &time_zone).await
+        top(tx, dates, by, rank, limit, &snapshot).await
     })
     .await?;
     Ok(TopReport {
         currency: tx.store.currency.clone(),
-        time_zone,
+        time_zone: snapshot.time_zone,
         by,
         rank,
         current,
@@ -189,19 +189,20 @@ async fn top(
     by: Dimension,
     rank: Rank,
     limit: i64,
-    zone: &str,
+    snapshot: &Snapshot,
 ) -> Result<TopList, ApiError> {
     let (months_from, months_to) = dates.whole_months();
     let items = sqlx::query_as(TOP)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
-        .bind(zone)
+        .bind(&snapshot.time_zone)
         .bind(months_from)
         .bind(months_to)
         .bind(by.name())
         .bind(rank.name())
         .bind(limit)
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     Ok(TopList {
@@ -251,26 +252,23 @@ pub const MONTH_ROLLUP: Rollup = Rollup {
 /// The top $9 by $7 (product, variant, category) ranked by $8 (net_sales,
 /// net_units) of store $1 from local date $2 to $3 in zone $4: whole months
 /// [$5, $6) from the month rollup, the other days from the day rollup, the
-/// facts past the fold's mark from `sales_facts`; one statement, one
-/// snapshot. Rollups cut in another zone are left out (see sales.rs).
+/// facts past the fold's mark $10 (`Snapshot::folded_below`) from `sales_facts`.
 const TOP: &str = "\
-    WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
-    ), sold AS ( \
+    WITH sold AS ( \
         SELECT m.variant_id, m.product_id, m.units, m.gross_minor, m.discounts_minor, m.returns_minor, \
             m.returned_units \
-        FROM sales_by_variant_month m, folded \
-        WHERE m.store_id = $1 AND m.month >= $5 AND m.month < $6 \
+        FROM sales_by_variant_month m \
+        WHERE $10::xid8 IS NOT NULL AND m.store_id = $1 AND m.month >= $5 AND m.month < $6 \
         UNION ALL \
         SELECT d.variant_id, d.product_id, d.units, d.gross_minor, d.discounts_minor, d.returns_minor, \
             d.returned_units \
-        FROM sales_by_variant_day d, folded \
-        WHERE d.store_id = $1 AND d.day >= $2 AND d.day < $3 AND NOT (d.day >= $5 AND d.day < $6) \
+        FROM sales_by_variant_day d \
+        WHERE $10::xid8 IS NOT NULL AND d.store_id = $1 AND d.day >= $2 AND d.day < $3 AND NOT (d.day >= $5 AND d.day < $6) \
         UNION ALL \
         SELECT f.variant_id, f.product_id, f.units, f.gross_minor, f.discounts_minor, f.returns_minor, \
             f.returned_units \
         FROM sales_facts f \
-        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid() \
+        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($10::xid8, '1') AND newest_xid() \
             AND f.occurred_at >= $2::date::timestamptz AND f.occurred_at < $3::date::timestamptz \
     ), keyed AS ( \
         SELECT CASE $7 WHEN 'variant' THEN s.variant_id ELSE s.product_id END AS id, s.* \

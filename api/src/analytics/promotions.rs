@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::export::{Cell, Table, compared_rows};
 use super::period::{Dates, with_previous};
 use super::rollup::Rollup;
-use super::zone;
+use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -75,25 +75,30 @@ impl PromotionsReport {
 }
 
 pub async fn report(tx: &mut StoreTx, dates: Dates, compare: bool) -> Result<PromotionsReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let (current, previous) = with_previous(tx, dates, compare, async |tx, dates| {
-        promotions_of(tx, dates, &time_zone).await
+        promotions_of(tx, dates, &snapshot).await
     })
     .await?;
     Ok(PromotionsReport {
         currency: tx.store.currency.clone(),
-        time_zone,
+        time_zone: snapshot.time_zone,
         current,
         previous,
     })
 }
 
-async fn promotions_of(tx: &mut StoreTx, dates: Dates, zone: &str) -> Result<PromotionList, ApiError> {
+async fn promotions_of(
+    tx: &mut StoreTx,
+    dates: Dates,
+    snapshot: &Snapshot,
+) -> Result<PromotionList, ApiError> {
     let promotions = sqlx::query_as(PROMOTIONS)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
-        .bind(zone)
+        .bind(&snapshot.time_zone)
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     Ok(PromotionList {
@@ -137,16 +142,14 @@ pub const ROLLUP: Rollup = Rollup {
 };
 
 /// Store $1's promotions from local date $2 to $3 in zone $4: the rollup
-/// plus the facts past the fold's mark.
+/// plus the facts past the fold's mark $5 (`Snapshot::folded_below`).
 const PROMOTIONS: &str = concat!(
-    "WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
-    ), rows AS ( \
+    "WITH rows AS ( \
         SELECT r.promotion_id, r.orders, r.discount_minor AS discount, r.net_sales_minor AS net \
-        FROM promotion_sales_by_day r, folded WHERE r.store_id = $1 AND r.day >= $2 AND r.day < $3 \
+        FROM promotion_sales_by_day r WHERE $5::xid8 IS NOT NULL AND r.store_id = $1 AND r.day >= $2 AND r.day < $3 \
         UNION ALL \
         SELECT p.promotion_id, p.orders, p.discount, p.net FROM (",
-    promotion_facts!("f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid()"),
+    promotion_facts!("f.xid BETWEEN coalesce($5::xid8, '1') AND newest_xid()"),
     ") p WHERE p.day >= $2 AND p.day < $3 \
     ), sums AS ( \
         SELECT promotion_id, sum(orders)::bigint AS orders, sum(discount)::bigint AS discount_minor, \

@@ -8,7 +8,7 @@ use super::export::{Cell, Table, compared_rows};
 use super::period::{Interval, Period, with_previous};
 use super::ratio::average;
 use super::rollup::Rollup;
-use super::zone;
+use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -183,14 +183,14 @@ pub async fn report(
     dated_by: DatedBy,
     compare: bool,
 ) -> Result<SalesReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let (current, previous) = with_previous(tx, period, compare, async |tx, period| {
-        sales_of(tx, period, dated_by, &time_zone).await
+        sales_of(tx, period, dated_by, &snapshot).await
     })
     .await?;
     Ok(SalesReport {
         currency: tx.store.currency.clone(),
-        time_zone,
+        time_zone: snapshot.time_zone,
         dated_by,
         interval: period.interval,
         current,
@@ -207,20 +207,21 @@ pub struct BucketSums {
 }
 
 /// The sums of each bucket of `period` (zeros included), dated by `dated_by`,
-/// cut in `zone` (the transaction's, see `zone::use_store_zone`).
+/// in the report's `snapshot`.
 pub async fn sums_per_bucket(
     tx: &mut StoreTx,
     period: Period,
     dated_by: DatedBy,
-    zone: &str,
+    snapshot: &Snapshot,
 ) -> Result<Vec<BucketSums>, ApiError> {
     Ok(sqlx::query_as(SALES_PER_BUCKET)
         .bind(tx.store.id)
         .bind(dated_by.name())
         .bind(period.dates.from)
         .bind(period.dates.to)
-        .bind(zone)
+        .bind(&snapshot.time_zone)
         .bind(period.interval.unit())
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?)
 }
@@ -229,9 +230,9 @@ async fn sales_of(
     tx: &mut StoreTx,
     period: Period,
     dated_by: DatedBy,
-    zone: &str,
+    snapshot: &Snapshot,
 ) -> Result<SalesPeriod, ApiError> {
-    let rows = sums_per_bucket(tx, period, dated_by, zone).await?;
+    let rows = sums_per_bucket(tx, period, dated_by, snapshot).await?;
     let totals = rows.iter().fold(Sums::default(), |sum, row| sum + row.sums);
     Ok(SalesPeriod {
         from: period.dates.from,
@@ -272,26 +273,22 @@ pub const ROLLUP: Rollup = Rollup {
 
 /// The sums of store $1's sales dated by $2 per bucket of unit $6 from
 /// local date $3 to $4 in zone $5 (the transaction's zone): the hourly
-/// rollup plus the facts past the fold's mark, one statement and so one
-/// snapshot. A rollup cut in another zone (the store's changed since) is
-/// left out, and every fact read instead, until the next fold rebuilds it.
+/// rollup plus the facts past the fold's mark $7 (`Snapshot::folded_below`).
 /// Buckets with no sales come out as zeros.
 const SALES_PER_BUCKET: &str = "\
-    WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $5 \
-    ), bounds AS ( \
+    WITH bounds AS ( \
         SELECT $3::date::timestamp AT TIME ZONE $5 AS start, $4::date::timestamp AT TIME ZONE $5 AS stop \
     ), hours AS ( \
         SELECT r.hour_start, r.orders, r.units, r.gross_minor, r.discounts_minor, r.returns_minor, \
             r.returned_units, r.covers, r.covered_sales_minor \
-        FROM sales_by_hour r, folded, bounds b \
-        WHERE r.store_id = $1 AND r.dated_by = $2 AND r.hour_start >= b.start AND r.hour_start < b.stop \
+        FROM sales_by_hour r, bounds b \
+        WHERE $7::xid8 IS NOT NULL AND r.store_id = $1 AND r.dated_by = $2 AND r.hour_start >= b.start AND r.hour_start < b.stop \
         UNION ALL \
         SELECT local_hour_start(t.dated, $5), t.orders, t.units, t.gross_minor, t.discounts_minor, \
             t.returns_minor, t.returned_units, t.covers, t.covered_sales_minor \
         FROM (SELECT CASE $2 WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END AS dated, f.* \
               FROM sales_facts f \
-              WHERE f.store_id = $1 AND f.xid BETWEEN coalesce((SELECT folded_below FROM folded), '1'::xid8) AND newest_xid()) t, \
+              WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($7::xid8, '1') AND newest_xid()) t, \
             bounds b \
         WHERE t.dated >= b.start AND t.dated < b.stop \
     ) \

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::export::{Cell, Table};
 use super::period::Dates;
 use super::ratio::{average, hundredths, percent};
-use super::zone;
+use super::snapshot;
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
@@ -145,17 +145,18 @@ impl EventsReport {
 }
 
 pub async fn report(tx: &mut StoreTx, dates: Dates) -> Result<EventsReport, ApiError> {
-    let time_zone = zone::use_store_zone(tx).await?;
+    let snapshot = snapshot::read(tx).await?;
     let rows: Vec<EventRow> = sqlx::query_as(EVENTS)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
-        .bind(&time_zone)
+        .bind(&snapshot.time_zone)
+        .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
     Ok(EventsReport {
         currency: tx.store.currency.clone(),
-        time_zone,
+        time_zone: snapshot.time_zone,
         from: dates.from,
         to: dates.to,
         events: rows.into_iter().map(EventFigures::from).collect(),
@@ -164,13 +165,9 @@ pub async fn report(tx: &mut StoreTx, dates: Dates) -> Result<EventsReport, ApiE
 
 /// The ticket products of store $1 starting from local date $2 to $3 in
 /// zone $4, with their sales per local day from the day rollup plus the
-/// facts past the fold's mark, and their tickets checked in.
+/// facts past the fold's mark $5 (`Snapshot::folded_below`), and their tickets checked in.
 const EVENTS: &str = "\
-    WITH folded AS ( \
-        SELECT folded_below FROM analytics_progress WHERE store_id = $1 AND time_zone = $4 \
-    ), below AS ( \
-        SELECT coalesce((SELECT folded_below FROM folded), '1'::xid8) AS xid \
-    ), events AS ( \
+    WITH events AS ( \
         SELECT id, title, capacity::bigint AS capacity, event_starts_at, \
             (event_starts_at AT TIME ZONE $4)::date AS starts_on \
         FROM products \
@@ -180,13 +177,13 @@ const EVENTS: &str = "\
     ), daily AS ( \
         SELECT d.product_id, d.day, d.units, d.units - d.returned_units AS sold, \
             d.gross_minor - d.discounts_minor - d.returns_minor AS revenue \
-        FROM sales_by_variant_day d, folded \
-        WHERE d.store_id = $1 AND d.product_id IN (SELECT id FROM events) \
+        FROM sales_by_variant_day d \
+        WHERE $5::xid8 IS NOT NULL AND d.store_id = $1 AND d.product_id IN (SELECT id FROM events) \
         UNION ALL \
         SELECT f.product_id, (f.occurred_at AT TIME ZONE $4)::date, f.units, f.units - f.returned_units, \
             f.gross_minor - f.discounts_minor - f.returns_minor \
-        FROM sales_facts f, below \
-        WHERE f.store_id = $1 AND f.xid BETWEEN below.xid AND newest_xid() AND f.product_id IN (SELECT id FROM events) \
+        FROM sales_facts f \
+        WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($5::xid8, '1') AND newest_xid() AND f.product_id IN (SELECT id FROM events) \
     ), per_day AS ( \
         SELECT product_id, day, sum(units) AS units, sum(sold) AS sold, sum(revenue) AS revenue \
         FROM daily GROUP BY product_id, day \

@@ -41,9 +41,9 @@ bench-operator: prerequisites ## benchmark: TENANTS (default 100) Tenants × 2 S
 	$(CARGO) build --locked --release -p shopfleet-operator
 	$(CARGO) run --locked --release -p shopfleet-bench --bin operator-scale -- --tenants $(TENANTS) --rounds $(ROUNDS)
 
-bench-api: ## benchmark: the API's catalog reads and order creation under wrk, against pgbench running the same SQL (the ceiling)
+bench-api: ## benchmark: the API's catalog reads and order creation under wrk, against pgbench running the same SQL (the ceiling; flags in API_LOAD="--only order ...")
 	$(CARGO) build --locked --release -p shopfleet-api
-	$(CARGO) run --locked --release -p shopfleet-bench --bin api-load
+	$(CARGO) run --locked --release -p shopfleet-bench --bin api-load -- $(API_LOAD)
 bench-analytics: ## benchmark: the analytics reports over 10 M order lines, against plain GROUP BYs (flags in ANALYTICS="--lines 200000 ...")
 	$(CARGO) build --locked --release -p shopfleet-api -p shopfleet-bench
 	$(CARGO) run --locked --release -p shopfleet-bench --bin analytics-load -- $(ANALYTICS)

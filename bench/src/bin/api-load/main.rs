@@ -60,6 +60,11 @@ struct Args {
         value_parser = clap::builder::PossibleValuesParser::new(scenario::NAMES),
     )]
     only: Vec<String>,
+    /// Drop the transaction ids analytics add to order and storefront
+    /// events (and so the fold's work): the run to compare order creation
+    /// and event ingestion against.
+    #[arg(long)]
+    without_analytics: bool,
 }
 
 /// How hard both sides are loaded.
@@ -146,7 +151,13 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         args.products, args.variants
     );
     let runtime = tokio::runtime::Runtime::new()?;
-    let store = runtime.block_on(store::seed(&postgres.url, args.products, args.variants, SAMPLE))?;
+    let store = runtime.block_on(store::seed(
+        &postgres.url,
+        args.products,
+        args.variants,
+        SAMPLE,
+        args.without_analytics,
+    ))?;
     let (fewest, most) = store.match_shares;
     eprintln!(
         "==> Each search word finds {:.1}–{:.1} % of the products",
@@ -206,7 +217,7 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
     print_cpu(&rows);
     println!(
         "\n{} products × {} variants; search words find {:.1}–{:.1} % of the products each; \
-         {} connections, {} threads, {} s per measurement; load average before measuring: {load_average}.",
+         {} connections, {} threads, {} s per measurement; analytics {}; load average before measuring: {load_average}.",
         args.products,
         args.variants,
         fewest * 100.0,
@@ -214,6 +225,7 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         load.connections,
         load.threads,
         load.seconds,
+        if args.without_analytics { "taken out" } else { "on" },
     );
     Ok(())
 }

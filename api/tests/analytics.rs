@@ -301,10 +301,10 @@ async fn a_rebuild_from_the_raw_rows_gives_the_same_answers() {
     // of its own: whether the fold could fold the sale depends on what else
     // runs on the server, which holds its mark back.)
     sqlx::query(
-        "INSERT INTO sales_by_hour (store_id, dated_by, hour_start, orders, units, gross_minor, \
-         discounts_minor, returns_minor, returned_units) \
-         VALUES ($1, 'transaction', '2026-05-04T10:00:00Z', 0, 0, 1, 0, 0, 0) \
-         ON CONFLICT (store_id, dated_by, hour_start) DO UPDATE SET gross_minor = sales_by_hour.gross_minor + 1",
+        "INSERT INTO sales_by_day (store_id, dated_by, day, orders, units, gross_minor, \
+         discounts_minor, returns_minor, returned_units, covers, covered_sales_minor) \
+         VALUES ($1, 'transaction', '2026-05-04', 0, 0, 1, 0, 0, 0, 0, 0) \
+         ON CONFLICT (store_id, dated_by, day) DO UPDATE SET gross_minor = sales_by_day.gross_minor + 1",
     )
     .bind(h.store)
     .execute(&mut h.db)

@@ -23,7 +23,7 @@ pub const ROLLUP: Rollup = Rollup {
         sum(f.gross_minor - f.discounts_minor - f.returns_minor) \
     FROM sales_facts f \
     WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.customer_id IS NOT NULL \
-    GROUP BY 1, 2, 3 \
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
     ON CONFLICT (store_id, customer_id, hour_start) DO UPDATE SET \
         orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor",
 };

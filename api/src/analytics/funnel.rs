@@ -189,6 +189,7 @@ pub const ROLLUP: Rollup = Rollup {
     ) \
     INSERT INTO funnel_by_hour AS r (store_id, hour_start, depth, sessions) \
     SELECT $1, hour_start, depth, sum(n) FROM deltas GROUP BY hour_start, depth HAVING sum(n) <> 0 \
+        ORDER BY hour_start, depth \
     ON CONFLICT (store_id, hour_start, depth) DO UPDATE SET sessions = r.sessions + excluded.sessions",
 };
 

@@ -233,7 +233,7 @@ pub const NIGHTS_ROLLUP: Rollup = Rollup {
         sum(f.gross_minor - f.discounts_minor - f.returns_minor) \
     FROM sales_facts f \
     WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.night IS NOT NULL \
-    GROUP BY 1, 2, 3 \
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
     ON CONFLICT (store_id, night, product_id) DO UPDATE SET \
         rooms = r.rooms + excluded.rooms, revenue_minor = r.revenue_minor + excluded.revenue_minor",
 };
@@ -245,7 +245,7 @@ pub const STAYS_ROLLUP: Rollup = Rollup {
     INSERT INTO room_stays AS r (store_id, arrival, product_id, stays, room_nights, lead_days) \
     SELECT $1, s.arrival, s.product_id, sum(s.rooms), sum(s.room_nights), sum(s.lead_days) \
     FROM room_stays_paid($1, $2::xid8, $3::xid8, $4) s \
-    GROUP BY 1, 2, 3 \
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
     ON CONFLICT (store_id, arrival, product_id) DO UPDATE SET \
         stays = r.stays + excluded.stays, room_nights = r.room_nights + excluded.room_nights, \
         lead_days = r.lead_days + excluded.lead_days",

@@ -222,7 +222,7 @@ pub const DAY_ROLLUP: Rollup = Rollup {
         sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), sum(f.returned_units) \
     FROM sales_facts f \
     WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
-    GROUP BY 1, 2, 3, 4 \
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 \
     ON CONFLICT (store_id, day, variant_id) DO UPDATE SET \
         units = r.units + excluded.units, gross_minor = r.gross_minor + excluded.gross_minor, \
         discounts_minor = r.discounts_minor + excluded.discounts_minor, \
@@ -241,7 +241,7 @@ pub const MONTH_ROLLUP: Rollup = Rollup {
         sum(f.returns_minor), sum(f.returned_units) \
     FROM sales_facts f \
     WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
-    GROUP BY 1, 2, 3, 4 \
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 \
     ON CONFLICT (store_id, month, variant_id) DO UPDATE SET \
         units = r.units + excluded.units, gross_minor = r.gross_minor + excluded.gross_minor, \
         discounts_minor = r.discounts_minor + excluded.discounts_minor, \
@@ -252,7 +252,9 @@ pub const MONTH_ROLLUP: Rollup = Rollup {
 /// The top $9 by $7 (product, variant, category) ranked by $8 (net_sales,
 /// net_units) of store $1 from local date $2 to $3 in zone $4: whole months
 /// [$5, $6) from the month rollup, the other days from the day rollup, the
-/// facts past the fold's mark $10 (`Snapshot::folded_below`) from `sales_facts`.
+/// facts past the fold's mark $10 (`Snapshot::folded_below`) from `sales_facts`;
+/// summed per variant once (tens of thousands of rows), then keyed by what
+/// is ranked (a few thousand).
 const TOP: &str = "\
     WITH sold AS ( \
         SELECT m.variant_id, m.product_id, m.units, m.gross_minor, m.discounts_minor, m.returns_minor, \
@@ -270,11 +272,16 @@ const TOP: &str = "\
         FROM sales_facts f \
         WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($10::xid8, '1') AND newest_xid() \
             AND f.occurred_at >= $2::date::timestamptz AND f.occurred_at < $3::date::timestamptz \
+    ), per_variant AS ( \
+        SELECT variant_id, product_id, sum(units) AS units, sum(gross_minor) AS gross_minor, \
+            sum(discounts_minor) AS discounts_minor, sum(returns_minor) AS returns_minor, \
+            sum(returned_units) AS returned_units \
+        FROM sold GROUP BY variant_id, product_id \
     ), keyed AS ( \
         SELECT CASE $7 WHEN 'variant' THEN s.variant_id ELSE s.product_id END AS id, s.* \
-        FROM sold s WHERE $7 <> 'category' \
+        FROM per_variant s WHERE $7 <> 'category' \
         UNION ALL \
-        SELECT pc.category_id, s.* FROM sold s JOIN product_categories pc ON pc.product_id = s.product_id \
+        SELECT pc.category_id, s.* FROM per_variant s JOIN product_categories pc ON pc.product_id = s.product_id \
         WHERE $7 = 'category' \
     ), ranked AS ( \
         SELECT id, sum(units)::bigint AS units_sold, sum(returned_units)::bigint AS units_returned, \

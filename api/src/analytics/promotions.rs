@@ -134,7 +134,7 @@ pub const ROLLUP: Rollup = Rollup {
             net_sales_minor) \
          SELECT store_id, day, promotion_id, sum(orders), sum(discount), sum(net) FROM (",
         promotion_facts!("f.xid >= $2::xid8 AND f.xid < $3::xid8"),
-        ") p GROUP BY 1, 2, 3 \
+        ") p GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
          ON CONFLICT (store_id, day, promotion_id) DO UPDATE SET orders = r.orders + excluded.orders, \
             discount_minor = r.discount_minor + excluded.discount_minor, \
             net_sales_minor = r.net_sales_minor + excluded.net_sales_minor"

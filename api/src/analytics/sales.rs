@@ -214,7 +214,11 @@ pub async fn sums_per_bucket(
     dated_by: DatedBy,
     snapshot: &Snapshot,
 ) -> Result<Vec<BucketSums>, ApiError> {
-    Ok(sqlx::query_as(SALES_PER_BUCKET)
+    let per_bucket = match period.interval {
+        Interval::Hour => SALES_PER_HOUR,
+        _ => SALES_PER_DAY,
+    };
+    Ok(sqlx::query_as(per_bucket)
         .bind(tx.store.id)
         .bind(dated_by.name())
         .bind(period.dates.from)
@@ -248,35 +252,79 @@ async fn sales_of(
     })
 }
 
-/// Sales per store and local hour, once dated by the event, once by the order.
+/// The columns of a sales rollup's sums, for `concat!`.
+macro_rules! sums {
+    () => {
+        "orders, units, gross_minor, discounts_minor, returns_minor, returned_units, covers, covered_sales_minor"
+    };
+}
+
+/// A sales rollup's upsert: the sums added to a row that exists.
+macro_rules! add_sums {
+    () => {
+        "DO UPDATE SET orders = r.orders + excluded.orders, units = r.units + excluded.units, \
+            gross_minor = r.gross_minor + excluded.gross_minor, \
+            discounts_minor = r.discounts_minor + excluded.discounts_minor, \
+            returns_minor = r.returns_minor + excluded.returns_minor, \
+            returned_units = r.returned_units + excluded.returned_units, \
+            covers = r.covers + excluded.covers, \
+            covered_sales_minor = r.covered_sales_minor + excluded.covered_sales_minor"
+    };
+}
+
+/// The sums of the rows `h` of a bucket, zeros when it has none, for `concat!`.
+macro_rules! bucket_sums {
+    () => {
+        "coalesce(sum(h.orders), 0)::bigint AS orders, coalesce(sum(h.units), 0)::bigint AS units, \
+        coalesce(sum(h.gross_minor), 0)::bigint AS gross_minor, \
+        coalesce(sum(h.discounts_minor), 0)::bigint AS discounts_minor, \
+        coalesce(sum(h.returns_minor), 0)::bigint AS returns_minor, \
+        coalesce(sum(h.returned_units), 0)::bigint AS returned_units, \
+        coalesce(sum(h.covers), 0)::bigint AS covers, \
+        coalesce(sum(h.covered_sales_minor), 0)::bigint AS covered_sales_minor"
+    };
+}
+
+/// Sales per store and local hour, once dated by the event, once by the
+/// order; and the same hours summed per local day (every local hour lies in
+/// one local day), which reports of days, weeks and months read.
 pub const ROLLUP: Rollup = Rollup {
-    tables: &["sales_by_hour"],
-    fold: "\
-    INSERT INTO sales_by_hour AS r (store_id, dated_by, hour_start, orders, units, gross_minor, \
-        discounts_minor, returns_minor, returned_units, covers, covered_sales_minor) \
-    SELECT f.store_id, d.dated_by, \
-        local_hour_start(CASE d.dated_by WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END, $4), \
-        sum(f.orders), sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), \
-        sum(f.returned_units), sum(f.covers), sum(f.covered_sales_minor) \
-    FROM sales_facts f CROSS JOIN (VALUES ('transaction'), ('order')) AS d (dated_by) \
-    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
-    GROUP BY 1, 2, 3 \
-    ON CONFLICT (store_id, dated_by, hour_start) DO UPDATE SET \
-        orders = r.orders + excluded.orders, units = r.units + excluded.units, \
-        gross_minor = r.gross_minor + excluded.gross_minor, \
-        discounts_minor = r.discounts_minor + excluded.discounts_minor, \
-        returns_minor = r.returns_minor + excluded.returns_minor, \
-        returned_units = r.returned_units + excluded.returned_units, \
-        covers = r.covers + excluded.covers, \
-        covered_sales_minor = r.covered_sales_minor + excluded.covered_sales_minor",
+    tables: &["sales_by_hour", "sales_by_day"],
+    fold: concat!(
+        "WITH hours AS ( \
+            SELECT f.store_id, d.dated_by, \
+                local_hour_start(CASE d.dated_by WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END, $4) \
+                    AS hour_start, \
+                sum(f.orders) AS orders, sum(f.units) AS units, sum(f.gross_minor) AS gross_minor, \
+                sum(f.discounts_minor) AS discounts_minor, sum(f.returns_minor) AS returns_minor, \
+                sum(f.returned_units) AS returned_units, sum(f.covers) AS covers, \
+                sum(f.covered_sales_minor) AS covered_sales_minor \
+            FROM sales_facts f CROSS JOIN (VALUES ('transaction'), ('order')) AS d (dated_by) \
+            WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
+            GROUP BY 1, 2, 3 \
+        ), hourly AS ( \
+            INSERT INTO sales_by_hour AS r (store_id, dated_by, hour_start, ",
+        sums!(),
+        ") SELECT * FROM hours ORDER BY 1, 2, 3 \
+            ON CONFLICT (store_id, dated_by, hour_start) ",
+        add_sums!(),
+        ") INSERT INTO sales_by_day AS r (store_id, dated_by, day, ",
+        sums!(),
+        ") SELECT store_id, dated_by, (hour_start AT TIME ZONE $4)::date, sum(orders), sum(units), \
+            sum(gross_minor), sum(discounts_minor), sum(returns_minor), sum(returned_units), sum(covers), \
+            sum(covered_sales_minor) \
+        FROM hours GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+        ON CONFLICT (store_id, dated_by, day) ",
+        add_sums!()
+    ),
 };
 
-/// The sums of store $1's sales dated by $2 per bucket of unit $6 from
+/// The sums of store $1's sales dated by $2 per hour from
 /// local date $3 to $4 in zone $5 (the transaction's zone): the hourly
 /// rollup plus the facts past the fold's mark $7 (`Snapshot::folded_below`).
 /// Buckets with no sales come out as zeros.
-const SALES_PER_BUCKET: &str = "\
-    WITH bounds AS ( \
+const SALES_PER_HOUR: &str = concat!(
+    "WITH bounds AS ( \
         SELECT $3::date::timestamp AT TIME ZONE $5 AS start, $4::date::timestamp AT TIME ZONE $5 AS stop \
     ), hours AS ( \
         SELECT r.hour_start, r.orders, r.units, r.gross_minor, r.discounts_minor, r.returns_minor, \
@@ -292,17 +340,37 @@ const SALES_PER_BUCKET: &str = "\
             bounds b \
         WHERE t.dated >= b.start AND t.dated < b.stop \
     ) \
-    SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
-        coalesce(sum(h.orders), 0)::bigint AS orders, coalesce(sum(h.units), 0)::bigint AS units, \
-        coalesce(sum(h.gross_minor), 0)::bigint AS gross_minor, \
-        coalesce(sum(h.discounts_minor), 0)::bigint AS discounts_minor, \
-        coalesce(sum(h.returns_minor), 0)::bigint AS returns_minor, \
-        coalesce(sum(h.returned_units), 0)::bigint AS returned_units, \
-        coalesce(sum(h.covers), 0)::bigint AS covers, \
-        coalesce(sum(h.covered_sales_minor), 0)::bigint AS covered_sales_minor \
-    FROM report_buckets($3, $4, $6, $5) AS k (start) \
+    SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, ",
+    bucket_sums!(),
+    " FROM report_buckets($3, $4, $6, $5) AS k (start) \
     LEFT JOIN hours h ON bucket_start(h.hour_start, $6, $5) = k.start \
-    GROUP BY k.start ORDER BY k.start";
+    GROUP BY k.start ORDER BY k.start"
+);
+
+/// [`SALES_PER_HOUR`] for buckets of whole days (day, week, month $6): the
+/// day rollup plus the facts past the mark, by local date.
+const SALES_PER_DAY: &str = concat!(
+    "WITH days AS ( \
+        SELECT r.day, ",
+    sums!(),
+    " FROM sales_by_day r \
+        WHERE $7::xid8 IS NOT NULL AND r.store_id = $1 AND r.dated_by = $2 AND r.day >= $3 AND r.day < $4 \
+        UNION ALL \
+        SELECT (t.dated AT TIME ZONE $5)::date, ",
+    sums!(),
+    " FROM (SELECT CASE $2 WHEN 'transaction' THEN f.occurred_at ELSE f.ordered_at END AS dated, f.* \
+              FROM sales_facts f \
+              WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($7::xid8, '1') AND newest_xid()) t \
+        WHERE t.dated >= $3::date::timestamp AT TIME ZONE $5 AND t.dated < $4::date::timestamp AT TIME ZONE $5 \
+    ), buckets AS ( \
+        SELECT DISTINCT date_trunc($6, d)::date AS first_day \
+        FROM generate_series($3::date, $4::date - 1, interval '1 day') d \
+    ) \
+    SELECT to_char(k.first_day::timestamp AT TIME ZONE $5, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, ",
+    bucket_sums!(),
+    " FROM buckets k LEFT JOIN days h ON date_trunc($6, h.day)::date = k.first_day \
+    GROUP BY k.first_day ORDER BY k.first_day"
+);
 
 #[cfg(test)]
 mod tests {

@@ -143,7 +143,11 @@ struct BucketSteps {
 }
 
 async fn funnel_of(tx: &mut StoreTx, period: Period, snapshot: &Snapshot) -> Result<FunnelPeriod, ApiError> {
-    let rows: Vec<BucketSteps> = sqlx::query_as(FUNNEL_PER_BUCKET)
+    let per_bucket = match period.interval {
+        Interval::Hour => FUNNEL_PER_HOUR,
+        _ => FUNNEL_PER_DAY,
+    };
+    let rows: Vec<BucketSteps> = sqlx::query_as(per_bucket)
         .bind(tx.store.id)
         .bind(period.dates.from)
         .bind(period.dates.to)
@@ -168,11 +172,11 @@ async fn funnel_of(tx: &mut StoreTx, period: Period, snapshot: &Snapshot) -> Res
 }
 
 /// Each session with the steps it reached, and the sessions per local hour
-/// of their first event by depth. A session's depth can grow, and its first
-/// event move earlier (a late event): the fold takes it out of where it was
-/// counted and adds it where it now belongs.
+/// (and per local day) of their first event by depth. A session's depth can
+/// grow, and its first event move earlier (a late event): the fold takes it
+/// out of where it was counted and adds it where it now belongs.
 pub const ROLLUP: Rollup = Rollup {
-    tables: &["funnel_sessions", "funnel_by_hour"],
+    tables: &["funnel_sessions", "funnel_by_hour", "funnel_by_day"],
     fold: "\
     WITH changes AS ( \
         SELECT * FROM funnel_changes($1, $2::xid8, $3::xid8, true) \
@@ -186,19 +190,35 @@ pub const ROLLUP: Rollup = Rollup {
         UNION ALL \
         SELECT local_hour_start(before_seen, $4), funnel_depth(before_steps), -1 \
         FROM changes WHERE before_seen IS NOT NULL \
+    ), hourly AS ( \
+        INSERT INTO funnel_by_hour AS r (store_id, hour_start, depth, sessions) \
+        SELECT $1, hour_start, depth, sum(n) FROM deltas GROUP BY hour_start, depth HAVING sum(n) <> 0 \
+            ORDER BY hour_start, depth \
+        ON CONFLICT (store_id, hour_start, depth) DO UPDATE SET sessions = r.sessions + excluded.sessions \
     ) \
-    INSERT INTO funnel_by_hour AS r (store_id, hour_start, depth, sessions) \
-    SELECT $1, hour_start, depth, sum(n) FROM deltas GROUP BY hour_start, depth HAVING sum(n) <> 0 \
-        ORDER BY hour_start, depth \
-    ON CONFLICT (store_id, hour_start, depth) DO UPDATE SET sessions = r.sessions + excluded.sessions",
+    INSERT INTO funnel_by_day AS r (store_id, day, depth, sessions) \
+    SELECT $1, (hour_start AT TIME ZONE $4)::date, depth, sum(n) FROM deltas GROUP BY 2, 3 HAVING sum(n) <> 0 \
+        ORDER BY 2, 3 \
+    ON CONFLICT (store_id, day, depth) DO UPDATE SET sessions = r.sessions + excluded.sessions",
 };
 
-/// The steps of store $1's sessions per bucket of unit $5 from local date
-/// $2 to $3 in zone $4: the hourly rollup, plus the changes the
+/// The steps reached by the sessions `h` of a bucket (by depth), for `concat!`.
+macro_rules! steps {
+    () => {
+        "coalesce(sum(h.sessions), 0)::bigint AS sessions, \
+        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 1), 0)::bigint AS viewed_product, \
+        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 2), 0)::bigint AS added_to_cart, \
+        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 3), 0)::bigint AS started_checkout, \
+        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 4), 0)::bigint AS purchased"
+    };
+}
+
+/// The steps of store $1's sessions per hour from local date $2 to $3 in
+/// zone $4 ($5 = 'hour'): the hourly rollup, plus the changes the
 /// transactions past the fold's mark $6 (`Snapshot::folded_below`) make to
 /// the sessions it folded.
-const FUNNEL_PER_BUCKET: &str = "\
-    WITH bounds AS ( \
+const FUNNEL_PER_HOUR: &str = concat!(
+    "WITH bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), changes AS ( \
         SELECT * FROM funnel_changes($1, coalesce($6::xid8, '1'), newest_xid(), $6::xid8 IS NOT NULL) \
@@ -213,12 +233,32 @@ const FUNNEL_PER_BUCKET: &str = "\
         ) u, bounds b \
         WHERE u.hour_start >= b.start AND u.hour_start < b.stop \
     ) \
-    SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
-        coalesce(sum(h.sessions), 0)::bigint AS sessions, \
-        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 1), 0)::bigint AS viewed_product, \
-        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 2), 0)::bigint AS added_to_cart, \
-        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 3), 0)::bigint AS started_checkout, \
-        coalesce(sum(h.sessions) FILTER (WHERE h.depth >= 4), 0)::bigint AS purchased \
-    FROM report_buckets($2, $3, $5, $4) AS k (start) \
+    SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, ",
+    steps!(),
+    " FROM report_buckets($2, $3, $5, $4) AS k (start) \
     LEFT JOIN hours h ON bucket_start(h.hour_start, $5, $4) = k.start \
-    GROUP BY k.start ORDER BY k.start";
+    GROUP BY k.start ORDER BY k.start"
+);
+
+/// [`FUNNEL_PER_HOUR`] for buckets of whole days (day, week, month $5): the
+/// day rollup plus the changes past the mark, by local date.
+const FUNNEL_PER_DAY: &str = concat!(
+    "WITH changes AS ( \
+        SELECT * FROM funnel_changes($1, coalesce($6::xid8, '1'), newest_xid(), $6::xid8 IS NOT NULL) \
+    ), days AS ( \
+        SELECT u.* FROM ( \
+            SELECT r.day, r.depth, r.sessions FROM funnel_by_day r \
+            WHERE $6::xid8 IS NOT NULL AND r.store_id = $1 AND r.day >= $2 AND r.day < $3 \
+            UNION ALL \
+            SELECT (after_seen AT TIME ZONE $4)::date, funnel_depth(after_steps), 1 FROM changes \
+            UNION ALL \
+            SELECT (before_seen AT TIME ZONE $4)::date, funnel_depth(before_steps), -1 \
+            FROM changes WHERE before_seen IS NOT NULL \
+        ) u \
+        WHERE u.day >= $2 AND u.day < $3 \
+    ) \
+    SELECT to_char(k.first_day::timestamp AT TIME ZONE $4, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, ",
+    steps!(),
+    " FROM report_days($2, $3, $5) AS k (first_day) LEFT JOIN days h ON date_trunc($5, h.day)::date = k.first_day \
+    GROUP BY k.first_day ORDER BY k.first_day"
+);

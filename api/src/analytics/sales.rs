@@ -362,13 +362,10 @@ const SALES_PER_DAY: &str = concat!(
               FROM sales_facts f \
               WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($7::xid8, '1') AND newest_xid()) t \
         WHERE t.dated >= $3::date::timestamp AT TIME ZONE $5 AND t.dated < $4::date::timestamp AT TIME ZONE $5 \
-    ), buckets AS ( \
-        SELECT DISTINCT date_trunc($6, d)::date AS first_day \
-        FROM generate_series($3::date, $4::date - 1, interval '1 day') d \
     ) \
     SELECT to_char(k.first_day::timestamp AT TIME ZONE $5, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, ",
     bucket_sums!(),
-    " FROM buckets k LEFT JOIN days h ON date_trunc($6, h.day)::date = k.first_day \
+    " FROM report_days($3, $4, $6) AS k (first_day) LEFT JOIN days h ON date_trunc($6, h.day)::date = k.first_day \
     GROUP BY k.first_day ORDER BY k.first_day"
 );
 

@@ -5,11 +5,11 @@
 //!
 //! The catalog (standard products with two variants each in categories,
 //! room-night products, ticket products with events spread over the period),
-//! promotions and customers go in first. Then, day by day, orders at times
-//! of day and weekdays shaped like a shop's, with their lines, discounts,
-//! events (created, then paid or cancelled unpaid; later refunds and
-//! cancellations of paid orders), tickets, and the shop front's sessions and
-//! events, each as the API would have written them.
+//! its stock, promotions and customers go in first. Then, day by day,
+//! orders at times of day and weekdays shaped like a shop's, with their
+//! lines, discounts, events (created, then paid or cancelled unpaid; later
+//! refunds and cancellations of paid orders), tickets, and the shop front's
+//! sessions and events, each as the API would have written them.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -111,6 +111,12 @@ const PROMOTIONS: [(&str, &str, i64, &str); 3] = [
 ];
 /// The fixed-amount promotion's minimum subtotal.
 const FIXED_MIN_SUBTOTAL: i64 = 2000;
+/// A standard variant's stock on hand now: 0 to this, most of them low.
+const MOST_ON_HAND: f64 = 150.0;
+/// Variants with a few units held by open orders.
+const WITH_RESERVED: f64 = 0.1;
+/// Mixed into the seed for the stock's own random stream.
+const STOCK_SEED: u64 = 0x0057_00C4;
 
 struct Variant {
     product: Uuid,
@@ -454,6 +460,9 @@ impl Generator {
             .collect();
         let mut products = String::new();
         let mut variants = String::new();
+        let mut stock = String::new();
+        // Its own stream, so that the orders stay those of earlier runs.
+        let mut stock_rng = Random::seeded(self.params.seed ^ STOCK_SEED);
         let mut product_categories = String::new();
         for (n, [first, second]) in catalog.standard.iter().enumerate() {
             let title = first.title.split(" – ").next().unwrap_or_default();
@@ -480,6 +489,24 @@ impl Generator {
                     .i(variant.price)
                     .i(position as i64)
                     .t(created)
+                    .t(created)
+                    .end();
+                // Its pool, as receiving goods left it (sales do not draw on
+                // it here: the report reads the stock as it is now).
+                let on_hand = (stock_rng.f64().powi(2) * MOST_ON_HAND) as i64;
+                let reserved = if stock_rng.bool(WITH_RESERVED) {
+                    stock_rng.inclusive(1..=3).min(on_hand)
+                } else {
+                    0
+                };
+                Row::new(&mut stock)
+                    .u(v7(&mut stock_rng, created))
+                    .u(store)
+                    .u(variant.product)
+                    .u(variant.id)
+                    .null()
+                    .i(on_hand)
+                    .i(reserved)
                     .t(created)
                     .end();
             }
@@ -598,6 +625,10 @@ impl Generator {
             (
                 "product_categories (store_id, product_id, category_id)",
                 product_categories,
+            ),
+            (
+                "stock (id, store_id, product_id, variant_id, night, on_hand, reserved, updated_at)",
+                stock,
             ),
             (
                 "promotions (id, store_id, name, kind, basis_points, amount_minor, code, min_subtotal_minor, \
@@ -1381,7 +1412,7 @@ pub async fn load(admin_url: &str, database: &str, generator: Generator) -> Resu
 
 /// The foreign keys of the tables loaded without their triggers, as
 /// (child, parent, join condition): each must find its row.
-const REFERENCES: [(&str, &str, &str); 8] = [
+const REFERENCES: [(&str, &str, &str); 9] = [
     ("orders c", "users p", "p.id = c.customer_id"),
     (
         "order_lines c",
@@ -1408,6 +1439,11 @@ const REFERENCES: [(&str, &str, &str); 8] = [
         "variants c",
         "products p",
         "p.store_id = c.store_id AND p.id = c.product_id",
+    ),
+    (
+        "stock c",
+        "variants p",
+        "p.store_id = c.store_id AND p.id = c.variant_id",
     ),
     (
         "product_categories c",

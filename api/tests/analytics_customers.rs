@@ -114,6 +114,30 @@ async fn customers_are_new_in_the_bucket_of_their_first_order_and_returning_afte
 }
 
 #[actix_web::test]
+async fn a_first_week_cut_by_the_period_counts_only_firsts_inside_it() {
+    let mut h = History::new().await;
+    let c = Customers::new(&h).await;
+    let ann = &c.ids[0];
+    // Tuesday the 10th of February: Ann's first order; Thursday: her second.
+    mug_for(&mut h, Some(ann), "2026-02-10T12:00:00Z").await;
+    mug_for(&mut h, Some(ann), "2026-02-12T12:00:00Z").await;
+    for _ in 0..2 {
+        // The week of Monday the 9th, cut to the 11th–15th: Ann bought in it,
+        // but her first order came before the period, so she returns.
+        let week = report(&h, "customers", "from=2026-02-11&to=2026-02-16&interval=week").await;
+        assert_eq!(
+            counts(&week["current"]),
+            [("2026-02-09T00:00:00+01:00".to_owned(), [1, 0, 1, 1])]
+        );
+        assert_eq!(
+            week["current"]["totals"],
+            json!({"customers": 1, "new_customers": 0, "returning_customers": 1, "orders": 1})
+        );
+        h.fold().await;
+    }
+}
+
+#[actix_web::test]
 async fn cohorts_follow_each_months_first_customers_to_this_month() {
     let h = history().await;
     let now = jiff::Zoned::now().in_tz("Europe/Berlin").unwrap();

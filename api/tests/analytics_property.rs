@@ -572,19 +572,21 @@ impl Sequence {
             .report("customers", &format!("from={from}&to={to}&interval={interval}"))
             .await;
         let context = format!("seed {}: customers by {interval} from {from} to {to}", self.seed);
+        // New in a bucket: the first order ever was paid in it, and within
+        // the period (a first bucket the period cuts holds only its days).
+        let period_start = self.midnight(from).timestamp();
         for bucket in report["current"]["series"].as_array().unwrap() {
             let start = bucket["start"].as_str().unwrap();
             let empty = BTreeMap::new();
             let orders = buckets.get(start).unwrap_or(&empty);
             let expected = counts(orders, &|c| {
-                first(c).is_some_and(|at| self.bucket(at, interval) == start)
+                first(c).is_some_and(|at| at >= period_start && self.bucket(at, interval) == start)
             });
             let mut got = bucket.clone();
             got.as_object_mut().unwrap().remove("start");
             assert_eq!(got, expected, "{context}: bucket {start}");
         }
-        let start = self.midnight(from).timestamp();
-        let expected = counts(&period, &|c| first(c).is_some_and(|at| at >= start));
+        let expected = counts(&period, &|c| first(c).is_some_and(|at| at >= period_start));
         assert_eq!(report["current"]["totals"], expected, "{context}: totals");
         let repeat = period.values().filter(|orders| **orders >= 2).count() as i64;
         assert_eq!(
@@ -748,8 +750,12 @@ impl Sequence {
             );
             self.check_sales(from, to, "hour", dated_by).await;
         }
-        for interval in ["day", "month"] {
+        let days = first.until(last).unwrap().get_days();
+        let middle = first.checked_add((days / 2).days()).unwrap();
+        for interval in ["day", "week", "month"] {
             self.check_customers(first, last, interval).await;
+            // From the middle: a first bucket the period cuts.
+            self.check_customers(middle, last, interval).await;
         }
         self.check_promotions(first, last).await;
         self.check_funnel(first, last).await;
@@ -757,8 +763,6 @@ impl Sequence {
         for by in ["product", "variant"] {
             self.check_top(first, last, by).await;
             // From the middle: part of a month, by day.
-            let days = first.until(last).unwrap().get_days();
-            let middle = first.checked_add((days / 2).days()).unwrap();
             self.check_top(middle, last, by).await;
         }
     }

@@ -209,7 +209,7 @@ const CUSTOMERS_PER_BUCKET: &str = concat!(
     ), per_bucket AS ( \
         SELECT bucket, count(DISTINCT customer_id) AS customers, sum(orders) AS orders FROM bought GROUP BY bucket \
     ), new_per_bucket AS ( \
-        SELECT bucket, count(*) AS customers FROM firsts GROUP BY bucket \
+        SELECT bucket, count(*) AS customers FROM firsts WHERE in_period GROUP BY bucket \
     ) \
     SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
         coalesce(p.customers, 0) AS customers, coalesce(n.customers, 0) AS new_customers, \

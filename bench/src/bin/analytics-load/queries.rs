@@ -138,8 +138,13 @@ pub const QUERIES: &[Query] = &[
         "day",
         true,
     ),
-    // Not yet `customers-30d-week`: the API counts as new in a first week
-    // that `from` cuts the customers whose first order fell before `from`.
+    q(
+        "customers-30d-week",
+        Report::Customers,
+        Span::Days(30),
+        "week",
+        false,
+    ),
     q("cohorts-12m", Report::Cohorts, Span::Months(12), "", false),
     q("rfm-365d", Report::Rfm, Span::Days(365), "", false),
 ];

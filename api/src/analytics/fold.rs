@@ -120,8 +120,12 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<bool, sqlx::Error> {
     else {
         return Ok(false);
     };
+    // No JIT: a fold's statements look costly on paper (their plans could
+    // read much of a table) but read the few facts of 5 seconds, and would
+    // compile each statement of each store at every fold.
     let (zone, horizon): (String, String) = sqlx::query_as(
-        "SELECT timezone, pg_snapshot_xmin(pg_current_snapshot())::text FROM stores WHERE id = $1",
+        "SELECT timezone, pg_snapshot_xmin(pg_current_snapshot())::text FROM stores, \
+         set_config('jit', 'off', true) WHERE id = $1",
     )
     .bind(store)
     .fetch_one(tx.conn())

@@ -14,18 +14,26 @@ use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
-/// Each customer's orders and net sales per local hour.
+/// Each customer's orders and net sales per local hour, and the hour of
+/// their first order (orders paid never go down: refunds count none).
 pub const ROLLUP: Rollup = Rollup {
-    tables: &["customer_hours"],
+    tables: &["customer_hours", "customer_firsts"],
     fold: "\
-    INSERT INTO customer_hours AS r (store_id, customer_id, hour_start, orders, net_minor) \
-    SELECT f.store_id, f.customer_id, local_hour_start(f.occurred_at, $4), sum(f.orders), \
-        sum(f.gross_minor - f.discounts_minor - f.returns_minor) \
-    FROM sales_facts f \
-    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.customer_id IS NOT NULL \
-    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
-    ON CONFLICT (store_id, customer_id, hour_start) DO UPDATE SET \
-        orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor",
+    WITH hours AS ( \
+        SELECT f.store_id, f.customer_id, local_hour_start(f.occurred_at, $4) AS hour_start, \
+            sum(f.orders) AS orders, sum(f.gross_minor - f.discounts_minor - f.returns_minor) AS net_minor \
+        FROM sales_facts f \
+        WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.customer_id IS NOT NULL \
+        GROUP BY 1, 2, 3 \
+    ), hourly AS ( \
+        INSERT INTO customer_hours AS r (store_id, customer_id, hour_start, orders, net_minor) \
+        SELECT * FROM hours ORDER BY 1, 2, 3 \
+        ON CONFLICT (store_id, customer_id, hour_start) DO UPDATE SET \
+            orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor \
+    ) \
+    INSERT INTO customer_firsts AS r (store_id, customer_id, first_hour) \
+    SELECT store_id, customer_id, min(hour_start) FROM hours WHERE orders > 0 GROUP BY 1, 2 ORDER BY 1, 2 \
+    ON CONFLICT (store_id, customer_id) DO UPDATE SET first_hour = least(r.first_hour, excluded.first_hour)",
 };
 
 /// The customers' activity: the rollup and the facts past the fold's mark
@@ -189,21 +197,35 @@ async fn customers_of(
 /// Per bucket of unit $5 from local date $2 to $3 in zone $4, and once for
 /// the whole period (start null): customers of store $1 who paid an order,
 /// those whose first order ever it was, and their orders; for the whole
-/// period also those with two orders or more. $6 is the fold's mark.
-const CUSTOMERS_PER_BUCKET: &str = concat!(
-    "WITH ",
-    activity!("$6"),
-    ", bounds AS ( \
+/// period also those with two orders or more: the hourly rollup of the
+/// period and the first orders of those customers (`customer_firsts`), plus
+/// the payments past the fold's mark $6 (`Snapshot::folded_below`).
+const CUSTOMERS_PER_BUCKET: &str = "\
+    WITH bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
+    ), tail AS ( \
+        SELECT f.customer_id, local_hour_start(f.occurred_at, $4) AS hour_start, f.orders \
+        FROM sales_facts f \
+        WHERE f.store_id = $1 AND f.customer_id IS NOT NULL AND f.orders > 0 \
+            AND f.xid BETWEEN coalesce($6::xid8, '1') AND newest_xid() \
     ), bought AS ( \
-        SELECT a.customer_id, bucket_start(a.hour_start, $5, $4) AS bucket, a.orders \
-        FROM activity a, bounds b \
-        WHERE a.orders > 0 AND a.hour_start >= b.start AND a.hour_start < b.stop \
+        SELECT u.customer_id, bucket_start(u.hour_start, $5, $4) AS bucket, u.orders \
+        FROM ( \
+            SELECT c.customer_id, c.hour_start, c.orders FROM customer_hours c, bounds b \
+            WHERE $6::xid8 IS NOT NULL AND c.store_id = $1 AND c.orders > 0 \
+                AND c.hour_start >= b.start AND c.hour_start < b.stop \
+            UNION ALL \
+            SELECT t.customer_id, t.hour_start, t.orders FROM tail t, bounds b \
+            WHERE t.hour_start >= b.start AND t.hour_start < b.stop \
+        ) u \
+    ), tail_firsts AS ( \
+        SELECT customer_id, min(hour_start) AS first_hour FROM tail GROUP BY customer_id \
     ), firsts AS ( \
-        SELECT a.customer_id, bucket_start(min(a.hour_start), $5, $4) AS bucket, \
-            min(a.hour_start) >= (SELECT start FROM bounds) AS in_period \
-        FROM activity a WHERE a.orders > 0 AND a.customer_id IN (SELECT customer_id FROM bought) \
-        GROUP BY a.customer_id \
+        SELECT p.customer_id, bucket_start(least(f.first_hour, t.first_hour), $5, $4) AS bucket, \
+            least(f.first_hour, t.first_hour) >= (SELECT start FROM bounds) AS in_period \
+        FROM (SELECT DISTINCT customer_id FROM bought) p \
+        LEFT JOIN customer_firsts f ON $6::xid8 IS NOT NULL AND f.store_id = $1 AND f.customer_id = p.customer_id \
+        LEFT JOIN tail_firsts t ON t.customer_id = p.customer_id \
     ), per_customer AS ( \
         SELECT customer_id, sum(orders) AS orders FROM bought GROUP BY customer_id \
     ), per_bucket AS ( \
@@ -225,8 +247,7 @@ const CUSTOMERS_PER_BUCKET: &str = concat!(
         (SELECT count(*) FROM per_customer) - (SELECT count(*) FROM firsts WHERE in_period), \
         (SELECT coalesce(sum(orders), 0) FROM per_customer)::bigint, \
         (SELECT count(*) FROM per_customer WHERE orders >= 2) \
-    ORDER BY 1"
-);
+    ORDER BY 1";
 
 // ---- Cohorts ----
 

@@ -138,6 +138,32 @@ async fn a_first_week_cut_by_the_period_counts_only_firsts_inside_it() {
 }
 
 #[actix_web::test]
+async fn a_payment_dated_before_a_folded_first_order_becomes_the_first() {
+    let mut h = History::new().await;
+    let c = Customers::new(&h).await;
+    let ann = &c.ids[0];
+    mug_for(&mut h, Some(ann), "2026-02-10T12:00:00Z").await;
+    h.fold().await;
+    // Recorded after the fold, dated before: Ann's first order is now the 5th's.
+    mug_for(&mut h, Some(ann), "2026-02-05T12:00:00Z").await;
+    for _ in 0..2 {
+        let weeks = report(&h, "customers", "from=2026-02-02&to=2026-02-16&interval=week").await;
+        assert_eq!(
+            counts(&weeks["current"]),
+            [
+                ("2026-02-02T00:00:00+01:00".to_owned(), [1, 1, 0, 1]),
+                ("2026-02-09T00:00:00+01:00".to_owned(), [1, 0, 1, 1])
+            ]
+        );
+        assert_eq!(
+            weeks["current"]["totals"],
+            json!({"customers": 1, "new_customers": 1, "returning_customers": 0, "orders": 2})
+        );
+        h.fold().await;
+    }
+}
+
+#[actix_web::test]
 async fn cohorts_follow_each_months_first_customers_to_this_month() {
     let h = history().await;
     let now = jiff::Zoned::now().in_tz("Europe/Berlin").unwrap();

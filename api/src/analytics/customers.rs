@@ -197,9 +197,11 @@ async fn customers_of(
 /// Per bucket of unit $5 from local date $2 to $3 in zone $4, and once for
 /// the whole period (start null): customers of store $1 who paid an order,
 /// those whose first order ever it was, and their orders; for the whole
-/// period also those with two orders or more: the hourly rollup of the
-/// period and the first orders of those customers (`customer_firsts`), plus
-/// the payments past the fold's mark $6 (`Snapshot::folded_below`).
+/// period also those with two orders or more: the hourly rollup and the
+/// first orders (`customer_firsts`) of the period, plus the payments past
+/// the fold's mark $6 (`Snapshot::folded_below`). A customer's first order
+/// is the earlier of the rollup's and the tail's: `firsts` takes each from
+/// exactly one of them.
 const CUSTOMERS_PER_BUCKET: &str = "\
     WITH bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
@@ -221,17 +223,20 @@ const CUSTOMERS_PER_BUCKET: &str = "\
     ), tail_firsts AS ( \
         SELECT customer_id, min(hour_start) AS first_hour FROM tail GROUP BY customer_id \
     ), firsts AS ( \
-        SELECT p.customer_id, bucket_start(least(f.first_hour, t.first_hour), $5, $4) AS bucket, \
-            least(f.first_hour, t.first_hour) >= (SELECT start FROM bounds) AS in_period \
-        FROM (SELECT DISTINCT customer_id FROM bought) p \
-        LEFT JOIN customer_firsts f ON $6::xid8 IS NOT NULL AND f.store_id = $1 AND f.customer_id = p.customer_id \
-        LEFT JOIN tail_firsts t ON t.customer_id = p.customer_id \
+        SELECT bucket_start(f.first_hour, $5, $4) AS bucket FROM customer_firsts f, bounds b \
+        WHERE $6::xid8 IS NOT NULL AND f.store_id = $1 AND f.first_hour >= b.start AND f.first_hour < b.stop \
+            AND NOT EXISTS (SELECT 1 FROM tail_firsts t WHERE t.customer_id = f.customer_id AND t.first_hour < f.first_hour) \
+        UNION ALL \
+        SELECT bucket_start(t.first_hour, $5, $4) FROM tail_firsts t, bounds b \
+        WHERE t.first_hour >= b.start AND t.first_hour < b.stop \
+            AND NOT EXISTS (SELECT 1 FROM customer_firsts f WHERE $6::xid8 IS NOT NULL AND f.store_id = $1 \
+                AND f.customer_id = t.customer_id AND f.first_hour <= t.first_hour) \
     ), per_customer AS ( \
         SELECT customer_id, sum(orders) AS orders FROM bought GROUP BY customer_id \
     ), per_bucket AS ( \
         SELECT bucket, count(DISTINCT customer_id) AS customers, sum(orders) AS orders FROM bought GROUP BY bucket \
     ), new_per_bucket AS ( \
-        SELECT bucket, count(*) AS customers FROM firsts WHERE in_period GROUP BY bucket \
+        SELECT bucket, count(*) AS customers FROM firsts GROUP BY bucket \
     ) \
     SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
         coalesce(p.customers, 0) AS customers, coalesce(n.customers, 0) AS new_customers, \
@@ -243,8 +248,8 @@ const CUSTOMERS_PER_BUCKET: &str = "\
     UNION ALL \
     SELECT NULL, \
         (SELECT count(*) FROM per_customer), \
-        (SELECT count(*) FROM firsts WHERE in_period), \
-        (SELECT count(*) FROM per_customer) - (SELECT count(*) FROM firsts WHERE in_period), \
+        (SELECT count(*) FROM firsts), \
+        (SELECT count(*) FROM per_customer) - (SELECT count(*) FROM firsts), \
         (SELECT coalesce(sum(orders), 0) FROM per_customer)::bigint, \
         (SELECT count(*) FROM per_customer WHERE orders >= 2) \
     ORDER BY 1";

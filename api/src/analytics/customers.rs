@@ -36,26 +36,34 @@ pub const ROLLUP: Rollup = Rollup {
     ON CONFLICT (store_id, customer_id) DO UPDATE SET first_hour = least(r.first_hour, excluded.first_hour)",
 };
 
-/// The customers' activity: the rollup and the facts past the fold's mark
-/// (`Snapshot::folded_below`, the parameter `$mark`), for `concat!` into the
-/// reports below ($1 the store, $4 the zone).
+/// The customers' activity from instant `$start` to `$stop`: the rollup
+/// and the facts past the fold's mark (`Snapshot::folded_below`, the
+/// parameter `$mark`), for `concat!` into the reports below ($1 the store,
+/// $4 the zone). The bounds are local midnights, so an hour lies within
+/// them exactly when its facts do.
 macro_rules! activity {
-    ($mark:literal) => {
+    ($mark:literal, $start:literal, $stop:literal) => {
         concat!(
             "activity AS ( \
                 SELECT c.customer_id, c.hour_start, c.orders, c.net_minor FROM customer_hours c \
                 WHERE ",
             $mark,
-            "::xid8 IS NOT NULL AND c.store_id = $1 \
-                UNION ALL \
+            "::xid8 IS NOT NULL AND c.store_id = $1 AND c.hour_start >= ",
+            $start,
+            " AND c.hour_start < ",
+            $stop,
+            " UNION ALL \
                 SELECT f.customer_id, local_hour_start(f.occurred_at, $4), f.orders, \
                     f.gross_minor - f.discounts_minor - f.returns_minor \
                 FROM sales_facts f \
                 WHERE f.store_id = $1 AND f.customer_id IS NOT NULL \
                     AND f.xid BETWEEN coalesce(",
             $mark,
-            "::xid8, '1') AND newest_xid() \
-            )"
+            "::xid8, '1') AND newest_xid() AND f.occurred_at >= ",
+            $start,
+            " AND f.occurred_at < ",
+            $stop,
+            ")"
         )
     };
 }
@@ -364,7 +372,7 @@ pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsRep
 /// paid an order that month (0 included). $5 is the fold's mark.
 const COHORTS: &str = concat!(
     "WITH ",
-    activity!("$5"),
+    activity!("$5", "'-infinity'::timestamptz", "'infinity'::timestamptz"),
     ", firsts AS ( \
         SELECT customer_id, date_trunc('month', min(hour_start), $4) AS cohort \
         FROM activity WHERE orders > 0 GROUP BY customer_id \
@@ -571,7 +579,11 @@ fn average_signed(total: i64, count: i64) -> Option<i64> {
 /// equal figures get equal scores. $5 is the fold's mark.
 const RFM: &str = concat!(
     "WITH ",
-    activity!("$5"),
+    activity!(
+        "$5",
+        "($2::date::timestamp AT TIME ZONE $4)",
+        "($3::date::timestamp AT TIME ZONE $4)"
+    ),
     ", bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), figures AS ( \

@@ -194,6 +194,15 @@ async fn cohorts_follow_each_months_first_customers_to_this_month() {
             (&json!("2026-03"), &json!(1))
         );
         assert_eq!(cohorts[2]["active"].as_array().unwrap().len(), since(3));
+        // A period ending on the 5th takes its month's cohort whole: Cat,
+        // whose first order came on the 10th.
+        let to_the_5th = report(&h, "cohorts", "from=2026-01-15&to=2026-02-05").await;
+        let to_the_5th = to_the_5th["cohorts"].as_array().unwrap();
+        assert_eq!(to_the_5th.len(), 2);
+        assert_eq!(
+            (&to_the_5th[1]["month"], &to_the_5th[1]["customers"]),
+            (&json!("2026-02"), &json!(1))
+        );
         h.fold().await;
     }
 }

@@ -68,6 +68,47 @@ macro_rules! activity {
     };
 }
 
+/// The customers whose first order ever was paid from instant `$start` to
+/// `$stop`, with its hour (`firsts`): from the rollup (`customer_firsts`)
+/// or from the facts past the fold's mark `$mark` (`tail_firsts`),
+/// whichever is earlier, each customer from exactly one of them; for
+/// `concat!` ($1 the store, $4 the zone).
+macro_rules! first_orders {
+    ($mark:literal, $start:literal, $stop:literal) => {
+        concat!(
+            "tail_firsts AS ( \
+                SELECT f.customer_id, min(local_hour_start(f.occurred_at, $4)) AS first_hour \
+                FROM sales_facts f \
+                WHERE f.store_id = $1 AND f.customer_id IS NOT NULL AND f.orders > 0 \
+                    AND f.xid BETWEEN coalesce(",
+            $mark,
+            "::xid8, '1') AND newest_xid() \
+                GROUP BY f.customer_id \
+            ), firsts AS ( \
+                SELECT f.customer_id, f.first_hour FROM customer_firsts f \
+                WHERE ",
+            $mark,
+            "::xid8 IS NOT NULL AND f.store_id = $1 AND f.first_hour >= ",
+            $start,
+            " AND f.first_hour < ",
+            $stop,
+            " AND NOT EXISTS (SELECT 1 FROM tail_firsts t \
+                        WHERE t.customer_id = f.customer_id AND t.first_hour < f.first_hour) \
+                UNION ALL \
+                SELECT t.customer_id, t.first_hour FROM tail_firsts t \
+                WHERE t.first_hour >= ",
+            $start,
+            " AND t.first_hour < ",
+            $stop,
+            " AND NOT EXISTS (SELECT 1 FROM customer_firsts f WHERE ",
+            $mark,
+            "::xid8 IS NOT NULL \
+                        AND f.store_id = $1 AND f.customer_id = t.customer_id AND f.first_hour <= t.first_hour) \
+            )"
+        )
+    };
+}
+
 // ---- New and returning, per bucket ----
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -210,7 +251,8 @@ async fn customers_of(
 /// the fold's mark $6 (`Snapshot::folded_below`). A customer's first order
 /// is the earlier of the rollup's and the tail's: `firsts` takes each from
 /// exactly one of them.
-const CUSTOMERS_PER_BUCKET: &str = "\
+const CUSTOMERS_PER_BUCKET: &str = concat!(
+    "\
     WITH bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
     ), tail AS ( \
@@ -228,23 +270,20 @@ const CUSTOMERS_PER_BUCKET: &str = "\
             SELECT t.customer_id, t.hour_start, t.orders FROM tail t, bounds b \
             WHERE t.hour_start >= b.start AND t.hour_start < b.stop \
         ) u \
-    ), tail_firsts AS ( \
-        SELECT customer_id, min(hour_start) AS first_hour FROM tail GROUP BY customer_id \
-    ), firsts AS ( \
-        SELECT bucket_start(f.first_hour, $5, $4) AS bucket FROM customer_firsts f, bounds b \
-        WHERE $6::xid8 IS NOT NULL AND f.store_id = $1 AND f.first_hour >= b.start AND f.first_hour < b.stop \
-            AND NOT EXISTS (SELECT 1 FROM tail_firsts t WHERE t.customer_id = f.customer_id AND t.first_hour < f.first_hour) \
-        UNION ALL \
-        SELECT bucket_start(t.first_hour, $5, $4) FROM tail_firsts t, bounds b \
-        WHERE t.first_hour >= b.start AND t.first_hour < b.stop \
-            AND NOT EXISTS (SELECT 1 FROM customer_firsts f WHERE $6::xid8 IS NOT NULL AND f.store_id = $1 \
-                AND f.customer_id = t.customer_id AND f.first_hour <= t.first_hour) \
+    ), ",
+    first_orders!(
+        "$6",
+        "($2::date::timestamp AT TIME ZONE $4)",
+        "($3::date::timestamp AT TIME ZONE $4)"
+    ),
+    ", new_firsts AS ( \
+        SELECT bucket_start(first_hour, $5, $4) AS bucket FROM firsts \
     ), per_customer AS ( \
         SELECT customer_id, sum(orders) AS orders FROM bought GROUP BY customer_id \
     ), per_bucket AS ( \
         SELECT bucket, count(DISTINCT customer_id) AS customers, sum(orders) AS orders FROM bought GROUP BY bucket \
     ), new_per_bucket AS ( \
-        SELECT bucket, count(*) AS customers FROM firsts GROUP BY bucket \
+        SELECT bucket, count(*) AS customers FROM new_firsts GROUP BY bucket \
     ) \
     SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
         coalesce(p.customers, 0) AS customers, coalesce(n.customers, 0) AS new_customers, \
@@ -260,7 +299,8 @@ const CUSTOMERS_PER_BUCKET: &str = "\
         (SELECT count(*) FROM per_customer) - (SELECT count(*) FROM firsts), \
         (SELECT coalesce(sum(orders), 0) FROM per_customer)::bigint, \
         (SELECT count(*) FROM per_customer WHERE orders >= 2) \
-    ORDER BY 1";
+    ORDER BY 1"
+);
 
 // ---- Cohorts ----
 
@@ -367,20 +407,27 @@ pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsRep
     })
 }
 
-/// For each month of first orders from $2 to $3 in zone $4 and each month
-/// since, up to the current one: store $1's customers of that cohort who
-/// paid an order that month (0 included). $5 is the fold's mark.
+/// For each month of first orders from $2's to $3's (excluded, unless $3 is
+/// not the 1st) in zone $4 and each month since, up to the current one:
+/// store $1's customers of that cohort who paid an order that month (0
+/// included). The cohorts' first orders come from `customer_firsts`, their
+/// months from their activity since; $5 is the fold's mark.
 const COHORTS: &str = concat!(
     "WITH ",
-    activity!("$5", "'-infinity'::timestamptz", "'infinity'::timestamptz"),
-    ", firsts AS ( \
-        SELECT customer_id, date_trunc('month', min(hour_start), $4) AS cohort \
-        FROM activity WHERE orders > 0 GROUP BY customer_id \
-    ), cohorts AS ( \
-        SELECT * FROM firsts \
-        WHERE cohort >= date_trunc('month', $2::date::timestamp AT TIME ZONE $4, $4) \
-            AND cohort < $3::date::timestamp AT TIME ZONE $4 \
-    ), months AS ( \
+    first_orders!(
+        "$5",
+        "date_trunc('month', $2::date::timestamp AT TIME ZONE $4, $4)",
+        "((date_trunc('month', $3::date - 1) + interval '1 month')::timestamp AT TIME ZONE $4)"
+    ),
+    ", cohorts AS ( \
+        SELECT customer_id, date_trunc('month', first_hour, $4) AS cohort FROM firsts \
+    ), ",
+    activity!(
+        "$5",
+        "date_trunc('month', $2::date::timestamp AT TIME ZONE $4, $4)",
+        "'infinity'::timestamptz"
+    ),
+    ", months AS ( \
         SELECT DISTINCT a.customer_id, date_trunc('month', a.hour_start, $4) AS month \
         FROM activity a WHERE a.orders > 0 AND a.customer_id IN (SELECT customer_id FROM cohorts) \
     ), grid AS ( \

@@ -273,6 +273,21 @@ macro_rules! start_format {
     };
 }
 
+/// The sales baselines' end: the `facts` summed per period (current or
+/// previous) and bucket of unit $6 in zone $2, for `concat!`.
+macro_rules! sales_per_key {
+    () => {
+        concat!(
+            "SELECT f.at >= b.mid AS current, to_char(date_trunc($6, f.at, $2), ",
+            start_format!(),
+            ") AS key, \
+                sum(orders)::bigint, sum(units)::bigint, sum(gross)::bigint, sum(discounts)::bigint, \
+                sum(returns)::bigint, sum(returned)::bigint \
+            FROM facts f, b GROUP BY 1, 2 ORDER BY 1 DESC, 2"
+        )
+    };
+}
+
 /// The period's bounds as instants: the previous period's start, the
 /// current's, the end.
 macro_rules! bounds {
@@ -304,12 +319,8 @@ const SALES_BY_TRANSACTION: &str = concat!(
         FROM order_events e, b \
         WHERE e.store_id = $1 AND e.kind IN ('refunded', 'cancelled') AND e.created_at >= b.lo AND e.created_at < b.hi \
     ) \
-    SELECT f.at >= b.mid AS current, to_char(date_trunc($6, f.at, $2), ",
-    start_format!(),
-    ") AS key, \
-        sum(orders)::bigint, sum(units)::bigint, sum(gross)::bigint, sum(discounts)::bigint, \
-        sum(returns)::bigint, sum(returned)::bigint \
-    FROM facts f, b GROUP BY 1, 2 ORDER BY 1 DESC, 2"
+    ",
+    sales_per_key!()
 );
 
 /// Sales dated by order: the orders placed in the period that were paid,
@@ -333,12 +344,8 @@ const SALES_BY_ORDER_PLACED: &str = concat!(
             (SELECT coalesce(sum((r->>'quantity')::bigint), 0) FROM jsonb_array_elements(e.lines) r) \
         FROM placed p JOIN order_events e ON e.order_id = p.id AND e.kind IN ('refunded', 'cancelled') \
     ) \
-    SELECT f.at >= b.mid AS current, to_char(date_trunc($6, f.at, $2), ",
-    start_format!(),
-    ") AS key, \
-        sum(orders)::bigint, sum(units)::bigint, sum(gross)::bigint, sum(discounts)::bigint, \
-        sum(returns)::bigint, sum(returned)::bigint \
-    FROM facts f, b GROUP BY 1, 2 ORDER BY 1 DESC, 2"
+    ",
+    sales_per_key!()
 );
 
 /// The top list: each paid line and each line given back in the period,

@@ -152,8 +152,10 @@ impl<N: Need + 'static> FromRequest for StoreCaller<N> {
     }
 }
 
-/// The caller, from `Authorization: Bearer <access token>` or a store's
-/// key in `X-Api-Key`; 401 without either, or when it does not check out.
+/// The caller, from `Authorization: Bearer <access token>`, a store's key
+/// in `X-Api-Key`, or (opening a WebSocket, which browsers cannot give
+/// headers) a stream ticket among its subprotocols, used up by this;
+/// 401 without any, or when it does not check out.
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -163,6 +165,7 @@ impl FromRequest for Principal {
         let bearer = header(request, "Authorization").map(str::to_owned);
         let api_key = header(request, auth::API_KEY_HEADER).map(str::to_owned);
         let client = Client::extract(request).into_inner();
+        let ticket = stream_ticket(request);
         Box::pin(async move {
             let state = state?;
             if let Some(authorization) = bearer {
@@ -193,6 +196,17 @@ impl FromRequest for Principal {
                 };
                 return Ok(Self::StoreKey { store_id, kind });
             }
+            if let Some(ticket) = ticket {
+                let mut conn = state.db.tenant_wide_conn().await?;
+                let claims = crate::stream::ticket::take_ticket(&mut conn, &auth::tokens::sha256(&ticket))
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::Unauthorized("unknown, used or expired stream ticket".to_owned())
+                    })?;
+                drop(conn);
+                state.sessions.check(&state.db, &claims).await?;
+                return Ok(Self::User(claims));
+            }
             Err(ApiError::Unauthorized(format!(
                 "send `Authorization: Bearer <access token>` or `{}: <store key>`",
                 auth::API_KEY_HEADER
@@ -206,6 +220,22 @@ fn app_state(request: &HttpRequest) -> Result<web::Data<State>, ApiError> {
         .app_data::<web::Data<State>>()
         .cloned()
         .ok_or_else(|| ApiError::Internal("the app has no State".to_owned()))
+}
+
+/// The ticket of a WebSocket request's `shopfleet.ticket.<ticket>` subprotocol.
+fn stream_ticket(request: &HttpRequest) -> Option<String> {
+    let upgrade = header(request, "Upgrade")?;
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return None;
+    }
+    header(request, "Sec-WebSocket-Protocol")?
+        .split(',')
+        .find_map(|protocol| {
+            protocol
+                .trim()
+                .strip_prefix(crate::stream::ticket::TICKET_PROTOCOL_PREFIX)
+        })
+        .map(str::to_owned)
 }
 
 fn header<'r>(request: &'r HttpRequest, name: &str) -> Option<&'r str> {

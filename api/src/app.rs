@@ -10,7 +10,7 @@ use crate::error::{self, ApiError};
 use crate::state::State;
 use crate::{
     analytics, catalog, events, inventory, limits, middleware, orders, password_reset, people, promotions,
-    stores, system, tickets, users,
+    stores, stream, system, tickets, users,
 };
 
 /// The largest request body any route accepts.
@@ -83,7 +83,8 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(promotions::routes)
                     .configure(events::routes)
                     .configure(tickets::routes)
-                    .configure(analytics::routes),
+                    .configure(analytics::routes)
+                    .configure(stream::routes),
             );
     }
 }

@@ -184,6 +184,11 @@ impl Db {
         )
     }
 
+    /// The pool, for connections that are not transactions (the live stream's `LISTEN`).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// The pool's open and idle connections, for the metrics.
     pub fn pool_connections(&self) -> (u32, u32) {
         (self.pool.size(), self.pool.num_idle() as u32)

@@ -27,6 +27,7 @@ pub mod promotions;
 pub mod query;
 pub mod state;
 pub mod stores;
+pub mod stream;
 pub mod system;
 pub mod tickets;
 pub mod users;

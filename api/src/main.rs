@@ -48,20 +48,24 @@ async fn main() -> anyhow::Result<()> {
     if let Some(ca) = &settings.database_ca {
         database = database.ssl_root_cert(ca);
     }
-    let state = web::Data::new(State::new(
-        Db::connect_lazy_with(database, DB_CONNECTIONS),
-        Issuer::new(keys, &settings.tenant),
-        Limits::new(
-            settings.rate_limits,
-            settings.order_limits,
-            TrustedProxies::new(settings.trusted_proxies.clone()),
-        ),
-    ));
+    let state = web::Data::new(
+        State::new(
+            Db::connect_lazy_with(database, DB_CONNECTIONS),
+            Issuer::new(keys, &settings.tenant),
+            Limits::new(
+                settings.rate_limits,
+                settings.order_limits,
+                TrustedProxies::new(settings.trusted_proxies.clone()),
+            ),
+        )
+        .streaming(settings.stream_limits),
+    );
     if let Some(ttl) = config.pending_order_ttl() {
         shopfleet_api::orders::expiry::spawn(state.clone(), ttl);
     }
     shopfleet_api::auth::purge::spawn(state.clone());
     shopfleet_api::analytics::fold::spawn(state.clone());
+    shopfleet_api::stream::spawn(state.clone());
     tracing::info!(
         listen = %settings.listen,
         metrics = %settings.metrics_listen,

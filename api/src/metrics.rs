@@ -30,6 +30,9 @@ pub struct Metrics {
     order_money: IntCounterVec,
     expiry_failures: IntCounter,
     fold_failures: IntCounter,
+    streams_open: IntGauge,
+    streams_ended: IntCounterVec,
+    stream_listener_reconnects: IntCounter,
 }
 
 impl Default for Metrics {
@@ -98,6 +101,23 @@ impl Metrics {
              exact, reading more raw rows; the next fold, seconds later, tries again).",
         )
         .expect("valid metric");
+        let streams_open =
+            IntGauge::new("stream_clients", "Live streams open on this replica.").expect("valid metric");
+        let streams_ended = IntCounterVec::new(
+            Opts::new(
+                "stream_clients_dropped_total",
+                "Live streams the server ended or refused, by reason: refused (past a limit), \
+                 slow (read too slowly), silent (answered no ping), failed (a database error).",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let stream_listener_reconnects = IntCounter::new(
+            "stream_listener_reconnects_total",
+            "Times the live stream's LISTEN connection was lost and made again (each time, \
+             the logs of the stores with clients are read again: nothing is missed).",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(expiry_failures.clone()),
@@ -107,6 +127,9 @@ impl Metrics {
             Box::new(latency.clone()),
             Box::new(pool_in_use.clone()),
             Box::new(pool_idle.clone()),
+            Box::new(streams_open.clone()),
+            Box::new(streams_ended.clone()),
+            Box::new(stream_listener_reconnects.clone()),
         ] {
             registry
                 .register(collector)
@@ -122,7 +145,19 @@ impl Metrics {
             order_money,
             expiry_failures,
             fold_failures,
+            streams_open,
+            streams_ended,
+            stream_listener_reconnects,
         }
+    }
+
+    /// Counts a live stream the server ended or refused, and why.
+    pub fn stream_ended(&self, reason: &str) {
+        self.streams_ended.with_label_values(&[reason]).inc();
+    }
+
+    pub fn stream_listener_reconnected(&self) {
+        self.stream_listener_reconnects.inc();
     }
 
     /// Counts a store the unpaid-order sweep failed on.
@@ -156,8 +191,10 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition, with the pool's current `(open, idle)` connections.
-    pub fn render(&self, (open, idle): (u32, u32)) -> String {
+    /// The text exposition, with the pool's current `(open, idle)`
+    /// connections and the live streams open.
+    pub fn render(&self, (open, idle): (u32, u32), streams: usize) -> String {
+        self.streams_open.set(streams as i64);
         self.pool_in_use.set(i64::from(open.saturating_sub(idle)));
         self.pool_idle.set(i64::from(idle));
         TextEncoder::new()
@@ -196,7 +233,7 @@ mod tests {
             StatusCode::NOT_FOUND,
             Duration::ZERO,
         );
-        let text = metrics.render((5, 3));
+        let text = metrics.render((5, 3), 0);
         assert!(
             text.contains(r#"shopfleet_api_http_requests_total{method="GET",route="/v1/stores/{store_id}/products",status="200"} 2"#),
             "{text}"

@@ -7,8 +7,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    analytics, catalog, events, inventory, orders, password_reset, people, promotions, stores, system,
-    tickets, users,
+    analytics, catalog, events, inventory, orders, password_reset, people, promotions, stores, stream,
+    system, tickets, users,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,7 @@ use crate::{
         (name = "events", description = "Storefront events (sessions, views, searches, carts, checkouts) for the analytics"),
         (name = "tickets", description = "Event tickets: a code per seat, issued when the order is paid, checked in once"),
         (name = "analytics", description = "Reports over a store's sales, exact and in its time zone (its staff only)"),
+        (name = "stream", description = "The live stream of a store's events, a WebSocket (its staff only)"),
         (name = "system", description = "Probes and metrics"),
     )
 )]
@@ -80,6 +81,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         events::Api::openapi(),
         tickets::Api::openapi(),
         analytics::Api::openapi(),
+        stream::Api::openapi(),
     ] {
         document.merge(part);
     }

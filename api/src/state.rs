@@ -1,5 +1,6 @@
 //! What every request can reach: the tenant database, the token issuer, the
-//! metrics, the API-key cache, the bounded password hashing and the rate limits. Built once by `main.rs` (or a test) and
+//! metrics, the API-key cache, the bounded password hashing, the rate limits
+//! and the live streams. Built once by `main.rs` (or a test) and
 //! shared by every worker.
 
 use crate::auth::accounts::KeyCache;
@@ -9,6 +10,8 @@ use crate::auth::tokens::Issuer;
 use crate::db::{self, Db};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::stream::hub::StreamLimits;
+use crate::stream::live::Live;
 
 pub struct State {
     pub db: Db,
@@ -18,6 +21,7 @@ pub struct State {
     pub passwords: PasswordHashing,
     pub limits: Limits,
     pub sessions: SessionGate,
+    pub live: Live,
 }
 
 impl State {
@@ -30,6 +34,15 @@ impl State {
             passwords: PasswordHashing::per_core(),
             limits,
             sessions: SessionGate::new(),
+            live: Live::new(StreamLimits::default()),
+        }
+    }
+
+    /// This state with at most these live streams open.
+    pub fn streaming(self, limits: StreamLimits) -> Self {
+        Self {
+            live: Live::new(limits),
+            ..self
         }
     }
 }

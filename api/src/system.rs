@@ -32,9 +32,11 @@ async fn healthz() -> HttpResponse {
 /// Prometheus metrics: requests by method, route template and status,
 /// latency by route, database pool connections.
 async fn metrics(state: web::Data<State>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(state.db.pool_connections()))
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(
+        state
+            .metrics
+            .render(state.db.pool_connections(), state.live.hub.clients()),
+    )
 }
 
 /// Ready to serve: the database answers and is at the schema this build expects.

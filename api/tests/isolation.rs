@@ -412,6 +412,8 @@ impl StoreB {
             (("GET", "/analytics/promotions"), case(none(), Forbidden)),
             (("GET", "/analytics/inventory"), case(none(), Forbidden)),
             (("GET", "/categories"), case(none(), Shown)),
+            (("GET", "/stream"), case(none(), Forbidden)),
+            (("POST", "/stream/tickets"), case(none(), Forbidden)),
             (
                 ("POST", "/categories"),
                 case(json!({"name": "Sneaky", "slug": "sneaky"}), Forbidden),

@@ -44,6 +44,9 @@ pub const ORDERS_PER_MINUTE: &str = "SHOPFLEET_ORDERS_PER_MINUTE";
 /// Comma-separated address blocks of the proxies (the ingress controller)
 /// whose `X-Forwarded-For` says who the client is.
 pub const TRUSTED_PROXIES: &str = "SHOPFLEET_TRUSTED_PROXIES";
+/// Live streams one replica serves for one store, and in all (at least 1).
+pub const STREAMS_PER_STORE: &str = "SHOPFLEET_STREAMS_PER_STORE";
+pub const STREAMS_PER_REPLICA: &str = "SHOPFLEET_STREAMS_PER_REPLICA";
 /// The log filter (`tracing`'s `EnvFilter` syntax).
 pub const LOG: &str = "RUST_LOG";
 
@@ -77,7 +80,25 @@ pub struct ApiSettings {
     pub rate_limits: RateLimits,
     pub order_limits: OrderLimits,
     pub trusted_proxies: Vec<Cidr>,
+    pub stream_limits: StreamLimits,
     pub log: String,
+}
+
+/// How many live streams one replica serves: a store's clients, and all
+/// of them. Past either, a stream is refused (closed with a reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub per_store: u32,
+    pub per_replica: u32,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            per_store: 500,
+            per_replica: 2000,
+        }
+    }
 }
 
 /// What one customer may hold, so that nobody keeps a store's stock
@@ -125,6 +146,7 @@ impl ApiSettings {
             rate_limits: RateLimits::default(),
             order_limits: OrderLimits::default(),
             trusted_proxies: Vec::new(),
+            stream_limits: StreamLimits::default(),
             log: "info".to_owned(),
         }
     }
@@ -158,6 +180,8 @@ impl ApiSettings {
             ),
             (ORDERS_PER_MINUTE, self.order_limits.orders_per_minute.to_string()),
             (TRUSTED_PROXIES, join(&self.trusted_proxies)),
+            (STREAMS_PER_STORE, self.stream_limits.per_store.to_string()),
+            (STREAMS_PER_REPLICA, self.stream_limits.per_replica.to_string()),
             (LOG, self.log.clone()),
         ];
         env.retain(|(_, value)| !value.is_empty());
@@ -211,10 +235,29 @@ impl ApiSettings {
             })?,
         };
         let defaults = Self::in_pod(&tenant, pending_order_minutes);
+        let streams = |name: &'static str, default: u32| match var(name) {
+            None => Ok(default),
+            Some(text) => {
+                text.trim()
+                    .parse()
+                    .ok()
+                    .filter(|limit| *limit >= 1)
+                    .ok_or(ContractError::Invalid {
+                        name,
+                        value: text,
+                        expected: "a whole number of streams, at least 1",
+                    })
+            }
+        };
+        let stream_limits = StreamLimits {
+            per_store: streams(STREAMS_PER_STORE, defaults.stream_limits.per_store)?,
+            per_replica: streams(STREAMS_PER_REPLICA, defaults.stream_limits.per_replica)?,
+        };
         Ok(Self {
             rate_limits,
             order_limits,
             trusted_proxies,
+            stream_limits,
             jwt_keys: var(JWT_KEYS).map_or(defaults.jwt_keys, PathBuf::from),
             database_ca: var(DATABASE_CA).map(PathBuf::from),
             listen: var(LISTEN).unwrap_or(defaults.listen),
@@ -265,6 +308,10 @@ mod tests {
                 orders_per_minute: 10,
             },
             trusted_proxies: split("10.0.0.0/8, fd00::/8").unwrap(),
+            stream_limits: StreamLimits {
+                per_store: 7,
+                per_replica: 70,
+            },
             database_ca: Some(PathBuf::from(DATABASE_CA_MOUNT_PATH).join(DATABASE_CA_FILE)),
             ..ApiSettings::in_pod("acme", 45)
         };
@@ -314,6 +361,8 @@ mod tests {
             (CLIENT_RATE_LIMIT, "-1"),
             (TRUSTED_PROXIES, "10.0.0.0/8,ingress"),
             (MAX_PENDING_UNITS, "lots"),
+            (STREAMS_PER_STORE, "0"),
+            (STREAMS_PER_REPLICA, "many"),
         ] {
             let error = ApiSettings::from_env(lookup(&[(TENANT, "acme"), (name, value)])).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::export::{Cell, Table, compared_rows};
-use super::period::{Interval, Period, with_previous};
+use super::period::{Dates, Interval, Period, with_previous};
 use super::ratio::average;
 use super::rollup::Rollup;
 use super::snapshot::{self, Snapshot};
@@ -196,6 +196,26 @@ pub async fn report(
         current,
         previous,
     })
+}
+
+/// Today's sales in the store's time zone, dated by the transaction (as
+/// the sales report's): the live stream's ticks. In a read-only snapshot.
+pub async fn today(tx: &mut StoreTx) -> Result<(NaiveDate, String, SalesFigures), ApiError> {
+    let snapshot = snapshot::read(tx).await?;
+    // The snapshot set the transaction's zone to the store's.
+    let today: NaiveDate = sqlx::query_scalar("SELECT current_date")
+        .fetch_one(tx.conn())
+        .await?;
+    let period = Period {
+        dates: Dates {
+            from: today,
+            to: today + chrono::Days::new(1),
+        },
+        interval: Interval::Day,
+    };
+    let rows = sums_per_bucket(tx, period, DatedBy::Transaction, &snapshot).await?;
+    let totals = rows.iter().fold(Sums::default(), |sum, row| sum + row.sums);
+    Ok((today, snapshot.time_zone, SalesFigures::from(totals)))
 }
 
 /// A bucket's start (with the store's offset) and its sums.

@@ -6,6 +6,8 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod history;
+pub mod replica;
+pub mod schema;
 
 use std::sync::Arc;
 

@@ -138,6 +138,9 @@ pub fn start_api(dir: &Path, database_url: &str) -> Result<(u16, ManagedProcess)
         // rates no run reaches: what is measured is what checking costs.
         .env(shopfleet_contract::RATE_LIMIT, UNREACHED_RATE.to_string())
         .env(shopfleet_contract::CLIENT_RATE_LIMIT, UNREACHED_RATE.to_string())
+        // The fan-out benchmark opens a thousand streams of one store.
+        .env(shopfleet_contract::STREAMS_PER_STORE, "5000")
+        .env(shopfleet_contract::STREAMS_PER_REPLICA, "5000")
         .env("RUST_LOG", "warn");
     let mut process = ManagedProcess::spawn("shopfleet-api", command, &dir.join("api.log"))?;
     process.wait_ready(Duration::from_secs(30), || {

@@ -18,6 +18,7 @@ mod cpu;
 mod events;
 mod scenario;
 mod store;
+mod stream;
 #[path = "../../shared/tenant.rs"]
 mod tenant;
 mod wrk;
@@ -65,6 +66,14 @@ struct Args {
     /// and event ingestion against.
     #[arg(long)]
     without_analytics: bool,
+    /// Drop the live stream's triggers (and so its log and NOTIFY at every
+    /// order's commit): the run to compare order creation against.
+    #[arg(long)]
+    without_live: bool,
+    /// Keep this many live stream clients of the store open while the
+    /// scenarios run, and time every event from its commit to each of them.
+    #[arg(long, default_value_t = 0)]
+    stream_clients: usize,
 }
 
 /// How hard both sides are loaded.
@@ -156,7 +165,10 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         args.products,
         args.variants,
         SAMPLE,
-        args.without_analytics,
+        store::Without {
+            analytics: args.without_analytics,
+            live: args.without_live,
+        },
     ))?;
     let (fewest, most) = store.match_shares;
     eprintln!(
@@ -183,10 +195,25 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         api.port
     );
 
+    let fanout = match args.stream_clients {
+        0 => None,
+        clients => {
+            let before = resident_kib(api.pid())?;
+            let fanout = stream::open(&runtime, api.port, store.id.0, &store.keys.secret, clients)?;
+            let after = resident_kib(api.pid())?;
+            eprintln!(
+                "==> The API's resident memory: {before} KiB before, {after} KiB with {clients} streams \
+                 ({:.1} KiB per stream)",
+                (after.saturating_sub(before)) as f64 / clients as f64
+            );
+            Some(fanout)
+        }
+    };
     let processes = Processes::new(api.pid(), &dir.join("postgres/data"))?;
     let load_average = load_average()?;
     eprintln!("==> Load average before measuring: {load_average}");
     let mut rows = Vec::new();
+    let mut fanouts = Vec::new();
     for scenario in &scenarios {
         eprintln!(
             "==> {}: wrk, {} connections, {} s (after {WARM_UP_SECONDS} s of warm-up)",
@@ -194,8 +221,27 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         );
         let wrk_for = |seconds| wrk::run(wrk, dir, scenario, &credentials, api.port, load, seconds);
         wrk_for(WARM_UP_SECONDS)?;
+        if let Some(fanout) = &fanout {
+            fanout.settle();
+            fanout.reset();
+        }
         let through_api = Side::measure(&processes, || wrk_for(load.seconds))?;
         api.check_running()?;
+        if let Some(fanout) = &fanout {
+            let figures = fanout.settle();
+            eprintln!(
+                "==> {}: {} events to {} stream clients ({}–{} each), commit to client p50 {}, p99 {}, max {}",
+                scenario.name,
+                figures.delivered,
+                figures.clients,
+                figures.fewest,
+                figures.most,
+                millis(figures.p50),
+                millis(figures.p99),
+                millis(figures.max),
+            );
+            fanouts.push((scenario.name, figures));
+        }
         let ceiling_tool = match scenario.requests.first() {
             Some(Request::Events { .. }) => "COPY",
             _ => "pgbench",
@@ -215,9 +261,14 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
 
     print_figures(&rows);
     print_cpu(&rows);
+    print_fanout(&fanouts);
+    if let Some(fanout) = fanout {
+        fanout.close();
+    }
     println!(
         "\n{} products × {} variants; search words find {:.1}–{:.1} % of the products each; \
-         {} connections, {} threads, {} s per measurement; analytics {}; load average before measuring: {load_average}.",
+         {} connections, {} threads, {} s per measurement; analytics {}; live stream {}; load average before \
+         measuring: {load_average}.",
         args.products,
         args.variants,
         fewest * 100.0,
@@ -226,6 +277,7 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         load.threads,
         load.seconds,
         if args.without_analytics { "taken out" } else { "on" },
+        if args.without_live { "taken out" } else { "on" },
     );
     Ok(())
 }
@@ -273,6 +325,39 @@ fn print_cpu(rows: &[(&Scenario, Side, Side)]) {
             );
         }
     }
+}
+
+/// Commit-to-client latencies of the live stream, per scenario.
+fn print_fanout(fanouts: &[(&str, stream::Figures)]) {
+    if fanouts.is_empty() {
+        return;
+    }
+    println!(
+        "\n| stream fan-out | clients | events delivered | per client | commit to client p50 | p99 | max |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (scenario, figures) in fanouts {
+        println!(
+            "| {scenario} | {} | {} | {}–{} | {} | {} | {} |",
+            figures.clients,
+            figures.delivered,
+            figures.fewest,
+            figures.most,
+            millis(figures.p50),
+            millis(figures.p99),
+            millis(figures.max),
+        );
+    }
+}
+
+/// A process's resident memory, in KiB.
+fn resident_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS in /proc/<pid>/status")
 }
 
 fn millis(duration: Duration) -> String {

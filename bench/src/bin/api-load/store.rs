@@ -198,6 +198,25 @@ async fn take_analytics_out(owner: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// What a run takes out of the database, to weigh what it costs.
+pub struct Without {
+    pub analytics: bool,
+    pub live: bool,
+}
+
+/// Drops the live stream's triggers: no order's commit logs an event or
+/// notifies (the stream's clients would see nothing).
+async fn take_live_out(owner: &mut PgConnection) -> Result<()> {
+    sqlx::raw_sql(
+        "DROP TRIGGER order_events_live ON order_events; DROP TRIGGER stock_live ON stock; \
+         DROP TRIGGER tickets_live ON tickets",
+    )
+    .execute(owner)
+    .await
+    .context("dropping the live stream's triggers")?;
+    Ok(())
+}
+
 /// A variant with stock, as the API's order query prices it.
 #[derive(Clone, Debug)]
 pub struct Stocked {
@@ -213,7 +232,7 @@ pub async fn seed(
     products: u32,
     variants: u32,
     sample: usize,
-    without_analytics: bool,
+    without: Without,
 ) -> Result<Store> {
     let Tenant {
         admin,
@@ -222,8 +241,11 @@ pub async fn seed(
     } = Tenant::create(admin_url).await?;
     let mut owner = admin.connect_as_owner(&names).await?;
     let (id, keys) = add_store(&mut owner, CURRENCY, "retail").await?;
-    if without_analytics {
+    if without.analytics {
         take_analytics_out(&mut owner).await?;
+    }
+    if without.live {
+        take_live_out(&mut owner).await?;
     }
 
     let Seeded {

@@ -5,12 +5,30 @@
 -- running low, a ticket checked in. It carries ids only; the stream reads
 -- the data from the order's event, the stock pool or the ticket.
 --
--- Positions follow commit order: they are taken by deferred triggers, which
--- run at commit, under a lock every announcing transaction then holds until
--- it ends. A reader that sees position n therefore sees every smaller one
--- (or never will: its transaction rolled back), so "everything past n" is
--- exact, on every replica, after any reconnect.
+-- The change's own transaction writes its events to `live_inbox` (so a
+-- rolled-back change is never announced), by deferred triggers: at commit,
+-- so that `occurred_at` is when it committed, and on every path that
+-- changes an order, a stock level or a ticket. It takes no lock and sends
+-- no notification: a lock or a NOTIFY in every order's commit serializes
+-- the commits (measured: 21-27 % fewer orders a second). The sequencer
+-- (`stream::log::sequence`, one replica at a time, every few milliseconds
+-- while anyone watches) moves the inbox into `live_log`, numbering the
+-- events, and notifies the stores concerned once per batch. Batches are
+-- numbered one after another, so a reader that sees position n sees every
+-- smaller one (or never will: that batch rolled back), and "everything past
+-- n" is exact, on every replica, after any reconnect.
 create sequence live_positions;
+
+create table live_inbox (
+    id bigint generated always as identity,
+    store_id uuid not null,
+    kind text not null,
+    order_event_id uuid,
+    stock_id uuid,
+    ticket_id uuid,
+    available bigint,
+    occurred_at timestamptz not null default clock_timestamp()
+);
 
 create table live_log (
     position bigint primary key,
@@ -21,52 +39,46 @@ create table live_log (
     order_event_id uuid,
     stock_id uuid,
     ticket_id uuid,
-    -- stock.low: units available (on hand − reserved) after the change.
+    -- stock.low: units available (on hand - reserved) after the change.
     available bigint,
-    -- When the change committed (the trigger runs at commit), not when its
-    -- transaction began: what "commit to client" latency is measured from.
-    occurred_at timestamptz not null default clock_timestamp(),
+    -- When the change committed.
+    occurred_at timestamptz not null,
     check ((kind like 'order.%') = (order_event_id is not null)),
     check ((kind = 'stock.low') = (stock_id is not null and available is not null)),
     check ((kind = 'ticket.checked_in') = (ticket_id is not null))
 );
 
 create index live_log_store on live_log (store_id, position);
-call make_store_scoped('live_log');
+call make_store_scoped('live_inbox', 'live_log');
+-- The sequencer moves every store's events, in a transaction that says so;
+-- every other transaction sees its store's rows only.
+create policy sequencer on live_inbox
+    using (current_setting('shopfleet.sequencer', true) = 'on');
+create policy sequencer on live_log
+    using (current_setting('shopfleet.sequencer', true) = 'on')
+    with check (current_setting('shopfleet.sequencer', true) = 'on');
 
 -- A variant is low on stock when at most this many units are available.
 create function live_low_stock_units() returns integer language sql immutable return 5;
 
 create function announce_live() returns trigger
 language plpgsql as $$
-declare
-    next_position bigint;
 begin
-    -- Held to the transaction's end, so positions are taken in commit order
-    -- (the key is this function's; any constant unique in the database).
-    perform pg_advisory_xact_lock(5172346917);
-    next_position := nextval('live_positions');
     if tg_table_name = 'order_events' then
-        insert into live_log (position, store_id, kind, order_event_id)
-        values (next_position, new.store_id,
-                'order.' || case new.kind when 'created' then 'placed' else new.kind end, new.id);
+        insert into live_inbox (store_id, kind, order_event_id)
+        values (new.store_id, 'order.' || case new.kind when 'created' then 'placed' else new.kind end, new.id);
     elsif tg_table_name = 'stock' then
-        insert into live_log (position, store_id, kind, stock_id, available)
-        values (next_position, new.store_id, 'stock.low', new.id, new.on_hand - new.reserved);
+        insert into live_inbox (store_id, kind, stock_id, available)
+        values (new.store_id, 'stock.low', new.id, new.on_hand - new.reserved);
     else
-        insert into live_log (position, store_id, kind, ticket_id)
-        values (next_position, new.store_id, 'ticket.checked_in', new.id);
+        insert into live_inbox (store_id, kind, ticket_id)
+        values (new.store_id, 'ticket.checked_in', new.id);
     end if;
-    -- Only the store's id: listeners read the rest from the log. Equal
-    -- notifications of one transaction are delivered once.
-    perform pg_notify('shopfleet_live', new.store_id::text);
     return null;
 end
 $$;
 
--- Deferred: they run at commit, after everything the transaction did, so
--- the lock is held for the commit alone, and a rolled-back change is never
--- announced.
+-- Deferred: they run at commit, after everything the transaction did.
 create constraint trigger order_events_live after insert on order_events
     deferrable initially deferred for each row execute function announce_live();
 

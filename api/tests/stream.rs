@@ -188,28 +188,29 @@ async fn a_client_that_reconnects_with_its_last_id_gets_exactly_what_it_missed()
 async fn a_replica_whose_listener_is_killed_delivers_what_happened_meanwhile() {
     let (shop, mug) = shop().await;
     let a = Replica::start(&shop.app, &[]);
+    let b = Replica::start(&shop.app, &[]);
     let token = access(&shop.owner);
-    let (mut stream, _, _) = Stream::open(a.port, &shop.base, Credentials::Bearer(token), None).await;
+    let (mut on_a, _, _) = Stream::open(a.port, &shop.base, Credentials::Bearer(token), None).await;
+    let (mut on_b, _, _) = Stream::open(b.port, &shop.base, Credentials::Bearer(token), None).await;
     let order = place(&a, &shop, &mug);
-    stream.events(1).await;
+    on_a.events(1).await;
+    on_b.events(1).await;
 
-    // The database ends the listening connection, and the order moves
-    // before the replica can listen again (it is stopped meanwhile): no
-    // notification reaches it.
+    // A is stopped, the database ends the listening connections, and the
+    // order moves: B numbers and announces it while A cannot listen, so
+    // A's notification is lost for good.
     a.signal("STOP");
     let admin = support::admin().await;
-    let database = &shop.app.tenant().names.database;
-    let mut superuser = tenant_as_superuser(&shop).await;
-    let mut tx = sqlx::Connection::begin(&mut superuser).await.unwrap();
     let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
          WHERE datname = $1 AND query LIKE 'LISTEN%'",
     )
-    .bind(database)
+    .bind(&shop.app.tenant().names.database)
     .fetch_all(&admin.pool)
     .await
     .unwrap();
-    assert_eq!(killed, [true], "the replica's one listening connection");
+    assert_eq!(killed, [true, true], "each replica's one listening connection");
+    let mut superuser = tenant_as_superuser(&shop).await;
     let store: uuid::Uuid = shop.base.rsplit('/').next().unwrap().parse().unwrap();
     for kind in ["paid", "fulfilled"] {
         sqlx::query(
@@ -219,25 +220,28 @@ async fn a_replica_whose_listener_is_killed_delivers_what_happened_meanwhile() {
         .bind(store)
         .bind(&order)
         .bind(kind)
-        .execute(&mut *tx)
+        .execute(&mut superuser)
         .await
         .unwrap();
     }
-    tx.commit().await.unwrap();
+    let kinds =
+        |events: Vec<Value>| -> Vec<Value> { events.into_iter().map(|e| e["type"].clone()).collect() };
+    let moved = [json!("order.paid"), json!("order.fulfilled")];
+    assert_eq!(
+        kinds(on_b.events(2).await),
+        moved,
+        "B listened again and delivered"
+    );
     a.signal("CONT");
 
-    let events = stream.events(2).await;
-    let kinds: Vec<&Value> = events.iter().map(|event| &event["type"]).collect();
-    assert_eq!(kinds, [&json!("order.paid"), &json!("order.fulfilled")]);
+    // A finds its connection gone, listens again, and reads what it missed.
+    assert_eq!(kinds(on_a.events(2).await), moved);
     a.wait_until("the listener's reconnect to be counted", |a| {
         a.metric("shopfleet_api_stream_listener_reconnects_total") >= Some(1.0)
     })
     .await;
     let later = place(&a, &shop, &mug);
-    assert_eq!(
-        orders_of(&stream.events(1).await, "order.placed"),
-        [later.as_str()]
-    );
+    assert_eq!(orders_of(&on_a.events(1).await, "order.placed"), [later.as_str()]);
 }
 
 #[actix_web::test]
@@ -287,11 +291,27 @@ async fn a_client_that_stops_reading_is_dropped_and_memory_stays_flat() {
         sequence.windows(2).all(|pair| pair[1] == pair[0] + 1),
         "every event, in order, once"
     );
-    a.wait_until("the stalled client to be dropped", |a| {
-        a.metric(r#"shopfleet_api_stream_clients_dropped_total{reason="slow"}"#) == Some(1.0)
-            && a.metric("shopfleet_api_stream_clients") == Some(1.0)
-    })
+    // It is dropped once a message has waited 5 s for its full connection
+    // ("slow"), or once it has answered no ping for 30 s ("silent"),
+    // whichever comes first: both are a client that stopped reading.
+    let dropped = |a: &Replica| {
+        ["slow", "silent"].map(|reason| {
+            a.metric(&format!(
+                r#"shopfleet_api_stream_clients_dropped_total{{reason="{reason}"}}"#
+            ))
+            .unwrap_or(0.0)
+        })
+    };
+    a.wait_for(
+        std::time::Duration::from_secs(60),
+        "the stalled client to be dropped",
+        |a| dropped(a).iter().sum::<f64>() == 1.0 && a.metric("shopfleet_api_stream_clients") == Some(1.0),
+    )
     .await;
+    eprintln!(
+        "the stalled client was dropped: [slow, silent] = {:?}",
+        dropped(&a)
+    );
     let after = a.resident_kib();
     // 40,000 messages of about 250 bytes held for the stalled client would
     // be 10 MB; what the process holds is bounded by the backlog.

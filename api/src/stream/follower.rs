@@ -1,10 +1,12 @@
 //! Follows the tenant database's live log for the stores that have clients
 //! on this replica, and sends each store's clients what happens there.
 //!
-//! One `LISTEN` connection per process: a notification (from the trigger
-//! that logs an event, at its commit) names a store; the follower reads that
-//! store's log past the last position it sent and publishes each event. A
-//! notification only wakes it: the log is the truth. Notifications sent
+//! While it has clients it also sequences the inbox every few milliseconds
+//! (`log::sequence`: one replica at a time numbers the events committed
+//! since the last batch, and notifies). One `LISTEN` connection per process:
+//! a notification names a store; the follower reads that store's log past
+//! the last position it sent and publishes each event. A notification only
+//! wakes it: the log is the truth. Notifications sent
 //! while the connection is down are lost, so after every (re)connect, once
 //! listening again, it reads every followed store's log past its position.
 //!
@@ -36,6 +38,10 @@ pub const TICK_EVERY: Duration = Duration::from_secs(5);
 /// How often each followed store's log is read even without a notification:
 /// a safety net, never the way events normally arrive.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// How often the inbox is sequenced while this replica has clients: what
+/// an event waits, at most, between its commit and its notification.
+const SEQUENCE_EVERY: Duration = Duration::from_millis(20);
 
 /// How long to wait before connecting again after the connection failed.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
@@ -121,6 +127,8 @@ async fn follow(
     let mut positions = Positions::new();
     let mut ticks = tokio::time::interval(TICK_EVERY);
     let mut sweeps = tokio::time::interval(SWEEP_EVERY);
+    let mut sequencing = tokio::time::interval(SEQUENCE_EVERY);
+    sequencing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let done = tokio::select! {
             request = requests.recv() => match request {
@@ -160,6 +168,12 @@ async fn follow(
                 actix_web::rt::spawn(tick_all(state.clone()));
                 false
             }
+            _ = sequencing.tick() => {
+                if !positions.is_empty() {
+                    sequence(&state).await;
+                }
+                false
+            }
             _ = sweeps.tick() => {
                 let stores: Vec<StoreId> = positions.keys().copied().collect();
                 catch_up(&state, &mut positions, &stores).await;
@@ -172,8 +186,16 @@ async fn follow(
     }
 }
 
+/// Numbers what the inbox holds (see `log::sequence`).
+async fn sequence(state: &State) {
+    if let Err(error) = log::sequence(&state.db).await {
+        tracing::warn!(%error, "sequencing the live inbox failed; retrying");
+    }
+}
+
 /// Follows `store` from its last event now, unless already followed.
 async fn start_following(state: &State, positions: &mut Positions, store: StoreId) -> Result<(), ApiError> {
+    sequence(state).await;
     if let std::collections::hash_map::Entry::Vacant(unfollowed) = positions.entry(store) {
         let mut tx = state.db.store(store).await?;
         let last = log::last_position(&mut tx).await?;
@@ -209,7 +231,7 @@ async fn publish_after(state: &State, store: StoreId, position: &mut i64) -> Res
                     store,
                     Frame {
                         position: Some(at),
-                        text,
+                        text: text.into(),
                     },
                 );
             }
@@ -249,7 +271,7 @@ async fn tick(state: &State, store: StoreId) {
                 store,
                 Frame {
                     position: None,
-                    text: LiveMessage::Tick(today).text(),
+                    text: LiveMessage::Tick(today).text().into(),
                 },
             );
         }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use bytestring::ByteString;
 pub use shopfleet_contract::StreamLimits;
 use tokio::sync::broadcast;
 
@@ -15,11 +16,11 @@ use crate::ids::StoreId;
 pub const CLIENT_BACKLOG: usize = 256;
 
 /// One message for every client of a store: its log position (None for a
-/// tick) and its text, serialized once for them all.
+/// tick) and its text, serialized once and shared by them all.
 #[derive(Debug)]
 pub struct Frame {
     pub position: Option<i64>,
-    pub text: String,
+    pub text: ByteString,
 }
 
 /// Why a stream was refused: the close reason the client reads.
@@ -173,10 +174,10 @@ mod tests {
             store(1),
             Frame {
                 position: Some(1),
-                text: "x".to_owned()
+                text: "x".into()
             }
         ));
-        assert_eq!(a.frames.try_recv().unwrap().text, "x");
+        assert_eq!(&*a.frames.try_recv().unwrap().text, "x");
         assert!(b.frames.try_recv().is_err());
         drop(a);
         assert!(!hub.has_clients(store(1)));
@@ -184,7 +185,7 @@ mod tests {
             store(1),
             Frame {
                 position: Some(2),
-                text: "y".to_owned()
+                text: "y".into()
             }
         ));
     }

@@ -6,11 +6,48 @@ use chrono::{DateTime, Utc};
 use super::message::{
     LiveMessage, LiveOrder, LiveOrderEvent, LiveStock, LiveStockEvent, LiveTicket, LiveTicketEvent,
 };
-use crate::db::StoreTx;
+use crate::db::{Db, StoreTx};
 use crate::error::ApiError;
 
 /// How long the log keeps an event: a client away longer reloads.
 pub const KEPT_FOR_HOURS: i64 = 24;
+
+/// Moves the events committed since the last batch from the inbox into the
+/// log, numbered in one batch, and notifies each store concerned once; how
+/// many. One replica at a time: another that is sequencing makes this one
+/// move nothing (its events are in that batch, or the next). Batches commit
+/// one after another, so their positions are visible in order.
+pub async fn sequence(db: &Db) -> Result<i64, ApiError> {
+    db.tenant_wide(async |conn| {
+        let mine: bool = sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(5172346917) \
+             FROM set_config('shopfleet.sequencer', 'on', true)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if !mine {
+            return Ok(0);
+        }
+        let (logged, _notified): (i64, i64) = sqlx::query_as(
+            "WITH moved AS (DELETE FROM live_inbox RETURNING *), \
+             logged AS ( \
+                INSERT INTO live_log (position, store_id, kind, order_event_id, stock_id, ticket_id, \
+                    available, occurred_at) \
+                SELECT nextval('live_positions'), m.store_id, m.kind, m.order_event_id, m.stock_id, \
+                    m.ticket_id, m.available, m.occurred_at \
+                FROM (SELECT * FROM moved ORDER BY id) m \
+                RETURNING store_id), \
+             notified AS ( \
+                SELECT pg_notify('shopfleet_live', s.store_id::text) \
+                FROM (SELECT DISTINCT store_id FROM logged) s) \
+             SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM notified)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(logged)
+    })
+    .await
+}
 
 /// The position of the store's last event; 0 when it has none.
 pub async fn last_position(tx: &mut StoreTx) -> Result<i64, ApiError> {

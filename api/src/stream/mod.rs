@@ -66,6 +66,9 @@ pub fn spawn(state: web::Data<State>) {
 }
 
 async fn forget_old(state: &State) -> Result<(), ApiError> {
+    // Nobody may have watched for an hour: number what waits, so that the
+    // inbox never holds more than an hour of events.
+    log::sequence(&state.db).await?;
     let mut conn = state.db.tenant_wide_conn().await?;
     ticket::purge_expired_tickets(&mut conn).await?;
     drop(conn);

@@ -115,7 +115,7 @@ pub async fn run(
                 message = incoming.next() => match message {
                     Some(Ok(Message::Ping(bytes))) => {
                         heard = Instant::now();
-                        session.pong(&bytes).await.map_err(|_| Ending::Left)?;
+                        within(session.pong(&bytes)).await?;
                     }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(Ending::Left),
                     // The stream is one way: anything else only shows the client is there.
@@ -125,7 +125,7 @@ pub async fn run(
                     if heard.elapsed() > SILENT_FOR {
                         return Err(Ending::Silent);
                     }
-                    session.ping(b"").await.map_err(|_| Ending::Left)?;
+                    within(session.ping(b"")).await?;
                 }
             }
         }
@@ -225,8 +225,14 @@ fn failed(membership: &Membership, error: ApiError) -> Ending {
     Ending::Failed
 }
 
-async fn send(session: &mut Session, text: String) -> Result<(), Ending> {
-    match tokio::time::timeout(SEND_WITHIN, session.text(text)).await {
+async fn send(session: &mut Session, text: impl Into<bytestring::ByteString>) -> Result<(), Ending> {
+    within(session.text(text)).await
+}
+
+/// Anything sent to the client (a message, a ping, a pong) waits behind
+/// what it has not read: at most `SEND_WITHIN`.
+async fn within(sending: impl Future<Output = Result<(), actix_ws::Closed>>) -> Result<(), Ending> {
+    match tokio::time::timeout(SEND_WITHIN, sending).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Ending::Left),
         Err(_) => Err(Ending::Slow),

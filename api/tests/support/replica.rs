@@ -115,16 +115,11 @@ impl Replica {
 
     /// Waits (up to [`PATIENCE`]) until `check` holds of this replica.
     pub async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
-        self.wait_for(PATIENCE, what, check).await;
-    }
-
-    /// Waits (up to `patience`) until `check` holds of this replica.
-    pub async fn wait_for(&self, patience: Duration, what: &str, check: impl Fn(&Self) -> bool) {
-        let deadline = tokio::time::Instant::now() + patience;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         while !check(self) {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "waited {patience:?} for {what}"
+                "waited {PATIENCE:?} for {what}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

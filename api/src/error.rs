@@ -63,8 +63,9 @@ pub enum ApiError {
     #[error("{0}")]
     Unavailable(String),
 
-    /// Too much of one costly kind of work at once (password hashing):
-    /// refused rather than queued without bound; retry in a second.
+    /// Too much of one costly kind of work at once (password hashing, or
+    /// every database connection busy): refused rather than queued without
+    /// bound; retry in a second.
     #[error("{0}")]
     Overloaded(String),
 
@@ -117,7 +118,11 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut => Self::Unavailable("the database is busy; retry shortly".to_owned()),
+            // Every connection stayed busy for the acquire timeout: a burst,
+            // not an outage, so the client is told to retry in a second.
+            sqlx::Error::PoolTimedOut => {
+                Self::Overloaded("the database is busy; retry in a second".to_owned())
+            }
             // A connection that died (a database restart or failover): it is
             // dropped, and the next try gets a fresh one.
             sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => {

@@ -10,7 +10,7 @@ use crate::error::{self, ApiError};
 use crate::state::State;
 use crate::{
     analytics, catalog, events, inventory, limits, middleware, orders, password_reset, people, promotions,
-    stores, stream, system, tickets, users,
+    stores, stream, system, tickets, users, web_app,
 };
 
 /// The largest request body any route accepts.
@@ -72,6 +72,7 @@ fn configure(state: web::Data<State>) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(people::routes)
             .configure(password_reset::routes)
             .configure(stores::routes)
+            .configure(web_app::routes)
             // One scope for everything of a store: a request is matched on
             // the prefix once, then among the store's routes only.
             .service(

@@ -32,3 +32,4 @@ pub mod system;
 pub mod tickets;
 pub mod users;
 pub mod validate;
+pub mod web_app;

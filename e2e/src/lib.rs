@@ -3,7 +3,9 @@
 //! throwaway PostgreSQL. `make up` and `make test` both start it through the
 //! `shopfleet-local` binary; the e2e tests in `tests/` run inside it.
 
+pub mod chromium;
 pub mod control_plane;
+pub mod debian;
 pub mod http;
 pub mod kube_binaries;
 pub mod operator;

@@ -219,7 +219,8 @@ fn owner_invitation(platform: &Platform, port: u16) -> Result<String> {
          # then, any time: sign in for an access token\n    \
          curl -s {api}/v1/auth/login -H 'content-type: application/json' \\\n      \
          -d '{{\"email\": \"{email}\", \"password\": \"choose-a-passphrase\"}}'\n    \
-         # and use it: curl -s {api}/v1/stores -H \"Authorization: Bearer $TOKEN\"\n"
+         # and use it: curl -s {api}/v1/stores -H \"Authorization: Bearer $TOKEN\"\n\n  \
+         The staff web app: open {api}/app/ and sign in with {email} and that password\n"
     ))
 }
 

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 use nix::unistd::{Uid, User};
 
+use crate::debian;
 use crate::process::{ManagedProcess, free_port};
 
 pub struct Postgres {
@@ -229,23 +230,8 @@ fn server_bin_dir() -> Result<PathBuf> {
     if let Some(dir) = find_server_bin_dir() {
         return Ok(dir);
     }
-    if Uid::effective().is_root() && Path::new("/usr/bin/apt-get").exists() {
-        eprintln!(
-            "==> PostgreSQL server not found; installing Debian's `postgresql` package (about a minute)"
-        );
-        for args in [
-            &["update", "-qq"][..],
-            &["install", "-y", "-qq", "postgresql"][..],
-        ] {
-            let status = Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .context("running apt-get")?;
-            if !status.success() {
-                bail!("`apt-get {}` failed ({status})", args.join(" "));
-            }
-        }
+    if debian::may_install() {
+        debian::install(&["postgresql"], "PostgreSQL server not found")?;
         if let Some(dir) = find_server_bin_dir() {
             return Ok(dir);
         }

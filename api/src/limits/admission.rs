@@ -11,8 +11,8 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
-use super::UNLIMITED_PATHS;
 use super::client::TrustedProxies;
+use super::is_unlimited;
 use super::throttled::write_policies;
 use crate::error::ApiError;
 use crate::state::State;
@@ -57,7 +57,7 @@ pub async fn admit(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let state = request.app_data::<web::Data<State>>().cloned();
-    let Some(state) = state.filter(|_| !UNLIMITED_PATHS.contains(&request.path())) else {
+    let Some(state) = state.filter(|_| !is_unlimited(request.path())) else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let client = Client::of(request.request(), &state.limits.proxies);

@@ -47,7 +47,17 @@ const UNKNOWN_CREDENTIALS: Rate = Rate {
 };
 
 /// Routes no limit applies to: the kubelet's probes and Prometheus.
-pub(crate) const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// The web app's files, answered from memory and precompressed: no dearer
+/// than a probe, and a first load with its service worker's precache is a
+/// few dozen of them, which must not eat the client's budget for the API.
+const UNLIMITED_PREFIX: &str = "/app/";
+
+/// Whether requests for `path` are admitted without a limit.
+pub(crate) fn is_unlimited(path: &str) -> bool {
+    UNLIMITED_PATHS.contains(&path) || path.starts_with(UNLIMITED_PREFIX)
+}
 
 pub struct Limits {
     tenant: Option<(Rate, Mutex<Bucket>)>,
@@ -185,6 +195,28 @@ mod tests {
 
     use super::throttled::write_policies;
     use super::*;
+
+    #[test]
+    fn probes_metrics_and_the_web_apps_files_are_unlimited_and_the_api_is_not() {
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/app/",
+            "/app/assets/main-1.js",
+        ] {
+            assert!(is_unlimited(path), "{path}");
+        }
+        for path in [
+            "/app",
+            "/v1/auth/login",
+            "/v1/stores",
+            "/healthz/x",
+            "/application",
+        ] {
+            assert!(!is_unlimited(path), "{path}");
+        }
+    }
 
     fn limits(tenant: u32, client: u32) -> Limits {
         Limits::new(

@@ -47,6 +47,7 @@ async fn a_day_of_trade(shop: &Shop) -> String {
     let now = jiff::Timestamp::now().to_string();
     let events: Vec<_> = [
         ("session_started", json!({})),
+        ("product_viewed", json!({"product_id": uuid::Uuid::new_v4()})),
         ("added_to_cart", json!({"variant_id": mug, "quantity": 1})),
         ("checkout_started", json!({"value_minor": 900, "items": 1})),
     ]

@@ -115,11 +115,16 @@ impl Replica {
 
     /// Waits (up to [`PATIENCE`]) until `check` holds of this replica.
     pub async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        self.wait_up_to(PATIENCE, what, check).await;
+    }
+
+    /// Waits up to `patience` until `check` holds of this replica.
+    pub async fn wait_up_to(&self, patience: Duration, what: &str, check: impl Fn(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + patience;
         while !check(self) {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "waited {PATIENCE:?} for {what}"
+                "waited {patience:?} for {what}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

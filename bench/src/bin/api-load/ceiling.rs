@@ -432,6 +432,7 @@ pub fn run(
         .arg(format!("--client={}", load.connections))
         .arg(format!("--jobs={}", load.threads))
         .arg(format!("--time={}", load.seconds))
+        .args(load.rate.map(|rate| format!("--rate={rate}")))
         .arg(format!("--host={}", runtime.host))
         .arg(format!("--port={}", runtime.port))
         .arg(format!("--username={}", runtime.user))

@@ -53,6 +53,11 @@ struct Args {
     /// How long each measurement lasts.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// Requests a second, in all (about: each wrk connection waits
+    /// `connections / rate` seconds before each request; pgbench's `--rate`),
+    /// instead of as many as the API answers: latency below saturation.
+    #[arg(long)]
+    rate: Option<u32>,
     /// Run only this scenario (repeat the flag, or separate names with commas); all by default.
     #[arg(
         long,
@@ -81,6 +86,8 @@ pub struct Load {
     pub connections: u32,
     pub threads: u32,
     pub seconds: u64,
+    /// Requests a second in all, when limited (`--rate`).
+    pub rate: Option<u32>,
 }
 
 /// Throughput and latency of one side of one scenario.
@@ -136,6 +143,7 @@ fn main() -> Result<()> {
         connections: args.connections,
         threads: args.threads,
         seconds: args.seconds,
+        rate: args.rate,
     };
     let wrk = wrk::find_or_install()?;
     let pgbench = ceiling::find()?;
@@ -267,8 +275,8 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
     }
     println!(
         "\n{} products × {} variants; search words find {:.1}–{:.1} % of the products each; \
-         {} connections, {} threads, {} s per measurement; analytics {}; live stream {}; load average before \
-         measuring: {load_average}.",
+         {} connections, {} threads, {} s per measurement, {}; analytics {}; live stream {}; load average \
+         before measuring: {load_average}.",
         args.products,
         args.variants,
         fewest * 100.0,
@@ -276,6 +284,9 @@ fn run(args: &Args, load: &Load, wrk: &Path, pgbench: &Path, dir: &Path) -> Resu
         load.connections,
         load.threads,
         load.seconds,
+        load.rate.map_or("as fast as answered".to_owned(), |rate| format!(
+            "at about {rate} requests/s"
+        )),
         if args.without_analytics { "taken out" } else { "on" },
         if args.without_live { "taken out" } else { "on" },
     );

@@ -57,7 +57,7 @@ pub fn run(
     seconds: u64,
 ) -> Result<Measurement> {
     let script = dir.join(format!("wrk-{}.lua", scenario.name));
-    std::fs::write(&script, lua_script(scenario, credentials))?;
+    std::fs::write(&script, lua_script(scenario, credentials, load))?;
     let output = Command::new(wrk)
         .arg(format!("--threads={}", load.threads))
         .arg(format!("--connections={}", load.connections))
@@ -117,7 +117,7 @@ pub fn run(
 /// The scenario's requests, one at random per call, as its caller (see
 /// `scenario::Caller`); orders with a new idempotency key each. `done` prints wrk's counts and exact
 /// percentiles of its latency record in one line.
-fn lua_script(scenario: &Scenario, credentials: &Credentials) -> String {
+fn lua_script(scenario: &Scenario, credentials: &Credentials, load: &Load) -> String {
     let store = credentials.store;
     let (header, value) = credentials.header(scenario.caller);
     let orders: Vec<&str> = scenario
@@ -221,7 +221,7 @@ function init(args)
 end
 
 {requests}
-
+{delay}
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -231,5 +231,14 @@ function done(summary, latency, requests)
 end
 "#,
         name = scenario.name,
+        delay = match load.rate {
+            // Each connection waits this long before each request: about
+            // `rate` requests a second in all while answers are fast.
+            Some(rate) => format!(
+                "\nfunction delay()\n  return {}\nend\n",
+                u64::from(load.connections) * 1000 / u64::from(rate.max(1))
+            ),
+            None => String::new(),
+        },
     )
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use shopfleet_api::limits::Limits;
 use shopfleet_api::limits::client::TrustedProxies;
 use shopfleet_contract::{OrderLimits, RateLimits};
-use support::TestApp;
+use support::{TestApp, header};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -29,16 +29,6 @@ fn from(peer: &str, path: &str) -> TestRequest {
     TestRequest::get()
         .uri(path)
         .peer_addr(format!("{peer}:40000").parse().unwrap())
-}
-
-fn header(response: &actix_web::dev::ServiceResponse, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Sends `request()` until a 429 comes back, at most `limit` times; the

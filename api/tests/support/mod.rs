@@ -353,6 +353,17 @@ pub fn product(title: &str, sku: &str, price_minor: i64) -> Value {
     })
 }
 
+/// The value of header `name` of `response`; a test failure when it has none.
+pub fn header(response: &actix_web::dev::ServiceResponse, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The values of `field` in a page's items.
 pub fn field_of_items<'v>(page: &'v Value, field: &str) -> Vec<&'v Value> {
     page["items"]

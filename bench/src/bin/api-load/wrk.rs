@@ -7,7 +7,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use nix::unistd::Uid;
 
 use crate::scenario::{Credentials, Request, Scenario};
 use crate::{Load, Measurement};
@@ -21,18 +20,8 @@ pub fn find_or_install() -> Result<PathBuf> {
     if let Some(wrk) = on_path("wrk") {
         return Ok(wrk);
     }
-    if Uid::effective().is_root() && Path::new("/usr/bin/apt-get").exists() {
-        eprintln!("==> wrk not found; installing Debian's `wrk` package");
-        for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "wrk"][..]] {
-            let status = Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .context("running apt-get")?;
-            if !status.success() {
-                bail!("`apt-get {}` failed ({status})", args.join(" "));
-            }
-        }
+    if shopfleet_e2e::debian::may_install() {
+        shopfleet_e2e::debian::install(&["wrk"], "wrk not found")?;
         if let Some(wrk) = on_path("wrk") {
             return Ok(wrk);
         }

@@ -1,7 +1,7 @@
 //! The staff web app in a real browser: Debian's Chromium, driven by
 //! playwright-core from the web app's own test suite (`web/tests/`), against
 //! the API as a real process over a real tenant database with a day of
-//! trade in it. What the suite checks is listed in `web/tests/README.md`;
+//! trade in it (and a second store, a hotel). What the suite checks is listed in `web/tests/README.md`;
 //! this test gives it the platform and fails when it fails.
 
 mod support;
@@ -67,6 +67,46 @@ async fn a_day_of_trade(shop: &Shop) -> String {
     mug
 }
 
+/// A second store of the tenant, a hotel: a room of 4 with one booked and
+/// paid for tonight (occupancy, ADR and RevPAR), so the owner picks a store.
+async fn a_hotel(shop: &Shop) -> Shop {
+    let hotel = shop.another_store("hotel").await;
+    // Before any request of the store, which would cache it.
+    sqlx::query("UPDATE stores SET industry = 'hospitality' WHERE id = $1::uuid")
+        .bind(hotel.base.rsplit('/').next().unwrap())
+        .execute(&mut shop.app.tenant().owner().await)
+        .await
+        .unwrap();
+    let room = hotel
+        .create(
+            json!({"title": "Room", "kind": "room_night", "status": "active", "capacity": 4,
+            "variants": [{"sku": "DBL", "price_minor": 12000}]}),
+        )
+        .await;
+    let tonight = jiff::Zoned::now()
+        .in_tz("Europe/Berlin")
+        .unwrap()
+        .date()
+        .to_string();
+    let booking = hotel
+        .order(
+            As::Key(&hotel.secret),
+            json!({"lines": [{"variant_id": room["variants"][0]["id"], "quantity": 1, "night": tonight}]}),
+        )
+        .await
+        .expect(201);
+    hotel
+        .app
+        .post(
+            &format!("{}/orders/{}/pay", hotel.base, booking["id"].as_str().unwrap()),
+            hotel.staff(),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    hotel
+}
+
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
 }
@@ -81,6 +121,7 @@ async fn the_staff_app_works_in_a_real_browser() {
     );
     let shop = Shop::new().await;
     let mug = a_day_of_trade(&shop).await;
+    let hotel = a_hotel(&shop).await;
     let replica = Replica::start(&shop.app, &[]);
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&artifacts).unwrap();
@@ -95,6 +136,7 @@ async fn the_staff_app_works_in_a_real_browser() {
         .env("SHOPFLEET_STORE", &shop.base)
         .env("SHOPFLEET_STORE_KEY", &shop.secret)
         .env("SHOPFLEET_VARIANT", &mug)
+        .env("SHOPFLEET_HOTEL", &hotel.base)
         .env("SHOPFLEET_ARTIFACTS", &artifacts)
         .status()
         .unwrap_or_else(|error| {

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-import { api, launch, ownerToken, placePaidOrder, platform, viewports } from './platform.mjs';
+import { addDays, api, launch, ownerToken, placePaidOrder, platform, signIn, todayIn, viewports } from './platform.mjs';
 
 const LIVE_WITHIN_MS = 2000;
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -23,29 +23,16 @@ before(async () => {
 });
 after(() => browser?.close());
 
-async function signIn(page) {
-  await page.goto(`${platform.app}/app/`);
-  await page.getByLabel('Email').fill(platform.email);
-  await page.getByLabel('Password').fill(platform.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 /** The raw value of a KPI tile (minor units for money). */
 async function tile(page, id) {
   return Number(await page.getByTestId(id).getAttribute('data-value'));
 }
 
-/** A calendar date (`YYYY-MM-DD`) `days` after `date`. */
-function addDays(date, days) {
-  const next = new Date(`${date}T00:00:00Z`);
-  next.setUTCDate(next.getUTCDate() + days);
-  return next.toISOString().slice(0, 10);
-}
-
 /** Today's totals as the analytics report them: today is the store's local day. */
 async function todaysSales() {
   const store = await api('GET', platform.store, { token });
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: store.timezone }).format(new Date());
+  const today = todayIn(store.timezone);
   const report = await api('GET', `${platform.store}/analytics/sales?from=${today}&to=${addDays(today, 1)}`, {
     token,
   });
@@ -70,6 +57,7 @@ for (const [size, device] of Object.entries(viewports)) {
     before(async () => {
       context = await browser.newContext(device);
       page = await context.newPage();
+      await page.goto(`${platform.app}/app/`);
       await signIn(page);
       await page.getByTestId('stream-status').filter({ hasText: 'live' }).waitFor();
     });

@@ -1,6 +1,6 @@
 // The app by keyboard alone, as someone who cannot use a pointer: a wrong
-// password is answered in words, then sign in and reach the orders with Tab
-// and Enter only, every control reached having a visible focus.
+// password is answered in words, then sign in, pick a store and reach the orders
+// with Tab and Enter only, every control reached having a visible focus.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +25,7 @@ async function tabTo(page, description, wanted) {
       const style = element ? getComputedStyle(element) : null;
       return {
         tag: element?.tagName.toLowerCase(),
+        href: element?.getAttribute('href'),
         label: element?.labels?.[0]?.textContent?.trim() ?? element?.textContent?.trim(),
         visibleFocus: Boolean(style && (style.outlineStyle !== 'none' || style.boxShadow !== 'none')),
       };
@@ -54,6 +55,9 @@ test('a staff member signs in and reaches the orders by keyboard alone', async (
   await page.getByLabel('Password').fill('');
   await page.getByLabel('Password').focus();
   await page.keyboard.type(platform.password);
+  await page.keyboard.press('Enter');
+  const store = platform.store.split('/').pop();
+  await tabTo(page, 'the store', (f) => f.tag === 'a' && f.href?.endsWith(`/app/stores/${store}`));
   await page.keyboard.press('Enter');
   await page.getByTestId('kpi-net-sales').waitFor();
 

@@ -22,6 +22,8 @@ export const platform = {
   store: required('SHOPFLEET_STORE'),
   storeKey: required('SHOPFLEET_STORE_KEY'),
   variant: required('SHOPFLEET_VARIANT'),
+  /** `/v1/stores/<id>` of the tenant's second store, a hotel. */
+  hotel: required('SHOPFLEET_HOTEL'),
   artifacts: required('SHOPFLEET_ARTIFACTS'),
   chrome: required('CHROME_PATH'),
 };
@@ -33,6 +35,17 @@ export const viewports = {
 
 export function launch() {
   return chromium.launch({ executablePath: platform.chrome, headless: true });
+}
+
+/**
+ * Signs in as the owner on the sign-in page `page` shows, and picks the store
+ * at `store` (`/v1/stores/<id>`) in the store picker.
+ */
+export async function signIn(page, store = platform.store) {
+  await page.getByLabel('Email').fill(platform.email);
+  await page.getByLabel('Password').fill(platform.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator(`a[href="/app/stores/${store.split('/').pop()}"]`).click();
 }
 
 /** A call to the API as the test's own client (not through the browser). */
@@ -51,6 +64,18 @@ export async function api(method, path, { token, key, body } = {}) {
   const json = text ? JSON.parse(text) : null;
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   return json;
+}
+
+/** Today's date (`YYYY-MM-DD`) in the IANA time zone `zone`. */
+export function todayIn(zone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date());
+}
+
+/** A calendar date (`YYYY-MM-DD`) `days` after `date`. */
+export function addDays(date, days) {
+  const next = new Date(`${date}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + days);
+  return next.toISOString().slice(0, 10);
 }
 
 /** The owner's access token, for reading what the app should show. */

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { launch, platform } from './platform.mjs';
+import { launch, platform, signIn } from './platform.mjs';
 
 let browser;
 before(async () => {
@@ -27,9 +27,7 @@ test('the app is installable and its service worker caches the shell, never API 
   assert.ok(manifest.icons.some((icon) => icon.sizes === '192x192'), 'a 192 px icon');
 
   await page.evaluate(() => navigator.serviceWorker.ready);
-  await page.getByLabel('Email').fill(platform.email);
-  await page.getByLabel('Password').fill(platform.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page);
   await page.getByTestId('kpi-net-sales').waitFor();
   await page.reload();
   await page.getByTestId('kpi-net-sales').waitFor();

@@ -74,7 +74,7 @@ pub fn cache_root() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cache/shopfleet"))
 }
 
-fn modules_root() -> PathBuf {
+pub(crate) fn modules_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
 }
 
@@ -132,7 +132,13 @@ pub fn ensure() -> Result<KubeBinaries> {
     let started = Instant::now();
     for (name, module, package) in BINARIES {
         if !staging.join(name).is_file() {
-            go_build(name, &modules_root().join(module), package, &staging, &version)?;
+            go_build(
+                name,
+                &modules_root().join(module),
+                package,
+                &staging,
+                &version_ldflags(&version),
+            )?;
         }
     }
     write_kwok_config(&staging)?;
@@ -142,24 +148,30 @@ pub fn ensure() -> Result<KubeBinaries> {
     Ok(KubeBinaries { dir, version })
 }
 
-fn which_go() -> Result<()> {
+pub(crate) fn which_go() -> Result<()> {
     match Command::new("go").arg("version").output() {
         Ok(out) if out.status.success() => Ok(()),
         _ => bail!(
-            "Go is missing: it is needed once per machine to build the Kubernetes binaries the tests run. \
+            "Go is missing: it is needed once per machine to build the Kubernetes binaries and helm, which the tests run. \
              Install Go 1.26 or newer (https://go.dev/doc/install or your package manager) and run again."
         ),
     }
 }
 
-/// `go build -v` one binary, printing a progress line now and then instead of
-/// the thousands of package names Go reports.
-fn go_build(name: &str, module_dir: &Path, package: &str, out_dir: &Path, version: &str) -> Result<()> {
+/// `go build -v` one binary with `ldflags`, printing a progress line now and
+/// then instead of the thousands of package names Go reports.
+pub(crate) fn go_build(
+    name: &str,
+    module_dir: &Path,
+    package: &str,
+    out_dir: &Path,
+    ldflags: &str,
+) -> Result<()> {
     eprintln!("    building {name} ...");
     let started = Instant::now();
     let mut child = Command::new("go")
         .args(["build", "-v", "-trimpath"])
-        .arg(version_ldflags(version))
+        .arg(ldflags)
         .arg("-o")
         .arg(out_dir.join(name))
         .arg(package)
@@ -239,7 +251,7 @@ fn version_ldflags(version: &str) -> String {
     flags
 }
 
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs();
     format!("{}m{:02}s", s / 60, s % 60)
 }

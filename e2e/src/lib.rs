@@ -6,6 +6,7 @@
 pub mod chromium;
 pub mod control_plane;
 pub mod debian;
+pub mod helm;
 pub mod http;
 pub mod kube_binaries;
 pub mod operator;

@@ -46,10 +46,10 @@ async fn to_app() -> HttpResponse {
 
 async fn serve(request: HttpRequest, path: web::Path<String>) -> HttpResponse {
     match find(&path) {
-        Some((name, file)) => match Dist::get(&format!("{name}.gz")).filter(|_| accepts_gzip(&request)) {
-            Some(gzipped) => respond(&request, &name, &file, Some(&gzipped)),
-            None => respond(&request, &name, &file, None),
-        },
+        Some((name, file)) => {
+            let gzipped = Dist::get(&format!("{name}.gz")).filter(|_| accepts_gzip(&request));
+            respond(&request, &name, &file, gzipped.as_ref())
+        }
         None => HttpResponse::NotFound()
             .insert_header(ContentType::plaintext())
             .body("no such file in the web app"),

@@ -309,12 +309,16 @@ async fn a_client_that_stops_reading_is_dropped_and_holds_no_more_memory_than_th
         "resident memory grew from {before} KiB to {after} KiB"
     );
     // And the server ends the stalled stream: a message waited 5 s for it,
-    // or it answered no ping for 30 s (pings every 10 s).
+    // or it answered no ping for 30 s (pings every 10 s). The stalled client
+    // never leaves by itself, so no stream open means the server ended it.
+    // The reader leaves (if it was not dropped already: the pings sent
+    // during the burst reached it behind the burst, perhaps after 30 s).
+    reader.close().await;
     let started = std::time::Instant::now();
     a.wait_up_to(
         std::time::Duration::from_secs(60),
         "the stalled client to be dropped",
-        |a| a.metric("shopfleet_api_stream_clients") == Some(1.0),
+        |a| a.metric("shopfleet_api_stream_clients") == Some(0.0),
     )
     .await;
     let slow = a.metric("shopfleet_api_stream_clients_dropped_total{reason=\"slow\"}");
@@ -323,10 +327,9 @@ async fn a_client_that_stops_reading_is_dropped_and_holds_no_more_memory_than_th
         "dropped after {:?}: slow {slow:?}, silent {silent:?}",
         started.elapsed()
     );
-    assert_eq!(
-        slow.unwrap_or(0.0) + silent.unwrap_or(0.0),
-        1.0,
-        "dropped as slow or silent"
+    assert!(
+        slow.unwrap_or(0.0) + silent.unwrap_or(0.0) >= 1.0,
+        "the stalled client was counted as dropped, slow or silent"
     );
     drop(stalled);
 }

@@ -4,7 +4,8 @@
 //! `helm template` renders, CRDs included, is accepted by the platform's real
 //! kube-apiserver: a server-side dry run, so every object goes through the
 //! apiserver's schemas, CEL rules and admission, and nothing is persisted to
-//! disturb the other tests that share the control plane.
+//! disturb the other tests that share the control plane. Bad values are
+//! refused by the chart's `values.schema.json`, naming the value.
 
 mod support;
 
@@ -124,6 +125,48 @@ async fn what_helm_renders_is_accepted_by_the_apiserver() {
                 .count(),
             objects,
             "{case}: every rendered object was accepted:\n{applied}"
+        );
+    }
+}
+
+#[test]
+fn bad_values_are_refused_naming_the_value() {
+    for (set, named) in [
+        (
+            "operator.replicas=two",
+            "at '/operator/replicas': got string, want integer",
+        ),
+        (
+            "operator.concurrency=0",
+            "at '/operator/concurrency': minimum: got 0, want 1",
+        ),
+        (
+            "operator.image.pullPolicy=Sometimes",
+            "at '/operator/image/pullPolicy'",
+        ),
+        (
+            "operator.replicaz=2",
+            "additional properties 'replicaz' not allowed",
+        ),
+        (
+            "allowedImagePrefix=shopfleet",
+            "at '/allowedImagePrefix': 'shopfleet' does not match pattern",
+        ),
+        ("postgresServers=null", "missing property 'postgresServers'"),
+        (
+            "postgresServers[0].name=Main_DB,postgresServers[0].secret=pg",
+            "at '/postgresServers/0/name'",
+        ),
+    ] {
+        let output = helm()
+            .args(["template", "shopfleet", CHART, "--set", set])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{set} was accepted");
+        assert!(
+            stderr.contains(named),
+            "{set}: the refusal names the value ({named}):\n{stderr}"
         );
     }
 }

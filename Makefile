@@ -11,7 +11,7 @@ CARGO ?= cargo
 LOCAL := $(or $(CARGO_TARGET_DIR),target)/debug/shopfleet-local
 
 .DEFAULT_GOAL := help
-.PHONY: help up down test lint web crds openapi prerequisites bench-operator bench-api bench-analytics bench-web
+.PHONY: help up down test lint deny web crds openapi prerequisites bench-operator bench-api bench-analytics bench-web
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,11 +25,16 @@ down: ## stop what `make up` started
 	@test -x $(LOCAL) || { echo "nothing to stop: shopfleet-local was never built (run \`make up\`)"; exit 0; }
 	@$(LOCAL) down
 
-test: prerequisites web lint ## run every test: unit, integration and end-to-end
+test: prerequisites web deny lint ## run every test: unit, integration and end-to-end
 	@echo "==> Building Shopfleet and its tests"
 	$(CARGO) build --locked --workspace --all-targets
 	@echo "==> Running the tests inside a fresh local platform"
 	$(LOCAL) exec -- $(CARGO) test --locked --workspace --no-fail-fast
+
+# Offline: the RustSec snapshot from $$SHOPFLEET_ADVISORY_DB, ../shared/advisory-db
+# or its per-machine copy in ~/.cache/shopfleet (docs/quality.md, "Dependencies").
+deny: ## dependency gate: Rust advisories, licenses, duplicates and sources (cargo-deny); npm licenses
+	@bash scripts/deny.sh
 
 lint: web ## formatting, clippy and the web app's type check, warnings as errors
 	cd web && npm run --silent check

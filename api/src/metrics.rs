@@ -20,6 +20,12 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// The route label of requests no route matched, so scanners cannot mint series.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// Why the server ends or refuses a live stream (`stream_clients_dropped_total`).
+const STREAM_END_REASONS: [&str; 4] = ["refused", "slow", "silent", "failed"];
+
+/// The committed changes of an order (`order_events_total`).
+const ORDER_EVENTS: [&str; 5] = ["created", "paid", "fulfilled", "cancelled", "refunded"];
+
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -118,6 +124,15 @@ impl Metrics {
              the logs of the stores with clients are read again: nothing is missed).",
         )
         .expect("valid metric");
+        // A counter's series that appears with its first increase hides that
+        // increase from rate() and increase(), and so from alerts: every
+        // label value known in advance starts at 0.
+        for reason in STREAM_END_REASONS {
+            streams_ended.with_label_values(&[reason]);
+        }
+        for event in ORDER_EVENTS {
+            order_events.with_label_values(&[event]);
+        }
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(expiry_failures.clone()),
@@ -220,6 +235,17 @@ fn bounded_method(method: &Method) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_of_known_labels_start_at_zero() {
+        let text = Metrics::new().render((0, 0), 0);
+        for line in [
+            r#"shopfleet_api_stream_clients_dropped_total{reason="slow"} 0"#,
+            r#"shopfleet_api_order_events_total{event="paid"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
 
     #[test]
     fn requests_are_counted_by_route_template() {

@@ -4,8 +4,10 @@
 //! `helm template` renders, CRDs included, is accepted by the platform's real
 //! kube-apiserver: a server-side dry run, so every object goes through the
 //! apiserver's schemas, CEL rules and admission, and nothing is persisted to
-//! disturb the other tests that share the control plane. Bad values are
-//! refused by the chart's `values.schema.json`, naming the value.
+//! disturb the other tests that share the control plane (but for the
+//! Prometheus Operator's CRDs, installed first for the monitoring objects).
+//! Bad values are refused by the chart's `values.schema.json`, naming the
+//! value.
 
 mod support;
 
@@ -67,6 +69,10 @@ fn helm_lint_strict_passes_with_the_defaults_and_with_every_option() {
 async fn what_helm_renders_is_accepted_by_the_apiserver() {
     let client = client().await;
     let home = namespace(&client, "chart").await;
+    // Every option set renders the Prometheus Operator's kinds, which the
+    // apiserver checks only once it has their CRDs (the real ones, pinned in
+    // `shopfleet_e2e::prometheus_operator`; inert without the operator).
+    shopfleet_e2e::prometheus_operator::install(&kubectl()).unwrap_or_else(|error| panic!("{error:#}"));
     for (case, values) in cases() {
         let output = helm()
             .args([
@@ -91,6 +97,18 @@ async fn what_helm_renders_is_accepted_by_the_apiserver() {
             assert!(
                 manifests.contains(&format!("kind: {kind}\n")),
                 "{case}: no {kind} rendered"
+            );
+        }
+        if !values.is_empty() {
+            for kind in ["ServiceMonitor", "PodMonitor", "PrometheusRule"] {
+                assert!(
+                    manifests.contains(&format!("kind: {kind}\n")),
+                    "{case}: no {kind} rendered"
+                );
+            }
+            assert!(
+                manifests.contains("grafana_dashboard: \"1\""),
+                "{case}: no Grafana dashboard rendered"
             );
         }
         let mut apply = Command::new(kubectl())
@@ -153,6 +171,10 @@ fn bad_values_are_refused_naming_the_value() {
             "at '/allowedImagePrefix': 'shopfleet' does not match pattern",
         ),
         ("postgresServers=null", "missing property 'postgresServers'"),
+        (
+            "monitoring.prometheusRule.alerts.notReadyFor=soon",
+            "at '/monitoring/prometheusRule/alerts/notReadyFor': 'soon' does not match pattern",
+        ),
         (
             "postgresServers[0].name=Main_DB,postgresServers[0].secret=pg",
             "at '/postgresServers/0/name'",

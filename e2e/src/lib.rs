@@ -14,6 +14,7 @@ pub mod pki;
 pub mod platform;
 pub mod postgres;
 pub mod process;
+pub mod prometheus;
 pub mod prometheus_operator;
 pub mod tenant_api;
 

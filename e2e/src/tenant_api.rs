@@ -7,9 +7,10 @@
 //!
 //! Two things differ from a Pod, both of them places: a volume lives under
 //! the launch folder rather than at its `mountPath` (variables naming a path
-//! inside a mount are rewritten to match), and the API listens on a free
-//! port of 127.0.0.1 rather than on the container's port.
+//! inside a mount are rewritten to match), and the API listens on free
+//! ports of 127.0.0.1 rather than on the container's ports.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::process::{ManagedProcess, spawn_on_free_port};
+use crate::process::{ManagedProcess, free_port, port_open, spawn_on_free_port};
 
 /// The container the operator runs the API in.
 const CONTAINER: &str = "api";
@@ -36,6 +37,8 @@ pub struct ApiLaunch {
 pub struct TenantApi {
     pub process: ManagedProcess,
     pub port: u16,
+    /// Where `/metrics` is served (the container's port `metrics`).
+    pub metrics_port: u16,
     pub log: PathBuf,
 }
 
@@ -122,27 +125,41 @@ impl ApiLaunch {
     }
 
     /// Starts `binary` with exactly this environment (nothing of the test's
-    /// own), on a free port, and waits until `/readyz` answers 200.
+    /// own), on a free port and its metrics on another, and waits until
+    /// `/readyz` answers 200 and the metrics port is open.
     pub fn start(&self, binary: &Path) -> Result<TenantApi> {
         if !binary.is_file() {
             bail!("{} is missing: build it with cargo first", binary.display());
         }
         let log = self.dir.join(format!("{}-api.log", self.tenant));
+        // Chosen with each attempt: a taken metrics port fails the start
+        // like a taken API port, and the next attempt picks both again.
+        let metrics_port = Cell::new(0);
         let command = |port: u16| {
+            metrics_port.set(free_port().unwrap_or(0));
             let mut command = Command::new(binary);
             command
                 .env_clear()
                 .envs(self.env.iter().map(|(k, v)| (k, v)))
                 .env(shopfleet_contract::LISTEN, format!("127.0.0.1:{port}"))
-                // Any free port: no test reads the API's metrics.
-                .env(shopfleet_contract::METRICS_LISTEN, "127.0.0.1:0");
+                .env(
+                    shopfleet_contract::METRICS_LISTEN,
+                    format!("127.0.0.1:{}", metrics_port.get()),
+                );
             command
         };
-        let ready =
-            |port: u16| crate::operator::http_get(port, "/readyz").is_ok_and(|(status, _)| status == 200);
+        let ready = |port: u16| {
+            crate::operator::http_get(port, "/readyz").is_ok_and(|(status, _)| status == 200)
+                && port_open(metrics_port.get())
+        };
         let (process, port) =
             spawn_on_free_port("shopfleet-api", &log, Duration::from_secs(30), command, ready)?;
-        Ok(TenantApi { process, port, log })
+        Ok(TenantApi {
+            process,
+            port,
+            metrics_port: metrics_port.get(),
+            log,
+        })
     }
 }
 

@@ -151,7 +151,7 @@ async fn counting_client(metrics: Arc<Metrics>) -> Result<kube::Client> {
     let count = tower::util::MapRequestLayer::new(move |request: ::http::Request<kube::client::Body>| {
         let uri = request.uri();
         metrics.kube_request(
-            metrics::kube_verb(request.method(), uri.query()),
+            metrics::kube_verb(request.method(), uri.path(), uri.query()),
             metrics::kube_resource(uri.path()),
         );
         request

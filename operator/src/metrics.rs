@@ -82,8 +82,8 @@ impl Metrics {
         let kube_requests = IntCounterVec::new(
             Opts::new(
                 "kube_requests_total",
-                "Requests this operator sent to the Kubernetes API, by verb (watch, read, create, \
-                 update, patch, delete) and resource.",
+                "Requests this operator sent to the Kubernetes API, by RBAC verb (get, list, watch, \
+                 create, update, patch, delete) and resource (subresources as `tenants/status`).",
             ),
             &["verb", "resource"],
         )
@@ -167,13 +167,15 @@ impl Default for Metrics {
     }
 }
 
-/// The verb of a request to the Kubernetes API, from its method and query:
-/// a small fixed set, so it can be a label.
-pub fn kube_verb(method: &http::Method, query: Option<&str>) -> &'static str {
+/// The RBAC verb of a request to the Kubernetes API, from its method, path
+/// and query: a small fixed set, so it can be a label, and the words of the
+/// chart's rules, so the e2e can tell a rule nothing used.
+pub fn kube_verb(method: &http::Method, path: &str, query: Option<&str>) -> &'static str {
     let watch = query.is_some_and(|q| q.split('&').any(|pair| pair == "watch=true" || pair == "watch=1"));
     match *method {
         http::Method::GET if watch => "watch",
-        http::Method::GET => "read",
+        http::Method::GET if names_one_object(path) => "get",
+        http::Method::GET => "list",
         http::Method::POST => "create",
         http::Method::PUT => "update",
         http::Method::PATCH => "patch",
@@ -186,7 +188,9 @@ pub fn kube_verb(method: &http::Method, query: Option<&str>) -> &'static str {
 /// so the label stays a small fixed set.
 const KUBE_RESOURCES: &[&str] = &[
     "tenants",
+    "tenants/status",
     "stores",
+    "stores/status",
     "namespaces",
     "secrets",
     "deployments",
@@ -197,12 +201,13 @@ const KUBE_RESOURCES: &[&str] = &[
     "poddisruptionbudgets",
     "leases",
     "events",
-    "customresourcedefinitions",
+    "rolebindings",
 ];
 
-/// The resource a Kubernetes API path is about: `/api/v1/namespaces/x/secrets/y`
-/// and `/apis/apps/v1/deployments` give "secrets" and "deployments".
-pub fn kube_resource(path: &str) -> &'static str {
+/// The segments of a Kubernetes API path after its group and version, the
+/// namespace left out: `[resource]`, `[resource, name]` or
+/// `[resource, name, subresource]`.
+fn resource_segments(path: &str) -> Vec<&str> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let rest = match segments.first() {
         Some(&"api") => segments.get(2..),
@@ -210,10 +215,25 @@ pub fn kube_resource(path: &str) -> &'static str {
         _ => None,
     }
     .unwrap_or_default();
-    let resource: &str = match rest {
-        ["namespaces", _, resource, ..] => resource,
-        [resource, ..] => resource,
-        [] => "",
+    match rest {
+        // `namespaces/x/secrets…`, but not the namespace `x` itself.
+        ["namespaces", _, _, ..] => rest[2..].to_vec(),
+        _ => rest.to_vec(),
+    }
+}
+
+fn names_one_object(path: &str) -> bool {
+    resource_segments(path).len() >= 2
+}
+
+/// The resource a Kubernetes API path is about, as RBAC names it:
+/// `/api/v1/namespaces/x/secrets/y` and `/apis/apps/v1/deployments` give
+/// "secrets" and "deployments"; `…/tenants/acme/status` gives "tenants/status".
+pub fn kube_resource(path: &str) -> &'static str {
+    let resource = match resource_segments(path)[..] {
+        [resource, _, subresource, ..] => format!("{resource}/{subresource}"),
+        [resource, ..] => resource.to_owned(),
+        [] => String::new(),
     };
     KUBE_RESOURCES
         .iter()
@@ -322,13 +342,30 @@ mod tests {
 
     #[test]
     fn kube_requests_are_counted_by_verb() {
+        let get = http::Method::GET;
         assert_eq!(
-            kube_verb(&http::Method::GET, Some("labelSelector=a&watch=true")),
+            kube_verb(&get, "/api/v1/secrets", Some("labelSelector=a&watch=true")),
             "watch"
         );
-        assert_eq!(kube_verb(&http::Method::GET, Some("limit=500")), "read");
-        assert_eq!(kube_verb(&http::Method::PATCH, Some("fieldManager=x")), "patch");
-        assert_eq!(kube_verb(&http::Method::POST, None), "create");
+        assert_eq!(
+            kube_verb(&get, "/api/v1/namespaces/a/secrets", Some("limit=500")),
+            "list"
+        );
+        assert_eq!(kube_verb(&get, "/api/v1/namespaces/a/secrets/b", None), "get");
+        assert_eq!(kube_verb(&get, "/api/v1/namespaces/a", None), "get");
+        assert_eq!(kube_verb(&get, "/api/v1/namespaces", None), "list");
+        assert_eq!(
+            kube_verb(
+                &http::Method::PATCH,
+                "/api/v1/namespaces/a",
+                Some("fieldManager=x")
+            ),
+            "patch"
+        );
+        assert_eq!(
+            kube_verb(&http::Method::POST, "/api/v1/namespaces", None),
+            "create"
+        );
         assert_eq!(
             kube_resource("/api/v1/namespaces/tenant-a/secrets/a-db"),
             "secrets"
@@ -337,7 +374,15 @@ mod tests {
         assert_eq!(kube_resource("/api/v1/namespaces"), "namespaces");
         assert_eq!(
             kube_resource("/apis/shopfleet.io/v1alpha1/tenants/acme/status"),
-            "tenants"
+            "tenants/status"
+        );
+        assert_eq!(
+            kube_resource("/apis/shopfleet.io/v1alpha1/namespaces/t/stores/s/status"),
+            "stores/status"
+        );
+        assert_eq!(
+            kube_resource("/apis/rbac.authorization.k8s.io/v1/namespaces/t/rolebindings/o"),
+            "rolebindings"
         );
         assert_eq!(
             kube_resource("/apis/coordination.k8s.io/v1/namespaces/s/leases/op"),

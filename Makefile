@@ -75,7 +75,7 @@ openapi: web ## regenerate api/openapi.json from the API's code
 	$(CARGO) run --quiet --locked -p shopfleet-api -- openapi > api/openapi.json
 
 crds: ## regenerate crds/ and the chart's CRDs from the Rust types
-	$(CARGO) run --quiet --locked -p shopfleet-operator -- crds --out-dir crds --out-dir charts/shopfleet/crds
+	$(CARGO) run --quiet --locked -p shopfleet-operator -- crds --out-dir crds --out-dir charts/shopfleet/files/crds
 
 prerequisites:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo is missing: install Rust 1.90+ (https://rustup.rs)"; exit 1; }

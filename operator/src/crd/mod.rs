@@ -58,7 +58,7 @@ mod tests {
     use super::*;
 
     /// Folders that hold the generated CRDs: the top-level one and the chart's.
-    const CRD_DIRS: [&str; 2] = ["crds", "charts/shopfleet/crds"];
+    const CRD_DIRS: [&str; 2] = ["crds", "charts/shopfleet/files/crds"];
 
     #[test]
     fn committed_crds_match_the_types() {

@@ -103,6 +103,10 @@ impl ControlPlane {
             .arg(format!("--service-account-signing-key-file={}", sa_key.display()))
             .arg("--service-cluster-ip-range=10.96.0.0/16")
             .arg("--authorization-mode=Node,RBAC")
+            // As in clusters that enforce it (OpenShift's): an owner
+            // reference that blocks its owner's deletion needs the right to
+            // update the owner's finalizers, which the chart's RBAC must grant.
+            .arg("--enable-admission-plugins=OwnerReferencesPermissionEnforcement")
             .arg("--allow-privileged=true")
             // The `kubernetes` Service cannot point at a loopback address.
             .arg("--endpoint-reconciler-type=none")

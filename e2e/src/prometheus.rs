@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -23,9 +24,16 @@ pub struct Tools {
     pub promtool: PathBuf,
 }
 
+/// One installation at a time in this process: tests run in parallel
+/// threads, and apt-get takes a lock of its own.
+static INSTALLING: Mutex<()> = Mutex::new(());
+
 /// Prometheus' binaries, installing Debian's package when they are missing
 /// and we may.
 pub fn ensure() -> Result<Tools> {
+    let _one_at_a_time = INSTALLING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let found = || {
         [PROMETHEUS, PROMTOOL]
             .iter()

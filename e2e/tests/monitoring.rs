@@ -30,7 +30,7 @@ const DASHBOARD: &str = "charts/shopfleet/files/dashboard.json";
 const RUNBOOKS: &str = "docs/runbooks.md";
 /// The operator's job, as the ServiceMonitor of release `shopfleet` names it.
 const OPERATOR_JOB: &str = "shopfleet-operator-metrics";
-/// What the tests render the rules with: the release, and the rules on.
+/// `helm template` of the PrometheusRule alone, for release `shopfleet`.
 const RENDER: [&str; 4] = [
     "template",
     "shopfleet",

@@ -220,7 +220,7 @@ async fn helm_installs_a_least_privilege_operator_that_works_and_upgrades_its_cr
     let cluster = OwnCluster::start().await;
     let client = cluster.client.clone();
     prepare_home(&client).await;
-    cluster.helm(&[
+    let installed = cluster.helm(&[
         "install",
         RELEASE,
         CHART,
@@ -230,6 +230,16 @@ async fn helm_installs_a_least_privilege_operator_that_works_and_upgrades_its_cr
         "--timeout",
         "2m",
     ]);
+    // NOTES.txt: what to do next, the operator's rollout, a Tenant, its API.
+    for step in [
+        "kubectl -n shopfleet rollout status deployment/shopfleet-operator",
+        "default: Secret postgres-admin",
+        "kubectl wait tenant/acme --for=condition=Ready",
+        "kubectl -n tenant-acme port-forward service/acme-api 8080:80",
+        "/app/",
+    ] {
+        assert!(installed.contains(step), "NOTES.txt lacks {step:?}:\n{installed}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let (kubeconfig, operator_client) = service_account_kubeconfig(&cluster, dir.path()).await;
 

@@ -11,7 +11,7 @@ CARGO ?= cargo
 LOCAL := $(or $(CARGO_TARGET_DIR),target)/debug/shopfleet-local
 
 .DEFAULT_GOAL := help
-.PHONY: help up down test lint deny web crds openapi prerequisites bench-operator bench-api bench-analytics bench-web
+.PHONY: help up down test lint deny web crds openapi prerequisites coverage bench-operator bench-api bench-analytics bench-web
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ test: prerequisites web deny lint ## run every test: unit, integration and end-t
 # or its per-machine copy in ~/.cache/shopfleet (docs/quality.md, "Dependencies").
 deny: ## dependency gate: Rust advisories, licenses, duplicates and sources (cargo-deny); npm licenses
 	@bash scripts/deny.sh
+
+# A measurement, not part of `make test`: instrumented builds in a target dir of
+# their own (docs/quality.md, "Coverage"). COVERAGE=unit or integration for one.
+coverage: prerequisites web ## line coverage of the unit tests and of the whole suite (cargo-llvm-cov; reports in <target>-coverage/coverage)
+	@bash scripts/coverage.sh $(COVERAGE)
 
 lint: web ## formatting, clippy and the web app's type check, warnings as errors
 	cd web && npm run --silent check

@@ -45,42 +45,53 @@ pub struct Context {
     pub children: Children,
     /// The Secrets read or written lately (no cache holds Secrets).
     pub known_secrets: KnownSecrets,
-    pub sql_done: SqlDone,
+    /// The Tenants' SQL run lately, and the schema version it left.
+    pub tenant_sql: SqlDone<i64>,
+    /// The Stores' SQL run lately.
+    pub store_sql: SqlDone<()>,
     reporter: Reporter,
     recorder: Recorder,
 }
 
-/// Whose SQL has run, and for which inputs: a reconcile whose inputs are
-/// those of a recent run skips the SQL (it would change nothing), so a
-/// Tenant or Store that only needs its status or a child written costs no
-/// round trips to PostgreSQL. The record lives in memory: a restarted or new
-/// leader runs everything once.
-#[derive(Default)]
-pub struct SqlDone(Mutex<HashMap<String, (u64, Instant)>>);
+/// Whose SQL has run, for which inputs, and what it left (for a Tenant, its
+/// schema version): a reconcile whose inputs are those of a recent run skips
+/// the SQL (it would change nothing), so a Tenant or Store that only needs
+/// its status or a child written costs no round trips to PostgreSQL. The
+/// record lives in memory: a restarted or new leader runs everything once.
+/// (What the SQL left is kept here, not read back from the status: the
+/// cached object a reconcile gets may not show the last status write yet.)
+pub struct SqlDone<T>(Mutex<HashMap<String, (u64, Instant, T)>>);
+
+impl<T> Default for SqlDone<T> {
+    fn default() -> Self {
+        Self(Mutex::default())
+    }
+}
 
 /// How long a run counts as recent: the first periodic reconcile (see
 /// `Config::resync_seconds`) after this long runs the SQL again and repairs
 /// drift in the database, which no watch can see.
 const SQL_RECHECK_AFTER: Duration = Duration::from_secs(12 * 60);
 
-impl SqlDone {
-    /// A fingerprint of the inputs of an object's SQL.
-    pub fn fingerprint(inputs: impl Hash) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        inputs.hash(&mut hasher);
-        hasher.finish()
-    }
+/// A fingerprint of the inputs of an object's SQL.
+pub fn sql_fingerprint(inputs: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    inputs.hash(&mut hasher);
+    hasher.finish()
+}
 
-    /// Whether the SQL of object `uid` ran recently with these inputs.
-    pub fn is_recent(&self, uid: &str, fingerprint: u64) -> bool {
+impl<T: Clone> SqlDone<T> {
+    /// What the SQL of object `uid` left, if it ran recently with these inputs.
+    pub fn recent(&self, uid: &str, fingerprint: u64) -> Option<T> {
         let done = self.0.lock().expect("not poisoned");
         done.get(uid)
-            .is_some_and(|(ran, at)| *ran == fingerprint && at.elapsed() < SQL_RECHECK_AFTER)
+            .filter(|(ran, at, _)| *ran == fingerprint && at.elapsed() < SQL_RECHECK_AFTER)
+            .map(|(_, _, left)| left.clone())
     }
 
-    pub fn record(&self, uid: &str, fingerprint: u64) {
+    pub fn record(&self, uid: &str, fingerprint: u64, left: T) {
         let mut done = self.0.lock().expect("not poisoned");
-        done.insert(uid.to_owned(), (fingerprint, Instant::now()));
+        done.insert(uid.to_owned(), (fingerprint, Instant::now(), left));
     }
 
     pub fn forget(&self, uid: &str) {
@@ -190,7 +201,8 @@ impl Context {
             stores,
             children,
             known_secrets: KnownSecrets::new(config.resync()),
-            sql_done: SqlDone::default(),
+            tenant_sql: SqlDone::default(),
+            store_sql: SqlDone::default(),
             recorder: Recorder::new(client.clone(), reporter.clone()),
             reporter,
             client,
@@ -291,13 +303,13 @@ mod tests {
     #[test]
     fn sql_runs_again_when_its_inputs_change_or_it_is_forgotten() {
         let done = SqlDone::default();
-        let inputs = SqlDone::fingerprint(("generation", 1));
-        assert!(!done.is_recent("uid", inputs));
-        done.record("uid", inputs);
-        assert!(done.is_recent("uid", inputs));
-        assert!(!done.is_recent("uid", SqlDone::fingerprint(("generation", 2))));
-        assert!(!done.is_recent("other", inputs));
+        let inputs = sql_fingerprint(("generation", 1));
+        assert_eq!(done.recent("uid", inputs), None);
+        done.record("uid", inputs, 7);
+        assert_eq!(done.recent("uid", inputs), Some(7));
+        assert_eq!(done.recent("uid", sql_fingerprint(("generation", 2))), None);
+        assert_eq!(done.recent("other", inputs), None);
         done.forget("uid");
-        assert!(!done.is_recent("uid", inputs));
+        assert_eq!(done.recent("uid", inputs), None);
     }
 }

@@ -240,22 +240,22 @@ impl Admin {
         Ok(conn)
     }
 
-    /// Migrates the tenant's database as its owner, grants the runtime role
-    /// its rights, and returns the schema version.
-    pub async fn migrate(&self, names: &DatabaseNames, grants: &[Statement]) -> Result<i64> {
-        let mut conn = self.connect_as_owner(names).await?;
+    /// Migrates the tenant's database on `owner` (see
+    /// [`Admin::connect_as_owner`]), grants the runtime role its rights, and
+    /// returns the schema version. The connection stays open for the
+    /// caller's next statements: a new one costs PostgreSQL a backend.
+    pub async fn migrate(&self, owner: &mut PgConnection, grants: &[Statement]) -> Result<i64> {
         // `run_direct` on the connection: `run` takes an `Acquire` whose higher-ranked
         // bounds keep rustc from proving the reconcile future `Send`.
-        MIGRATOR.run_direct(None, &mut conn, false).await?;
-        for sql in render(&mut conn, grants).await.map_err(database(&self.server))? {
-            execute(&mut conn, sql).await.map_err(database(&self.server))?;
+        MIGRATOR.run_direct(None, &mut *owner, false).await?;
+        for sql in render(owner, grants).await.map_err(database(&self.server))? {
+            execute(owner, sql).await.map_err(database(&self.server))?;
         }
         let version: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&mut conn)
+                .fetch_one(&mut *owner)
                 .await
                 .map_err(database(&self.server))?;
-        conn.close().await.map_err(database(&self.server))?;
         Ok(version.unwrap_or(0))
     }
 

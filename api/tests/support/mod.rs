@@ -85,7 +85,8 @@ impl Tenant {
     pub async fn new() -> Self {
         let admin = admin().await;
         let (names, url) = empty_tenant_database(&admin).await;
-        admin.migrate(&names, &grants_plan(&names)).await.unwrap();
+        let mut owner = admin.connect_as_owner(&names).await.unwrap();
+        admin.migrate(&mut owner, &grants_plan(&names)).await.unwrap();
         Self { admin, names, url }
     }
 

@@ -67,7 +67,8 @@ impl Tenant {
         let names = DatabaseNames::for_tenant_uid(&uuid::Uuid::new_v4().to_string());
         let password = shopfleet_operator::random_password();
         admin.apply_server_plan(&server_plan(&names, &password)).await?;
-        admin.migrate(&names, &grants_plan(&names)).await?;
+        let mut owner = admin.connect_as_owner(&names).await?;
+        admin.migrate(&mut owner, &grants_plan(&names)).await?;
         let (host, port) = admin.host_port();
         let runtime = RuntimeRole {
             host,

@@ -24,7 +24,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 
 use crate::children::{self, ChildRef};
-use crate::context::{Context, SqlDone};
+use crate::context::{Context, sql_fingerprint};
 use crate::crd::{
     Condition, ConditionStatus, Store, StorePhase, StoreStatus, Tenant, is_paused, set_condition,
 };
@@ -204,8 +204,9 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
     if let (Some(existing), Some(store_id)) = (&existing, &recorded_id)
         && let Some(keys) = ApiKeys::from_secret(existing)
         && ctx
-            .sql_done
-            .is_recent(&store_uid, sql_inputs(store, &tenant_uid, store_id, &keys))
+            .store_sql
+            .recent(&store_uid, sql_inputs(store, &tenant_uid, store_id, &keys))
+            .is_some()
         && build::secret_holds(
             existing,
             &build::api_key_secret(store, &tenant_name, store_id, &keys),
@@ -270,8 +271,8 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
     database::activate_keys(&mut conn, &store_id, &keys)
         .await
         .map_err(database(server))?;
-    ctx.sql_done
-        .record(&store_uid, sql_inputs(store, &tenant_uid, &store_id, &keys));
+    ctx.store_sql
+        .record(&store_uid, sql_inputs(store, &tenant_uid, &store_id, &keys), ());
     Ok(Provisioned {
         store_id,
         secret_name,
@@ -282,7 +283,7 @@ async fn provision(store: &Store, tenant: &Tenant, ctx: &Context) -> Result<Prov
 /// annotations (a person touching the Store makes it run again), its
 /// Tenant, its row and its keys.
 fn sql_inputs(store: &Store, tenant_uid: &str, store_id: &str, keys: &ApiKeys) -> u64 {
-    SqlDone::fingerprint((
+    sql_fingerprint((
         store.metadata.generation,
         &store.metadata.annotations,
         tenant_uid,
@@ -294,7 +295,7 @@ fn sql_inputs(store: &Store, tenant_uid: &str, store_id: &str, keys: &ApiKeys) -
 /// Store deleted: archive its row and revoke its keys. When its Tenant is
 /// gone or going, the Tenant's own cleanup decides the database's fate.
 async fn cleanup(store: &Store, ctx: &Context) -> Result<Action> {
-    ctx.sql_done.forget(&store.uid().unwrap_or_default());
+    ctx.store_sql.forget(&store.uid().unwrap_or_default());
     let namespace = store.namespace().unwrap_or_default();
     let Some(name) = names::tenant_name_of_namespace(&namespace) else {
         return Ok(Action::await_change());

@@ -41,33 +41,47 @@ pub enum Look {
     Apiserver,
 }
 
-/// Whether the Tenant's own namespace exists (as `look` sees it), the
-/// operator's RoleBinding made sure of in it: then its Secrets can be read.
-/// The pipeline makes the binding right after the namespace; this covers a
-/// namespace that has none yet (made by an operator from before the
-/// binding, or a crash between the two writes), whose Secrets the operator
-/// could otherwise never read. A namespace someone else made is not the
-/// Tenant's: the namespace stage reports it.
-pub async fn secrets_readable(tenant: &Tenant, ctx: &Context, look: Look) -> Result<bool> {
+/// The Tenant's namespace, as a [`Look`] saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamespaceSeen {
+    /// The Tenant's own, the operator's RoleBinding made sure of in it: its
+    /// Secrets can be read.
+    Ours,
+    /// One of that name that the Tenant does not control: the namespace
+    /// stage reports it.
+    NotOurs,
+    /// None of that name.
+    Absent,
+}
+
+/// Whether the Tenant's own namespace exists (as `look` sees it); if it
+/// does, the operator's RoleBinding is made sure of in it, so that its
+/// Secrets can be read. The pipeline makes the binding right after the
+/// namespace; this covers a namespace that has none yet (made by an operator
+/// from before the binding, or a crash between the two writes), whose
+/// Secrets the operator could otherwise never read.
+pub async fn tenant_namespace(tenant: &Tenant, ctx: &Context, look: Look) -> Result<NamespaceSeen> {
     let uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
     let name = names::namespace_name(&tenant.name_any());
-    let ours = |namespace: &Namespace| children::controlled_by(&namespace.metadata, &uid);
-    let ours = match look {
-        Look::Cache => ctx
-            .children
-            .namespaces
-            .get(&ObjectRef::new(&name))
-            .is_some_and(|namespace| ours(&namespace)),
-        Look::Apiserver => Api::<Namespace>::all(ctx.client.clone())
-            .get_opt(&name)
-            .await?
-            .is_some_and(|namespace| ours(&namespace)),
+    let seen = |namespace: Option<&Namespace>| match namespace {
+        None => NamespaceSeen::Absent,
+        Some(namespace) if children::controlled_by(&namespace.metadata, &uid) => NamespaceSeen::Ours,
+        Some(_) => NamespaceSeen::NotOurs,
     };
-    if ours {
+    let seen = match look {
+        Look::Cache => seen(ctx.children.namespaces.get(&ObjectRef::new(&name)).as_deref()),
+        Look::Apiserver => seen(
+            Api::<Namespace>::all(ctx.client.clone())
+                .get_opt(&name)
+                .await?
+                .as_ref(),
+        ),
+    };
+    if seen == NamespaceSeen::Ours {
         let binding = operator_role_binding(tenant, &ctx.config.tenant_role, &ctx.operator);
         ctx.ensure(&binding).await?;
     }
-    Ok(ours)
+    Ok(seen)
 }
 
 #[cfg(test)]

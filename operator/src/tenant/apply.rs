@@ -14,7 +14,7 @@
 //!
 //! Each child is written only when its cached copy (for a Secret, the copy
 //! `observe` read) does not already hold what is desired, and the SQL runs only when its inputs changed or it has not
-//! run recently (`Context::sql_done`), so a reconcile with nothing to change
+//! run recently (`Context::tenant_sql`), so a reconcile with nothing to change
 //! makes no writes and no SQL round trips.
 
 use k8s_openapi::Resource as _;
@@ -22,8 +22,9 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 
+use super::access::NamespaceSeen;
 use super::desired::{Desired, ExistingSecrets};
 use super::observe::Observed;
 use super::status::{Facts, Outcome, Stage, TenantReason};
@@ -45,14 +46,9 @@ pub struct Applied {
 
 pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: &Context) -> Applied {
     let uid = tenant.uid().unwrap_or_default();
-    let recorded_schema = tenant
-        .status
-        .as_ref()
-        .and_then(|s| s.database.as_ref())
-        .and_then(|d| d.schema_version);
-    // The SQL ran with these very inputs a moment ago, and the status says
-    // where it left the schema: running it again would change nothing.
-    let sql_recent = recorded_schema.filter(|_| ctx.sql_done.is_recent(&uid, desired.sql.inputs));
+    // The SQL ran with these very inputs a moment ago: running it again
+    // would change nothing.
+    let sql_recent = ctx.tenant_sql.recent(&uid, desired.sql.inputs);
     let mut run = Run {
         tenant,
         desired,
@@ -63,7 +59,9 @@ pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: 
             ..Facts::default()
         },
         namespace_is_new: false,
+        namespace_absent: observed.namespace_from_apiserver && observed.namespace == NamespaceSeen::Absent,
         secrets: observed.secrets,
+        owner: None,
     };
     let mut reports = Vec::new();
     let (admin, mut admin_error) = match observed.admin {
@@ -77,8 +75,7 @@ pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: 
             (Stage::Database, Some(admin)) => run.database(admin).await,
             // Without its server's admin connection, the database stage fails.
             (Stage::Database, None) => Err(admin_error.take().expect("no admin connection, so its error")),
-            (Stage::Credentials, Some(admin)) => run.credentials(admin).await,
-            (Stage::Credentials, None) => unreachable!("the database stage failed first"),
+            (Stage::Credentials, _) => run.credentials().await,
             (Stage::Api, _) => run.api(&observed.prunable).await,
         };
         match outcome {
@@ -90,8 +87,11 @@ pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: 
             }
         }
     }
-    if error.is_none() && sql_recent.is_none() {
-        ctx.sql_done.record(&uid, desired.sql.inputs);
+    if error.is_none()
+        && sql_recent.is_none()
+        && let Some(schema_version) = run.facts.database.as_ref().and_then(|d| d.schema_version)
+    {
+        ctx.tenant_sql.record(&uid, desired.sql.inputs, schema_version);
     }
     Applied {
         reports,
@@ -110,8 +110,14 @@ struct Run<'a> {
     /// The namespace was created by this reconcile (see
     /// `Context::ensure_in_new_namespace`).
     namespace_is_new: bool,
+    /// The apiserver said, during this reconcile, that the namespace does
+    /// not exist: it is created without another look.
+    namespace_absent: bool,
     /// The Secrets as `observe` read them.
     secrets: ExistingSecrets,
+    /// The owner's connection the database stage migrated on, for the
+    /// credentials stage's invitation.
+    owner: Option<PgConnection>,
 }
 
 impl Run<'_> {
@@ -152,7 +158,11 @@ impl Run<'_> {
             .namespaces
             .get(&ObjectRef::from_obj(namespace))
             .is_some();
-        self.ctx.ensure(namespace).await?;
+        if self.namespace_absent {
+            self.ctx.ensure_over(namespace, None).await?;
+        } else {
+            self.ctx.ensure(namespace).await?;
+        }
         // Not in the cache, yet ours now: made by this very call.
         self.namespace_is_new = !cached;
         self.ensure(role_binding).await?;
@@ -184,7 +194,10 @@ impl Run<'_> {
                 // verifier, thousands of rounds of hashing.
                 let server_plan = database::server_plan(&sql.names, &self.desired.values.password);
                 admin.apply_server_plan(&server_plan).await?;
-                admin.migrate(&sql.names, &sql.grants).await?
+                let mut owner = admin.connect_as_owner(&sql.names).await?;
+                let version = admin.migrate(&mut owner, &sql.grants).await?;
+                self.owner = Some(owner);
+                version
             }
         };
         self.facts.database = Some(DatabaseStatus {
@@ -203,15 +216,15 @@ impl Run<'_> {
 
     /// The signing keys, then the owner's invitation: its Secret before the
     /// token's hash in the database.
-    async fn credentials(&mut self, admin: &Admin) -> Result<Outcome> {
+    async fn credentials(&mut self) -> Result<Outcome> {
         let desired = self.desired;
         self.ensure_secret(&desired.jwt_secret, self.secrets.jwt.as_ref())
             .await?;
         self.ensure_secret(&desired.owner_invite_secret, self.secrets.owner_invite.as_ref())
             .await?;
-        if self.sql_recent.is_none() {
+        // The database stage's connection, when it ran the SQL.
+        if let Some(mut owner) = self.owner.take() {
             let server = &desired.sql.server;
-            let mut owner = admin.connect_as_owner(&desired.sql.names).await?;
             invite::record_owner_invitation(
                 &mut owner,
                 &desired.sql.owner_email,

@@ -14,7 +14,7 @@ use shopfleet_contract::cidr::Cidr;
 use super::jwt::{self, KeySet, RotationPolicy};
 use super::{access, build, database, secrets};
 use crate::children::ChildRef;
-use crate::context::SqlDone;
+use crate::context::sql_fingerprint;
 use crate::crd::Tenant;
 use crate::names::DatabaseNames;
 use crate::plan::PlanDefaults;
@@ -155,7 +155,7 @@ pub fn desired(tenant: &Tenant, existing: &ExistingSecrets, inputs: &Inputs) -> 
     let names = DatabaseNames::for_tenant_uid(&uid);
     let server = tenant.spec.database.server.clone();
     let latest_schema = crate::postgres::MIGRATOR.iter().map(|m| m.version).max();
-    let sql_inputs = SqlDone::fingerprint((
+    let sql_inputs = sql_fingerprint((
         tenant.metadata.generation,
         &tenant.metadata.annotations,
         &server,

@@ -103,7 +103,11 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
         // About to generate or rotate: decide on what the apiserver holds,
         // not on a namespace cache that may lag behind our own last write.
         match observe::secrets(tenant, ctx, Look::Apiserver).await {
-            Ok(secrets) => observed.secrets = secrets,
+            Ok((namespace, secrets)) => {
+                observed.namespace = namespace;
+                observed.namespace_from_apiserver = true;
+                observed.secrets = secrets;
+            }
             Err(error) => return report_unobserved(tenant, ctx, error).await,
         }
         desired = desired::desired(tenant, &observed.secrets, &inputs);
@@ -174,7 +178,7 @@ async fn report(
 /// and writing the status must not leave the database and a LOGIN role behind.
 async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action> {
     let uid = tenant.uid().ok_or(Error::MissingObjectKey(".metadata.uid"))?;
-    ctx.sql_done.forget(&uid);
+    ctx.tenant_sql.forget(&uid);
     let names = DatabaseNames::for_tenant_uid(&uid);
     let server = &tenant.spec.database.server;
     match tenant.spec.database.deletion_policy {

@@ -6,7 +6,7 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
 
-use super::access::{self, Look};
+use super::access::{self, Look, NamespaceSeen};
 use super::desired::ExistingSecrets;
 use crate::children::{self, ChildRef};
 use crate::context::Context;
@@ -16,6 +16,10 @@ use crate::names;
 use crate::postgres::Admin;
 
 pub struct Observed {
+    /// The namespace, as the Secrets were read from it.
+    pub namespace: NamespaceSeen,
+    /// Whether `namespace` is what the apiserver said, not the cache.
+    pub namespace_from_apiserver: bool,
     pub secrets: ExistingSecrets,
     /// The server's admin connection, or why there is none.
     pub admin: Result<Admin>,
@@ -30,16 +34,18 @@ pub struct Observed {
 /// per server.
 pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observed> {
     let name = tenant.name_any();
-    let namespace = names::namespace_name(&name);
-    let secrets = secrets(tenant, ctx, Look::Cache).await?;
+    let namespace_name = names::namespace_name(&name);
+    let (namespace, secrets) = secrets(tenant, ctx, Look::Cache).await?;
     let uid = tenant.uid().unwrap_or_default();
     let store_count = ctx
         .stores
         .state()
         .iter()
-        .filter(|store| store.namespace().as_deref() == Some(namespace.as_str()))
+        .filter(|store| store.namespace().as_deref() == Some(namespace_name.as_str()))
         .count();
     Ok(Observed {
+        namespace,
+        namespace_from_apiserver: false,
         secrets,
         admin: ctx.servers.admin(&tenant.spec.database.server).await,
         prunable: children::owned_by_tenant(&ctx.children.pod_disruption_budgets, &name, &uid),
@@ -47,12 +53,14 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observed> {
     })
 }
 
-/// The Tenant's Secrets, if its namespace exists as `look` sees it (see
-/// `access::secrets_readable`): as the operator read or wrote them lately
-/// (`known_secrets`), or with `Look::Apiserver` as the apiserver has them now.
-pub async fn secrets(tenant: &Tenant, ctx: &Context, look: Look) -> Result<ExistingSecrets> {
-    if !access::secrets_readable(tenant, ctx, look).await? {
-        return Ok(ExistingSecrets::default());
+/// The Tenant's namespace as `look` sees it (see `access::tenant_namespace`),
+/// and its Secrets if it is the Tenant's: as the operator read or wrote them
+/// lately (`known_secrets`), or with `Look::Apiserver` as the apiserver has
+/// them now.
+pub async fn secrets(tenant: &Tenant, ctx: &Context, look: Look) -> Result<(NamespaceSeen, ExistingSecrets)> {
+    let namespace = access::tenant_namespace(tenant, ctx, look).await?;
+    if namespace != NamespaceSeen::Ours {
+        return Ok((namespace, ExistingSecrets::default()));
     }
     let name = tenant.name_any();
     let api = Api::<Secret>::namespaced(ctx.client.clone(), &names::namespace_name(&name));
@@ -61,9 +69,10 @@ pub async fn secrets(tenant: &Tenant, ctx: &Context, look: Look) -> Result<Exist
         Look::Cache => known.get(&api, &secret_name).await,
         Look::Apiserver => known.read(&api, &secret_name).await,
     };
-    Ok(ExistingSecrets {
+    let secrets = ExistingSecrets {
         db: get(names::db_secret_name(&name)).await?,
         jwt: get(names::jwt_secret_name(&name)).await?,
         owner_invite: get(names::owner_invite_secret_name(&name)).await?,
-    })
+    };
+    Ok((namespace, secrets))
 }

@@ -116,7 +116,8 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
     )
     .await?;
     admin.apply_server_plan(&server_plan(&names, &password)).await?;
-    admin.migrate(&names, &grants_plan(&names)).await?;
+    let mut owner = admin.connect_as_owner(&names).await?;
+    admin.migrate(&mut owner, &grants_plan(&names)).await?;
     let keys = KeySet::new(jiff::Timestamp::now());
     apply::<Secret>(
         &Api::namespaced(client.clone(), &namespace),
@@ -129,7 +130,6 @@ async fn provision(client: &Client, admin: &Admin, i: usize) -> Result<()> {
         secrets::owner_invite_secret(&tenant, &token),
     )
     .await?;
-    let mut owner = admin.connect_as_owner(&names).await?;
     invite::record_owner_invitation(&mut owner, &tenant.spec.owner.email, &token).await?;
     let image = "shopfleet/shopfleet-api:bench";
     let deployment = build::api_deployment(

@@ -72,6 +72,22 @@ impl Platform {
         Ok(platform)
     }
 
+    /// Stops the servers and hands over their folder, which is deleted when
+    /// the returned value is dropped: a benchmark deletes it once it has
+    /// measured everything, since deleting many files slows down the next
+    /// ones created (see bench operator-scale's `main`).
+    pub fn stop_keeping_files(self) -> tempfile::TempDir {
+        let Platform {
+            control_plane,
+            postgres,
+            dir,
+            ..
+        } = self;
+        drop(control_plane);
+        drop(postgres);
+        dir
+    }
+
     /// Gives the operator this PostgreSQL server as its `default` one: the
     /// Secret its default `--postgres-server` flag names.
     fn install_postgres_admin_secret(&self) -> Result<()> {

@@ -7,6 +7,7 @@
 //! Ready, the operator's peak RSS, its requests to the apiserver per tenant,
 //! and its writes during a quiet period (steady state). See bench/README.md.
 
+mod cpu;
 mod floor;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,6 +55,15 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
+    // The folders of the platforms that ran, deleted only at the end: on an
+    // ext4 file system without a journal, as this machine's is, a new file
+    // skips every inode deleted in the last 5 minutes whose inode table block
+    // is not written back yet (the kernel's `recently_deleted`), and
+    // PostgreSQL makes a file per relation. Deleting one side's platform (a
+    // thousand tenants: a million and a half files) before the next side ran
+    // cost that side up to a fifth of PostgreSQL's CPU in the kernel, and it
+    // was always the operator's side that ran next.
+    let mut spent = Vec::new();
     for round in 1..=args.rounds {
         eprintln!("==> Round {round} of {}", args.rounds);
         // Each side gets a platform of its own, so both start from an empty
@@ -64,13 +74,18 @@ fn main() -> Result<()> {
             None
         } else {
             let platform = fresh_platform()?;
-            Some(runtime.block_on(run_floor(&platform, &args))?)
+            let took = runtime.block_on(run_floor(&platform, &args))?;
+            spent.push(platform.stop_keeping_files());
+            Some(took)
         };
         let platform = fresh_platform()?;
         let (row, ratio) = runtime.block_on(run(&platform, &args, floor))?;
+        spent.push(platform.stop_keeping_files());
         rows.push(row);
         ratios.extend(ratio);
     }
+    eprintln!("==> Deleting the {} platforms' folders", spent.len());
+    drop(spent);
     let seconds = args.steady_seconds;
     println!(
         "\n| tenants | floor | operator | ratio | peak RSS | operator CPU | requests/tenant | writes in {seconds} s of steady state |"
@@ -116,8 +131,10 @@ async fn run_floor(platform: &Platform, args: &Args) -> Result<Duration> {
         args.parallel
     );
     let client = client_of(platform).await?;
+    let cpu_before = cpu::Snapshot::take()?;
     let took = floor::run(&client, &platform.database_url, n, args.parallel).await?;
     eprintln!("==> Floor done in {took:.1?}");
+    eprintln!("==> CPU: {}", cpu::Snapshot::take()?.since(&cpu_before));
     Ok(took)
 }
 
@@ -128,10 +145,12 @@ async fn run(platform: &Platform, args: &Args, floor: Option<Duration>) -> Resul
     let mut operator = start_operator(platform)?;
     wait_until_leading(operator.port).await?;
     eprintln!("==> Operator leading; creating {n} Tenants × 2 Stores");
+    let cpu_before = cpu::Snapshot::take()?;
     let started = Instant::now();
     let tenants_ready = create_and_wait(&client, n, args.parallel).await?;
     let took = started.elapsed();
     eprintln!("==> All Ready in {took:.1?} (tenants alone: {tenants_ready:.1?})");
+    eprintln!("==> CPU: {}", cpu::Snapshot::take()?.since(&cpu_before));
     operator.process.check_running()?;
     let peak_rss_kib = peak_rss_kib(operator.process.pid())?;
     let cpu_seconds = cpu_seconds(operator.process.pid())?;

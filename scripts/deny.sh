@@ -13,7 +13,10 @@
 #   $SHOPFLEET_ADVISORY_DB           a snapshot laid out as ../shared/advisory-db
 #                                    is (crates/ at its top); used as it is
 #   <repo>/../shared/advisory-db     copied into the cache below when its
-#                                    snapshot commit differs from the cached one
+#                                    snapshot commit differs from the cached one;
+#                                    for a clone of a local checkout (CI's clean
+#                                    clone of main), also the one beside that
+#                                    checkout (<origin>/../shared/advisory-db)
 #   $SHOPFLEET_CACHE/advisory-db     the per-machine cache (default
 #                                    ~/.cache/shopfleet/advisory-db)
 #
@@ -97,6 +100,11 @@ lay_out() { # <snapshot> <dest>
 }
 
 SHARED="$ROOT/../shared/advisory-db"
+ORIGIN="$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)"
+ORIGIN="${ORIGIN#file://}"
+if [[ ! -d "$SHARED/crates" && "$ORIGIN" == /* && -d "$ORIGIN/../shared/advisory-db/crates" ]]; then
+    SHARED="$(cd "$ORIGIN/../shared/advisory-db" && pwd)"
+fi
 TMP=""
 trap '[[ -z "$TMP" ]] || rm -rf "$TMP"' EXIT
 if [[ -n "${SHOPFLEET_ADVISORY_DB:-}" ]]; then
@@ -124,6 +132,7 @@ else
     die "no RustSec advisory database: none of
     \$SHOPFLEET_ADVISORY_DB            (unset)
     $SHARED
+    ${ORIGIN:-(no origin)}/../shared/advisory-db
     $CACHE
 exists. Provide the offline snapshot (a copy of the RustSec advisory-db with its
 crates/ folder, as ../shared/advisory-db), either by setting

@@ -2,6 +2,7 @@
 //! (`/metrics`, `/healthz`, `/readyz`). Used by `shopfleet-local up`, the e2e
 //! tests and the benchmarks.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,8 +53,42 @@ where
     })
 }
 
+/// The operator's requests to the apiserver so far, per (RBAC verb,
+/// resource), from `shopfleet_operator_kube_requests_total` in a scrape of
+/// its `/metrics`.
+pub fn kube_requests(metrics: &str) -> BTreeMap<(String, String), f64> {
+    let prefix = "shopfleet_operator_kube_requests_total{resource=\"";
+    metrics
+        .lines()
+        .filter_map(|line| {
+            let (resource, rest) = line.strip_prefix(prefix)?.split_once("\",verb=\"")?;
+            let (verb, count) = rest.split_once("\"} ")?;
+            Some(((verb.to_owned(), resource.to_owned()), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// A GET on 127.0.0.1:`port`: the status code and the body.
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
     let response = crate::http::request(port, "GET", path, &[], None)?;
     Ok((response.status, response.body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_read_per_verb_and_resource_and_nothing_else() {
+        let metrics = "# TYPE shopfleet_operator_kube_requests_total counter\n\
+            shopfleet_operator_kube_requests_total{resource=\"tenants/status\",verb=\"patch\"} 273\n\
+            shopfleet_operator_kube_requests_total{resource=\"secrets\",verb=\"get\"} 4\n\
+            shopfleet_operator_reconciles_total{kind=\"tenant\"} 9\n";
+        let requests = kube_requests(metrics);
+        let expected = BTreeMap::from([
+            (("get".to_owned(), "secrets".to_owned()), 4.0),
+            (("patch".to_owned(), "tenants/status".to_owned()), 273.0),
+        ]);
+        assert_eq!(requests, expected);
+    }
 }

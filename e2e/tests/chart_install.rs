@@ -666,7 +666,9 @@ async fn upgrade_adds_an_optional_field(cluster: &OwnCluster, name: &str) {
 ///   owner reference blocks the owner's deletion.
 async fn every_rule_was_used(client: &Client, operator: &Operator) {
     let (_, metrics) = support::http_get(operator.port, "/metrics").expect("the operator answers /metrics");
-    let requests: BTreeSet<(String, String)> = kube_requests(&metrics);
+    let requests: BTreeSet<(String, String)> = shopfleet_e2e::operator::kube_requests(&metrics)
+        .into_keys()
+        .collect();
     assert!(
         !requests.is_empty(),
         "the operator counted no request:\n{metrics}"
@@ -721,17 +723,4 @@ async fn every_rule_was_used(client: &Client, operator: &Operator) {
          requests counted: {requests:?}",
         unused.join("\n")
     );
-}
-
-/// The (verb, resource) pairs of `shopfleet_operator_kube_requests_total`.
-fn kube_requests(metrics: &str) -> BTreeSet<(String, String)> {
-    let prefix = "shopfleet_operator_kube_requests_total{resource=\"";
-    metrics
-        .lines()
-        .filter_map(|line| {
-            let (resource, rest) = line.strip_prefix(prefix)?.split_once("\",verb=\"")?;
-            let (verb, _) = rest.split_once('"')?;
-            Some((verb.to_owned(), resource.to_owned()))
-        })
-        .collect()
 }

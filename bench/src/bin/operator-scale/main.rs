@@ -325,16 +325,7 @@ pub fn store_specs() -> [(&'static str, StoreSpec); 2] {
 
 /// The operator's requests to the apiserver so far, by (verb, resource).
 async fn kube_requests(port: u16) -> Result<BTreeMap<(String, String), f64>> {
-    let body = http_get(port, "/metrics")?;
-    let prefix = "shopfleet_operator_kube_requests_total{resource=\"";
-    Ok(body
-        .lines()
-        .filter_map(|line| {
-            let (resource, rest) = line.strip_prefix(prefix)?.split_once("\",verb=\"")?;
-            let (verb, count) = rest.split_once("\"} ")?;
-            Some(((verb.to_owned(), resource.to_owned()), count.trim().parse().ok()?))
-        })
-        .collect())
+    Ok(operator::kube_requests(&http_get(port, "/metrics")?))
 }
 
 /// Requests per verb.

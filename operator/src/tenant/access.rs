@@ -54,9 +54,9 @@ pub enum NamespaceSeen {
     Absent,
 }
 
-/// Whether the Tenant's own namespace exists (as `look` sees it); if it
-/// does, the operator's RoleBinding is made sure of in it, so that its
-/// Secrets can be read. The pipeline makes the binding right after the
+/// The Tenant's namespace as `look` sees it; when it is the Tenant's own,
+/// the operator's RoleBinding is made sure of in it, so that its Secrets
+/// can be read. The pipeline makes the binding right after the
 /// namespace; this covers a namespace that has none yet (made by an operator
 /// from before the binding, or a crash between the two writes), whose
 /// Secrets the operator could otherwise never read.

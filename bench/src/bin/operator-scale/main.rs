@@ -57,11 +57,12 @@ fn main() -> Result<()> {
     let mut ratios = Vec::new();
     // The folders of the platforms that ran, deleted only at the end: on an
     // ext4 file system without a journal, as this machine's is, a new file
-    // skips every inode deleted in the last 5 minutes whose inode table block
-    // is not written back yet (the kernel's `recently_deleted`), and
-    // PostgreSQL makes a file per relation. Deleting one side's platform (a
-    // thousand tenants: a million and a half files) before the next side ran
-    // cost that side up to a fifth of PostgreSQL's CPU in the kernel, and it
+    // skips every inode deleted in the last minute, or in the last six while
+    // its inode table block is not written back (the kernel's
+    // `recently_deleted`), and
+    // PostgreSQL makes a file per relation. Deleting one side's platform
+    // (several hundred files per tenant database) before the next side ran
+    // cost that side about two thirds of PostgreSQL's CPU in the kernel, and it
     // was always the operator's side that ran next.
     let mut spent = Vec::new();
     for round in 1..=args.rounds {

@@ -24,7 +24,6 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use sqlx::{Connection, PgConnection};
 
-use super::access::NamespaceSeen;
 use super::desired::{Desired, ExistingSecrets};
 use super::observe::Observed;
 use super::status::{Facts, Outcome, Stage, TenantReason};
@@ -59,7 +58,7 @@ pub async fn apply(tenant: &Tenant, desired: &Desired, observed: Observed, ctx: 
             ..Facts::default()
         },
         namespace_is_new: false,
-        namespace_absent: observed.namespace_from_apiserver && observed.namespace == NamespaceSeen::Absent,
+        namespace_absent: observed.namespace_absent,
         secrets: observed.secrets,
         owner: None,
     };

@@ -31,7 +31,7 @@ use crate::crd::{
 use crate::error::{Error, Result, finalizer_outcome};
 use crate::names::DatabaseNames;
 use crate::postgres::Dropped;
-use access::Look;
+use access::{Look, NamespaceSeen};
 use desired::Inputs;
 use status::{Outcome, Stage, TenantReason};
 
@@ -104,8 +104,7 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action> {
         // not on a namespace cache that may lag behind our own last write.
         match observe::secrets(tenant, ctx, Look::Apiserver).await {
             Ok((namespace, secrets)) => {
-                observed.namespace = namespace;
-                observed.namespace_from_apiserver = true;
+                observed.namespace_absent = namespace == NamespaceSeen::Absent;
                 observed.secrets = secrets;
             }
             Err(error) => return report_unobserved(tenant, ctx, error).await,

@@ -16,10 +16,9 @@ use crate::names;
 use crate::postgres::Admin;
 
 pub struct Observed {
-    /// The namespace, as the Secrets were read from it.
-    pub namespace: NamespaceSeen,
-    /// Whether `namespace` is what the apiserver said, not the cache.
-    pub namespace_from_apiserver: bool,
+    /// The apiserver said, during this reconcile, that the Tenant's
+    /// namespace does not exist (the cache alone cannot say so: it may lag).
+    pub namespace_absent: bool,
     pub secrets: ExistingSecrets,
     /// The server's admin connection, or why there is none.
     pub admin: Result<Admin>,
@@ -34,18 +33,17 @@ pub struct Observed {
 /// per server.
 pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observed> {
     let name = tenant.name_any();
-    let namespace_name = names::namespace_name(&name);
-    let (namespace, secrets) = secrets(tenant, ctx, Look::Cache).await?;
+    let namespace = names::namespace_name(&name);
+    let (_, secrets) = secrets(tenant, ctx, Look::Cache).await?;
     let uid = tenant.uid().unwrap_or_default();
     let store_count = ctx
         .stores
         .state()
         .iter()
-        .filter(|store| store.namespace().as_deref() == Some(namespace_name.as_str()))
+        .filter(|store| store.namespace().as_deref() == Some(namespace.as_str()))
         .count();
     Ok(Observed {
-        namespace,
-        namespace_from_apiserver: false,
+        namespace_absent: false,
         secrets,
         admin: ctx.servers.admin(&tenant.spec.database.server).await,
         prunable: children::owned_by_tenant(&ctx.children.pod_disruption_budgets, &name, &uid),

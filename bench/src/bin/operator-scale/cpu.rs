@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 
 /// CPU seconds per program name, and the machine's busy and total seconds.
-#[derive(Clone, Default)]
 pub struct Snapshot {
     by_program: BTreeMap<String, f64>,
     machine_busy: f64,

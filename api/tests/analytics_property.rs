@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -596,6 +596,47 @@ impl Sequence {
         );
     }
 
+    /// Cohorts: each customer's months with an order paid, the first their
+    /// cohort's, followed up to this month.
+    async fn check_cohorts(&self, from: Date, to: Date) {
+        let mut months: BTreeMap<&String, BTreeSet<Date>> = BTreeMap::new();
+        for fact in self.facts.iter().filter(|f| f.sums.orders == 1) {
+            if let Some(customer) = &self.orders[fact.order].customer {
+                let month = self.local(fact.at).date().first_of_month();
+                months.entry(customer).or_default().insert(month);
+            }
+        }
+        let this_month = self.local(Timestamp::now()).date().first_of_month();
+        let (first, stop) = (from.first_of_month(), to.yesterday().unwrap().first_of_month());
+        let mut cohorts: BTreeMap<Date, Vec<&BTreeSet<Date>>> = BTreeMap::new();
+        for customer_months in months.values() {
+            let cohort = *customer_months.first().unwrap();
+            if first <= cohort && cohort <= stop {
+                cohorts.entry(cohort).or_default().push(customer_months);
+            }
+        }
+        let expected: Vec<Value> = cohorts
+            .iter()
+            .map(|(cohort, members)| {
+                let mut active = Vec::new();
+                let mut month = *cohort;
+                while month <= this_month {
+                    active.push(members.iter().filter(|m| m.contains(&month)).count());
+                    month = month.checked_add(1.month()).unwrap();
+                }
+                json!({"month": cohort.strftime("%Y-%m").to_string(), "customers": members.len(), "active": active})
+            })
+            .collect();
+        let report = self.report("cohorts", &format!("from={from}&to={to}")).await;
+        let got: Vec<Value> = report["cohorts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!({"month": c["month"], "customers": c["customers"], "active": c["active"]}))
+            .collect();
+        assert_eq!(got, expected, "seed {}: cohorts from {from} to {to}", self.seed);
+    }
+
     /// The promotion's orders, discount and net sales of the orders it was on.
     async fn check_promotions(&self, from: Date, to: Date) {
         let mut sums = Sums::default();
@@ -757,6 +798,14 @@ impl Sequence {
             // From the middle: a first bucket the period cuts.
             self.check_customers(middle, last, interval).await;
         }
+        // Hours, across the change of the clock.
+        let (before, after) = (
+            clock_change.yesterday().unwrap(),
+            clock_change.tomorrow().unwrap(),
+        );
+        self.check_customers(before, after.tomorrow().unwrap(), "hour")
+            .await;
+        self.check_cohorts(first, last).await;
         self.check_promotions(first, last).await;
         self.check_funnel(first, last).await;
         self.check_rooms().await;

@@ -14,26 +14,74 @@ use super::snapshot::{self, Snapshot};
 use crate::db::StoreTx;
 use crate::error::ApiError;
 
-/// Each customer's orders and net sales per local hour, and the hour of
-/// their first order (orders paid never go down: refunds count none).
+/// Each customer's orders and net sales per local hour (RFM's figures, and
+/// the orders `COUNTS_ROLLUP` reads).
 pub const ROLLUP: Rollup = Rollup {
-    tables: &["customer_hours", "customer_firsts"],
+    tables: &["customer_hours"],
     fold: "\
-    WITH hours AS ( \
-        SELECT f.store_id, f.customer_id, local_hour_start(f.occurred_at, $4) AS hour_start, \
-            sum(f.orders) AS orders, sum(f.gross_minor - f.discounts_minor - f.returns_minor) AS net_minor \
-        FROM sales_facts f \
-        WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.customer_id IS NOT NULL \
-        GROUP BY 1, 2, 3 \
-    ), hourly AS ( \
-        INSERT INTO customer_hours AS r (store_id, customer_id, hour_start, orders, net_minor) \
-        SELECT * FROM hours ORDER BY 1, 2, 3 \
-        ON CONFLICT (store_id, customer_id, hour_start) DO UPDATE SET \
-            orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor \
+    INSERT INTO customer_hours AS r (store_id, customer_id, hour_start, orders, net_minor) \
+    SELECT f.store_id, f.customer_id, local_hour_start(f.occurred_at, $4), \
+        sum(f.orders), sum(f.gross_minor - f.discounts_minor - f.returns_minor) \
+    FROM sales_facts f \
+    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 AND f.customer_id IS NOT NULL \
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+    ON CONFLICT (store_id, customer_id, hour_start) DO UPDATE SET \
+        orders = r.orders + excluded.orders, net_minor = r.net_minor + excluded.net_minor",
+};
+
+/// Customers counted per hour, day and cohort month (see the migration
+/// `customer_activity`): what the new orders change in them. It reads the
+/// customers' orders as `customer_hours` has them before this fold, so it
+/// folds before `ROLLUP`. Each day's arrays are rewritten whole: the old
+/// value at x (its last element past its end) plus the change, which is,
+/// at x, the new orders less those with a gap of at most x days (`active`)
+/// and those whose second gap is at most x less those whose first is
+/// (`repeats`, as a second gap is never shorter than the first).
+pub const COUNTS_ROLLUP: Rollup = Rollup {
+    tables: &["customer_hour_counts", "customer_days", "customer_cohorts"],
+    fold: "\
+    WITH changes AS ( \
+        SELECT * FROM customer_order_changes($1, $2::xid8, $3::xid8, $4, true) \
+    ), hours AS ( \
+        INSERT INTO customer_hour_counts AS r (store_id, hour_start, orders, customers, new_customers) \
+        SELECT $1, hour_start, sum(weight), coalesce(sum(weight) FILTER (WHERE first_in_hour), 0), \
+            coalesce(sum(weight) FILTER (WHERE first_ever), 0) \
+        FROM changes GROUP BY hour_start ORDER BY hour_start \
+        ON CONFLICT (store_id, hour_start) DO UPDATE SET orders = r.orders + excluded.orders, \
+            customers = r.customers + excluded.customers, new_customers = r.new_customers + excluded.new_customers \
+    ), cohorts AS ( \
+        INSERT INTO customer_cohorts AS r (store_id, cohort, month, customers) \
+        SELECT $1, cohort, date_trunc('month', day)::date, sum(weight) \
+        FROM changes WHERE first_in_month GROUP BY 2, 3 ORDER BY 2, 3 \
+        ON CONFLICT (store_id, cohort, month) DO UPDATE SET customers = r.customers + excluded.customers \
+    ), days AS ( \
+        SELECT c.day, sum(c.weight) AS orders, coalesce(sum(c.weight) FILTER (WHERE c.first_ever), 0) AS new_customers, \
+            greatest(max(c.second_gap_days), max(c.gap_days), cardinality(r.active) - 1, 0) + 1 AS length, \
+            r.active, r.repeats \
+        FROM changes c LEFT JOIN customer_days r ON r.store_id = $1 AND r.day = c.day \
+        GROUP BY c.day, r.active, r.repeats \
+    ), first_gaps AS ( \
+        SELECT day, gap_days AS gap, sum(weight) AS orders FROM changes WHERE gap_days IS NOT NULL GROUP BY 1, 2 \
+    ), second_gaps AS ( \
+        SELECT day, second_gap_days AS gap, sum(weight) AS orders FROM changes \
+        WHERE second_gap_days IS NOT NULL GROUP BY 1, 2 \
+    ), cells AS ( \
+        SELECT d.day, x, \
+            coalesce(d.active[least(x, cardinality(d.active) - 1) + 1], 0) + d.orders \
+                - coalesce(sum(f.orders) OVER w, 0) AS active, \
+            coalesce(d.repeats[least(x, cardinality(d.repeats) - 1) + 1], 0) \
+                + coalesce(sum(f.orders) OVER w, 0) - coalesce(sum(s.orders) OVER w, 0) AS repeats \
+        FROM days d CROSS JOIN generate_series(0, d.length - 1) x \
+        LEFT JOIN first_gaps f ON f.day = d.day AND f.gap = x \
+        LEFT JOIN second_gaps s ON s.day = d.day AND s.gap = x \
+        WINDOW w AS (PARTITION BY d.day ORDER BY x) \
     ) \
-    INSERT INTO customer_firsts AS r (store_id, customer_id, first_hour) \
-    SELECT store_id, customer_id, min(hour_start) FROM hours WHERE orders > 0 GROUP BY 1, 2 ORDER BY 1, 2 \
-    ON CONFLICT (store_id, customer_id) DO UPDATE SET first_hour = least(r.first_hour, excluded.first_hour)",
+    INSERT INTO customer_days AS r (store_id, day, orders, new_customers, active, repeats) \
+    SELECT $1, d.day, d.orders, d.new_customers, \
+        array_agg(c.active::int ORDER BY c.x), array_agg(c.repeats::int ORDER BY c.x) \
+    FROM days d JOIN cells c ON c.day = d.day GROUP BY d.day, d.orders, d.new_customers ORDER BY d.day \
+    ON CONFLICT (store_id, day) DO UPDATE SET orders = r.orders + excluded.orders, \
+        new_customers = r.new_customers + excluded.new_customers, active = excluded.active, repeats = excluded.repeats",
 };
 
 /// The customers' activity from instant `$start` to `$stop`: the rollup
@@ -64,47 +112,6 @@ macro_rules! activity {
             " AND f.occurred_at < ",
             $stop,
             ")"
-        )
-    };
-}
-
-/// The customers whose first order ever was paid from instant `$start` to
-/// `$stop`, with its hour (`firsts`): from the rollup (`customer_firsts`)
-/// or from the facts past the fold's mark `$mark` (`tail_firsts`),
-/// whichever is earlier, each customer from exactly one of them; for
-/// `concat!` ($1 the store, $4 the zone).
-macro_rules! first_orders {
-    ($mark:literal, $start:literal, $stop:literal) => {
-        concat!(
-            "tail_firsts AS ( \
-                SELECT f.customer_id, min(local_hour_start(f.occurred_at, $4)) AS first_hour \
-                FROM sales_facts f \
-                WHERE f.store_id = $1 AND f.customer_id IS NOT NULL AND f.orders > 0 \
-                    AND f.xid BETWEEN coalesce(",
-            $mark,
-            "::xid8, '1') AND newest_xid() \
-                GROUP BY f.customer_id \
-            ), firsts AS ( \
-                SELECT f.customer_id, f.first_hour FROM customer_firsts f \
-                WHERE ",
-            $mark,
-            "::xid8 IS NOT NULL AND f.store_id = $1 AND f.first_hour >= ",
-            $start,
-            " AND f.first_hour < ",
-            $stop,
-            " AND NOT EXISTS (SELECT 1 FROM tail_firsts t \
-                        WHERE t.customer_id = f.customer_id AND t.first_hour < f.first_hour) \
-                UNION ALL \
-                SELECT t.customer_id, t.first_hour FROM tail_firsts t \
-                WHERE t.first_hour >= ",
-            $start,
-            " AND t.first_hour < ",
-            $stop,
-            " AND NOT EXISTS (SELECT 1 FROM customer_firsts f WHERE ",
-            $mark,
-            "::xid8 IS NOT NULL \
-                        AND f.store_id = $1 AND f.customer_id = t.customer_id AND f.first_hour <= t.first_hour) \
-            )"
         )
     };
 }
@@ -245,62 +252,69 @@ async fn customers_of(
 
 /// Per bucket of unit $5 from local date $2 to $3 in zone $4, and once for
 /// the whole period (start null): customers of store $1 who paid an order,
-/// those whose first order ever it was, and their orders; for the whole
-/// period also those with two orders or more: the hourly rollup and the
-/// first orders (`customer_firsts`) of the period, plus the payments past
-/// the fold's mark $6 (`Snapshot::folded_below`). A customer's first order
-/// is the earlier of the rollup's and the tail's: `firsts` takes each from
-/// exactly one of them.
-const CUSTOMERS_PER_BUCKET: &str = concat!(
-    "\
+/// those whose first order ever it was, their orders, and for the whole
+/// period those with two orders or more. Hours come from
+/// `customer_hour_counts`; longer buckets and the whole period from
+/// `customer_days`, each a period of its own (a bucket the period cuts
+/// starts at $2): a day d of a period from a counts `active[d − a]`
+/// customers. The changes of the orders past the fold's mark $6
+/// (`Snapshot::folded_below`) are added order by order, by the same rule.
+const CUSTOMERS_PER_BUCKET: &str = "\
     WITH bounds AS ( \
         SELECT $2::date::timestamp AT TIME ZONE $4 AS start, $3::date::timestamp AT TIME ZONE $4 AS stop \
-    ), tail AS ( \
-        SELECT f.customer_id, local_hour_start(f.occurred_at, $4) AS hour_start, f.orders \
-        FROM sales_facts f \
-        WHERE f.store_id = $1 AND f.customer_id IS NOT NULL AND f.orders > 0 \
-            AND f.xid BETWEEN coalesce($6::xid8, '1') AND newest_xid() \
-    ), bought AS ( \
-        SELECT u.customer_id, bucket_start(u.hour_start, $5, $4) AS bucket, u.orders \
-        FROM ( \
-            SELECT c.customer_id, c.hour_start, c.orders FROM customer_hours c, bounds b \
-            WHERE $6::xid8 IS NOT NULL AND c.store_id = $1 AND c.orders > 0 \
-                AND c.hour_start >= b.start AND c.hour_start < b.stop \
-            UNION ALL \
-            SELECT t.customer_id, t.hour_start, t.orders FROM tail t, bounds b \
-            WHERE t.hour_start >= b.start AND t.hour_start < b.stop \
-        ) u \
-    ), ",
-    first_orders!(
-        "$6",
-        "($2::date::timestamp AT TIME ZONE $4)",
-        "($3::date::timestamp AT TIME ZONE $4)"
-    ),
-    ", new_firsts AS ( \
-        SELECT bucket_start(first_hour, $5, $4) AS bucket FROM firsts \
-    ), per_customer AS ( \
-        SELECT customer_id, sum(orders) AS orders FROM bought GROUP BY customer_id \
+    ), changes AS ( \
+        SELECT * FROM customer_order_changes($1, coalesce($6::xid8, '1'), newest_xid(), $4, $6::xid8 IS NOT NULL) \
+    ), days AS ( \
+        SELECT d.day, d.orders, d.new_customers, d.active, d.repeats FROM customer_days d \
+        WHERE $6::xid8 IS NOT NULL AND d.store_id = $1 AND d.day >= $2 AND d.day < $3 \
+    ), day_changes AS ( \
+        SELECT c.* FROM changes c WHERE c.day >= $2 AND c.day < $3 \
+    ), counted AS ( \
+        SELECT h.hour_start AS bucket, h.orders, h.customers, h.new_customers \
+        FROM customer_hour_counts h, bounds b \
+        WHERE $5 = 'hour' AND $6::xid8 IS NOT NULL AND h.store_id = $1 \
+            AND h.hour_start >= b.start AND h.hour_start < b.stop \
+        UNION ALL \
+        SELECT c.hour_start, c.weight, c.weight * c.first_in_hour::int, c.weight * c.first_ever::int \
+        FROM day_changes c WHERE $5 = 'hour' \
+        UNION ALL \
+        SELECT k.bucket, d.orders, \
+            d.active[least(d.day - greatest((k.bucket AT TIME ZONE $4)::date, $2), cardinality(d.active) - 1) + 1], \
+            d.new_customers \
+        FROM days d, bucket_start(d.day::timestamp AT TIME ZONE $4, $5, $4) k (bucket) \
+        WHERE $5 <> 'hour' \
+        UNION ALL \
+        SELECT k.bucket, c.weight, \
+            c.weight * (c.gap_days IS NULL OR c.gap_days > c.day - greatest((k.bucket AT TIME ZONE $4)::date, $2))::int, \
+            c.weight * c.first_ever::int \
+        FROM day_changes c, bucket_start(c.day::timestamp AT TIME ZONE $4, $5, $4) k (bucket) \
+        WHERE $5 <> 'hour' \
     ), per_bucket AS ( \
-        SELECT bucket, count(DISTINCT customer_id) AS customers, sum(orders) AS orders FROM bought GROUP BY bucket \
-    ), new_per_bucket AS ( \
-        SELECT bucket, count(*) AS customers FROM new_firsts GROUP BY bucket \
+        SELECT bucket, sum(orders) AS orders, sum(customers) AS customers, sum(new_customers) AS new_customers \
+        FROM counted GROUP BY bucket \
+    ), whole AS ( \
+        SELECT d.orders, d.new_customers, \
+            d.active[least(d.day - $2, cardinality(d.active) - 1) + 1] AS customers, \
+            d.repeats[least(d.day - $2, cardinality(d.repeats) - 1) + 1] AS repeat_customers \
+        FROM days d \
+        UNION ALL \
+        SELECT c.weight, c.weight * c.first_ever::int, \
+            c.weight * (c.gap_days IS NULL OR c.gap_days > c.day - $2)::int, \
+            c.weight * coalesce(c.gap_days <= c.day - $2 AND coalesce(c.second_gap_days > c.day - $2, true), false)::int \
+        FROM day_changes c \
     ) \
     SELECT to_char(k.start, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS start, \
-        coalesce(p.customers, 0) AS customers, coalesce(n.customers, 0) AS new_customers, \
-        coalesce(p.customers, 0) - coalesce(n.customers, 0) AS returning_customers, \
+        coalesce(p.customers, 0)::bigint AS customers, coalesce(p.new_customers, 0)::bigint AS new_customers, \
+        coalesce(p.customers - p.new_customers, 0)::bigint AS returning_customers, \
         coalesce(p.orders, 0)::bigint AS orders, 0::bigint AS repeat_customers \
     FROM report_buckets($2, $3, $5, $4) AS k (start) \
     LEFT JOIN per_bucket p ON p.bucket = k.start \
-    LEFT JOIN new_per_bucket n ON n.bucket = k.start \
     UNION ALL \
-    SELECT NULL, \
-        (SELECT count(*) FROM per_customer), \
-        (SELECT count(*) FROM firsts), \
-        (SELECT count(*) FROM per_customer) - (SELECT count(*) FROM firsts), \
-        (SELECT coalesce(sum(orders), 0) FROM per_customer)::bigint, \
-        (SELECT count(*) FROM per_customer WHERE orders >= 2) \
-    ORDER BY 1"
-);
+    SELECT NULL, coalesce(sum(customers), 0)::bigint, coalesce(sum(new_customers), 0)::bigint, \
+        coalesce(sum(customers) - sum(new_customers), 0)::bigint, coalesce(sum(orders), 0)::bigint, \
+        coalesce(sum(repeat_customers), 0)::bigint \
+    FROM whole \
+    ORDER BY 1";
 
 // ---- Cohorts ----
 
@@ -410,41 +424,33 @@ pub async fn cohorts_report(tx: &mut StoreTx, dates: Dates) -> Result<CohortsRep
 /// For each month of first orders from $2's to $3's (excluded, unless $3 is
 /// not the 1st) in zone $4 and each month since, up to the current one:
 /// store $1's customers of that cohort who paid an order that month (0
-/// included). The cohorts' first orders come from `customer_firsts`, their
-/// months from their activity since; $5 is the fold's mark.
-const COHORTS: &str = concat!(
-    "WITH ",
-    first_orders!(
-        "$5",
-        "date_trunc('month', $2::date::timestamp AT TIME ZONE $4, $4)",
-        "((date_trunc('month', $3::date - 1) + interval '1 month')::timestamp AT TIME ZONE $4)"
-    ),
-    ", cohorts AS ( \
-        SELECT customer_id, date_trunc('month', first_hour, $4) AS cohort FROM firsts \
-    ), ",
-    activity!(
-        "$5",
-        "date_trunc('month', $2::date::timestamp AT TIME ZONE $4, $4)",
-        "'infinity'::timestamptz"
-    ),
-    ", months AS ( \
-        SELECT DISTINCT a.customer_id, date_trunc('month', a.hour_start, $4) AS month \
-        FROM activity a WHERE a.orders > 0 AND a.customer_id IN (SELECT customer_id FROM cohorts) \
-    ), grid AS ( \
-        SELECT DISTINCT c.cohort, m AS month \
-        FROM cohorts c, generate_series(c.cohort, date_trunc('month', now(), $4), interval '1 month') m \
+/// included), from `customer_cohorts` and the changes of the orders past
+/// the fold's mark $5. A cohort is there when it has customers.
+const COHORTS: &str = "\
+    WITH range AS ( \
+        SELECT date_trunc('month', $2::date)::date AS first, \
+            (date_trunc('month', $3::date - 1) + interval '1 month')::date AS stop, \
+            date_trunc('month', now() AT TIME ZONE $4)::date AS current \
+    ), cells AS ( \
+        SELECT c.cohort, c.month, c.customers FROM customer_cohorts c, range r \
+        WHERE $5::xid8 IS NOT NULL AND c.store_id = $1 AND c.cohort >= r.first AND c.cohort < r.stop \
+        UNION ALL \
+        SELECT c.cohort, date_trunc('month', c.day)::date, c.weight \
+        FROM customer_order_changes($1, coalesce($5::xid8, '1'), newest_xid(), $4, $5::xid8 IS NOT NULL) c, range r \
+        WHERE c.first_in_month AND c.cohort >= r.first AND c.cohort < r.stop \
     ), counts AS ( \
-        SELECT c.cohort, m.month, count(*) AS active \
-        FROM cohorts c JOIN months m ON m.customer_id = c.customer_id GROUP BY c.cohort, m.month \
+        SELECT cohort, month, sum(customers) AS active FROM cells GROUP BY cohort, month \
+    ), grid AS ( \
+        SELECT n.cohort, m::date AS month \
+        FROM counts n, range r, generate_series(n.cohort, r.current, interval '1 month') m \
+        WHERE n.month = n.cohort AND n.active > 0 \
     ) \
     SELECT to_char(g.cohort, 'YYYY-MM') AS month, \
-        ((extract(year FROM g.month AT TIME ZONE $4) - extract(year FROM g.cohort AT TIME ZONE $4)) * 12 \
-            + extract(month FROM g.month AT TIME ZONE $4) - extract(month FROM g.cohort AT TIME ZONE $4))::int \
-            AS months_after, \
-        coalesce(n.active, 0) AS active \
+        ((extract(year FROM g.month) - extract(year FROM g.cohort)) * 12 \
+            + extract(month FROM g.month) - extract(month FROM g.cohort))::int AS months_after, \
+        coalesce(n.active, 0)::bigint AS active \
     FROM grid g LEFT JOIN counts n ON n.cohort = g.cohort AND n.month = g.month \
-    ORDER BY g.cohort, g.month"
-);
+    ORDER BY g.cohort, g.month";
 
 // ---- RFM ----
 

@@ -166,13 +166,15 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<bool, sqlx::Error> {
 }
 
 /// Every rollup, in the order they are folded.
-const ROLLUPS: [&Rollup; 8] = [
+const ROLLUPS: [&Rollup; 9] = [
     &super::sales::ROLLUP,
     &super::products::DAY_ROLLUP,
     &super::products::MONTH_ROLLUP,
     &super::funnel::ROLLUP,
     &super::hospitality::NIGHTS_ROLLUP,
     &super::hospitality::STAYS_ROLLUP,
+    // Before `ROLLUP`: it reads the customers' orders as folded so far.
+    &super::customers::COUNTS_ROLLUP,
     &super::customers::ROLLUP,
     &super::promotions::ROLLUP,
 ];

@@ -569,11 +569,12 @@ impl RfmReport {
     }
 }
 
-/// A customer's scores and figures.
+/// The customers of one pair of scores, and the sums of their figures.
 #[derive(sqlx::FromRow)]
-struct Scored {
+struct ScoreCell {
     recency_score: i32,
     frequency_score: i32,
+    customers: i64,
     recency_days: i64,
     orders: i64,
     net_minor: i64,
@@ -581,7 +582,7 @@ struct Scored {
 
 pub async fn rfm_report(tx: &mut StoreTx, dates: Dates) -> Result<RfmReport, ApiError> {
     let snapshot = snapshot::read(tx).await?;
-    let scored: Vec<Scored> = sqlx::query_as(RFM)
+    let cells: Vec<ScoreCell> = sqlx::query_as(RFM)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
@@ -589,22 +590,22 @@ pub async fn rfm_report(tx: &mut StoreTx, dates: Dates) -> Result<RfmReport, Api
         .bind(&snapshot.folded_below)
         .fetch_all(tx.conn())
         .await?;
-    let everyone = scored.len() as i64;
+    let everyone = cells.iter().map(|cell| cell.customers).sum();
     let segments = Segment::ALL
         .into_iter()
         .map(|segment| {
-            let members: Vec<&Scored> = scored
+            let members: Vec<&ScoreCell> = cells
                 .iter()
-                .filter(|s| Segment::of(s.recency_score, s.frequency_score) == segment)
+                .filter(|c| Segment::of(c.recency_score, c.frequency_score) == segment)
                 .collect();
-            let n = members.len() as i64;
-            let net: i64 = members.iter().map(|s| s.net_minor).sum();
+            let sum = |figure: fn(&ScoreCell) -> i64| members.iter().map(|c| figure(c)).sum::<i64>();
+            let (n, net) = (sum(|c| c.customers), sum(|c| c.net_minor));
             SegmentFigures {
                 segment,
                 customers: n,
                 share_percent: percent(n, everyone),
-                average_recency_days: hundredths(members.iter().map(|s| s.recency_days).sum(), n),
-                average_orders: hundredths(members.iter().map(|s| s.orders).sum(), n),
+                average_recency_days: hundredths(sum(|c| c.recency_days), n),
+                average_orders: hundredths(sum(|c| c.orders), n),
                 average_net_sales_minor: average_signed(net, n),
                 net_sales_minor: net,
             }
@@ -628,8 +629,12 @@ fn average_signed(total: i64, count: i64) -> Option<i64> {
 /// Every customer of store $1 with an order paid from local date $2 to $3
 /// in zone $4: days from their last order's day to the period's last day,
 /// orders and net sales in the period, and their recency and frequency
-/// scores: 1 + ⌊5 × the share of customers strictly worse⌋ (at most 5), so
-/// equal figures get equal scores. $5 is the fold's mark.
+/// scores: 1 + ⌊5 × the share of the other customers strictly worse⌋ (at
+/// most 5, as `percent_rank` computes it), so equal figures get equal
+/// scores. $5 is the fold's mark. The shares come from the customers per
+/// pair of figures (a few thousand pairs, where ranking every customer
+/// sorted them all twice), and the answer is per pair of scores: how many
+/// customers have it and the sums of their figures.
 const RFM: &str = concat!(
     "WITH ",
     activity!(
@@ -646,11 +651,26 @@ const RFM: &str = concat!(
         FROM activity a, bounds b \
         WHERE a.hour_start >= b.start AND a.hour_start < b.stop \
         GROUP BY a.customer_id HAVING sum(a.orders) > 0 \
+    ), pairs AS ( \
+        SELECT recency_days, orders, count(*) AS customers, sum(net_minor) AS net_minor \
+        FROM figures GROUP BY recency_days, orders \
+    ), ranked AS ( \
+        SELECT p.*, sum(customers) OVER () - 1 AS others, \
+            sum(customers) OVER (ORDER BY recency_days DESC) - sum(customers) OVER (PARTITION BY recency_days) AS longer_ago, \
+            sum(customers) OVER (ORDER BY orders) - sum(customers) OVER (PARTITION BY orders) AS fewer_orders \
+        FROM pairs p \
+    ), scored AS ( \
+        SELECT customers, recency_days, orders, net_minor, \
+            CASE WHEN others > 0 THEN least(5, 1 + floor(5 * (longer_ago::float8 / others::float8))) ELSE 1 END::int \
+                AS recency_score, \
+            CASE WHEN others > 0 THEN least(5, 1 + floor(5 * (fewer_orders::float8 / others::float8))) ELSE 1 END::int \
+                AS frequency_score \
+        FROM ranked \
     ) \
-    SELECT least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY recency_days DESC)))::int AS recency_score, \
-        least(5, 1 + floor(5 * percent_rank() OVER (ORDER BY orders)))::int AS frequency_score, \
-        recency_days::bigint, orders::bigint, net_minor::bigint \
-    FROM figures"
+    SELECT recency_score, frequency_score, sum(customers)::bigint AS customers, \
+        sum(customers * recency_days)::bigint AS recency_days, sum(customers * orders)::bigint AS orders, \
+        sum(net_minor)::bigint AS net_minor \
+    FROM scored GROUP BY recency_score, frequency_score"
 );
 
 #[cfg(test)]

@@ -166,9 +166,10 @@ async fn fold_in(tx: &mut StoreTx, from: From) -> Result<bool, sqlx::Error> {
 }
 
 /// Every rollup, in the order they are folded.
-const ROLLUPS: [&Rollup; 9] = [
+const ROLLUPS: [&Rollup; 10] = [
     &super::sales::ROLLUP,
     &super::products::DAY_ROLLUP,
+    &super::products::WEEK_ROLLUP,
     &super::products::MONTH_ROLLUP,
     &super::funnel::ROLLUP,
     &super::hospitality::NIGHTS_ROLLUP,

@@ -182,16 +182,26 @@ pub async fn report(tx: &mut StoreTx, window: Window) -> Result<InventoryReport,
 
 /// Store $1's standard variants with a stock pool, their stock now and
 /// their units sold less returned over the last $2 local days in zone $3
-/// (today included): the day rollup plus the facts past the fold's mark $6
-/// (`Snapshot::folded_below`). With $4, only those with $5 units available
+/// (today included): the whole weeks among them (Monday to Sunday) from the
+/// week rollup, the other days from the day rollup, plus the facts past the
+/// fold's mark $6 (`Snapshot::folded_below`). With $4, only those with $5 units available
 /// or fewer.
 const STOCK: &str = "\
-    WITH window_days AS ( \
+    WITH window_bounds AS ( \
         SELECT (now() AT TIME ZONE $3)::date - ($2::int - 1) AS first, (now() AT TIME ZONE $3)::date + 1 AS stop \
+    ), window_days AS ( \
+        SELECT first, stop, date_trunc('week', first + 6)::date AS weeks_from, \
+            date_trunc('week', stop)::date AS weeks_to \
+        FROM window_bounds \
     ), sold AS ( \
-        SELECT d.variant_id, d.units - d.returned_units AS units \
+        SELECT k.variant_id, k.units - k.returned_units AS units \
+        FROM sales_by_variant_week k, window_days w \
+        WHERE $6::xid8 IS NOT NULL AND k.store_id = $1 AND k.week >= w.weeks_from AND k.week < w.weeks_to \
+        UNION ALL \
+        SELECT d.variant_id, d.units - d.returned_units \
         FROM sales_by_variant_day d, window_days w \
         WHERE $6::xid8 IS NOT NULL AND d.store_id = $1 AND d.day >= w.first AND d.day < w.stop \
+            AND NOT (d.day >= w.weeks_from AND d.day < w.weeks_to) \
         UNION ALL \
         SELECT f.variant_id, f.units - f.returned_units FROM sales_facts f, window_days w \
         WHERE f.store_id = $1 AND f.xid BETWEEN coalesce($6::xid8, '1') AND newest_xid() \

@@ -2,7 +2,7 @@
 //! cut into buckets of an interval, and the period just before it of the
 //! same length, to compare with.
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 
 use crate::db::StoreTx;
 use crate::error::ApiError;
@@ -89,7 +89,7 @@ impl Dates {
 
     /// The whole calendar months inside, as the 1st of the first and the 1st
     /// after the last; the same date twice when there is none.
-    pub fn whole_months(self) -> (NaiveDate, NaiveDate) {
+    fn whole_months(self) -> (NaiveDate, NaiveDate) {
         let first = first_of_month(self.from);
         let first = if first == self.from {
             first
@@ -103,6 +103,61 @@ impl Dates {
             (self.from, self.from)
         }
     }
+
+    /// The whole ISO weeks inside (Monday to Sunday), as the Monday of the
+    /// first and the Monday after the last; the same date twice when there
+    /// is none.
+    pub fn whole_weeks(self) -> (NaiveDate, NaiveDate) {
+        let to_monday = (7 - self.from.weekday().num_days_from_monday()) % 7;
+        let first = self.from + Days::new(u64::from(to_monday));
+        let end = self.to - Days::new(u64::from(self.to.weekday().num_days_from_monday()));
+        if first < end {
+            (first, end)
+        } else {
+            (self.from, self.from)
+        }
+    }
+
+    /// The dates as rollups of months, weeks and days read them: the whole
+    /// months, the whole weeks before and after them, and the other days.
+    pub fn spans(self) -> Spans {
+        let months = self.whole_months();
+        let (before, after) = if months.0 < months.1 {
+            (
+                Dates {
+                    from: self.from,
+                    to: months.0,
+                },
+                Dates {
+                    from: months.1,
+                    to: self.to,
+                },
+            )
+        } else {
+            (
+                Dates {
+                    from: self.from,
+                    to: self.from,
+                },
+                self,
+            )
+        };
+        Spans {
+            months,
+            weeks_before: before.whole_weeks(),
+            weeks_after: after.whole_weeks(),
+        }
+    }
+}
+
+/// A period cut into whole months, whole weeks around them, and days:
+/// each range from its first date to the one after its last (the same date
+/// twice when empty); the days are those in none of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spans {
+    pub months: (NaiveDate, NaiveDate),
+    pub weeks_before: (NaiveDate, NaiveDate),
+    pub weeks_after: (NaiveDate, NaiveDate),
 }
 
 fn first_of_month(date: NaiveDate) -> NaiveDate {
@@ -254,6 +309,52 @@ mod tests {
             months("2026-12-02", "2027-02-01"),
             ("2027-01-01".into(), "2027-02-01".into())
         );
+    }
+
+    #[test]
+    fn whole_weeks_run_from_the_first_monday_to_the_last() {
+        let weeks = |from: &str, to: &str| {
+            let (first, end) = Dates {
+                from: day(from),
+                to: day(to),
+            }
+            .whole_weeks();
+            (first.to_string(), end.to_string())
+        };
+        // 2026-11-02 and 2026-11-23 are Mondays.
+        assert_eq!(
+            weeks("2026-10-30", "2026-11-29"),
+            ("2026-11-02".into(), "2026-11-23".into())
+        );
+        assert_eq!(
+            weeks("2026-11-02", "2026-11-23"),
+            ("2026-11-02".into(), "2026-11-23".into())
+        );
+        assert_eq!(
+            weeks("2026-11-03", "2026-11-15"),
+            ("2026-11-03".into(), "2026-11-03".into())
+        );
+    }
+
+    #[test]
+    fn spans_put_weeks_on_both_sides_of_the_months_and_days_around_them() {
+        let spans = Dates {
+            from: day("2025-11-20"),
+            to: day("2026-02-12"),
+        }
+        .spans();
+        assert_eq!(spans.months, (day("2025-12-01"), day("2026-02-01")));
+        // Monday 2025-11-24 to Monday 2025-12-01; Monday 2026-02-02 to Monday 2026-02-09.
+        assert_eq!(spans.weeks_before, (day("2025-11-24"), day("2025-12-01")));
+        assert_eq!(spans.weeks_after, (day("2026-02-02"), day("2026-02-09")));
+        let no_month = Dates {
+            from: day("2026-10-30"),
+            to: day("2026-11-29"),
+        }
+        .spans();
+        assert_eq!(no_month.months, (day("2026-10-30"), day("2026-10-30")));
+        assert_eq!(no_month.weeks_before, (day("2026-10-30"), day("2026-10-30")));
+        assert_eq!(no_month.weeks_after, (day("2026-11-02"), day("2026-11-23")));
     }
 
     #[test]

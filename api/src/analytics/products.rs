@@ -191,18 +191,22 @@ async fn top(
     limit: i64,
     snapshot: &Snapshot,
 ) -> Result<TopList, ApiError> {
-    let (months_from, months_to) = dates.whole_months();
+    let spans = dates.spans();
     let items = sqlx::query_as(TOP)
         .bind(tx.store.id)
         .bind(dates.from)
         .bind(dates.to)
         .bind(&snapshot.time_zone)
-        .bind(months_from)
-        .bind(months_to)
+        .bind(spans.months.0)
+        .bind(spans.months.1)
         .bind(by.name())
         .bind(rank.name())
         .bind(limit)
         .bind(&snapshot.folded_below)
+        .bind(spans.weeks_before.0)
+        .bind(spans.weeks_before.1)
+        .bind(spans.weeks_after.0)
+        .bind(spans.weeks_after.1)
         .fetch_all(tx.conn())
         .await?;
     Ok(TopList {
@@ -212,46 +216,52 @@ async fn top(
     })
 }
 
+/// The fold of sales per variant and local `$period` of the event into
+/// `$table`, keyed by `$key` (the local date of the period's first day).
+macro_rules! variant_rollup {
+    ($table:literal, $key:literal, $period:literal) => {
+        Rollup {
+            tables: &[$table],
+            fold: concat!(
+                "INSERT INTO ",
+                $table,
+                " AS r (store_id, ",
+                $key,
+                ", variant_id, product_id, units, gross_minor, \
+                    discounts_minor, returns_minor, returned_units) \
+                SELECT f.store_id, date_trunc('",
+                $period,
+                "', f.occurred_at AT TIME ZONE $4)::date, f.variant_id, f.product_id, \
+                    sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), \
+                    sum(f.returned_units) \
+                FROM sales_facts f \
+                WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
+                GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 \
+                ON CONFLICT (store_id, ",
+                $key,
+                ", variant_id) DO UPDATE SET \
+                    units = r.units + excluded.units, gross_minor = r.gross_minor + excluded.gross_minor, \
+                    discounts_minor = r.discounts_minor + excluded.discounts_minor, \
+                    returns_minor = r.returns_minor + excluded.returns_minor, \
+                    returned_units = r.returned_units + excluded.returned_units"
+            ),
+        }
+    };
+}
+
 /// Sales per variant and local day of the event.
-pub const DAY_ROLLUP: Rollup = Rollup {
-    tables: &["sales_by_variant_day"],
-    fold: "\
-    INSERT INTO sales_by_variant_day AS r (store_id, day, variant_id, product_id, units, gross_minor, \
-        discounts_minor, returns_minor, returned_units) \
-    SELECT f.store_id, (f.occurred_at AT TIME ZONE $4)::date, f.variant_id, f.product_id, \
-        sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), sum(f.returns_minor), sum(f.returned_units) \
-    FROM sales_facts f \
-    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 \
-    ON CONFLICT (store_id, day, variant_id) DO UPDATE SET \
-        units = r.units + excluded.units, gross_minor = r.gross_minor + excluded.gross_minor, \
-        discounts_minor = r.discounts_minor + excluded.discounts_minor, \
-        returns_minor = r.returns_minor + excluded.returns_minor, \
-        returned_units = r.returned_units + excluded.returned_units",
-};
+pub const DAY_ROLLUP: Rollup = variant_rollup!("sales_by_variant_day", "day", "day");
+
+/// Sales per variant and local ISO week (from Monday) of the event.
+pub const WEEK_ROLLUP: Rollup = variant_rollup!("sales_by_variant_week", "week", "week");
 
 /// Sales per variant and local month of the event.
-pub const MONTH_ROLLUP: Rollup = Rollup {
-    tables: &["sales_by_variant_month"],
-    fold: "\
-    INSERT INTO sales_by_variant_month AS r (store_id, month, variant_id, product_id, units, gross_minor, \
-        discounts_minor, returns_minor, returned_units) \
-    SELECT f.store_id, date_trunc('month', f.occurred_at AT TIME ZONE $4)::date, f.variant_id, \
-        f.product_id, sum(f.units), sum(f.gross_minor), sum(f.discounts_minor), \
-        sum(f.returns_minor), sum(f.returned_units) \
-    FROM sales_facts f \
-    WHERE f.store_id = $1 AND f.xid >= $2::xid8 AND f.xid < $3::xid8 \
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 \
-    ON CONFLICT (store_id, month, variant_id) DO UPDATE SET \
-        units = r.units + excluded.units, gross_minor = r.gross_minor + excluded.gross_minor, \
-        discounts_minor = r.discounts_minor + excluded.discounts_minor, \
-        returns_minor = r.returns_minor + excluded.returns_minor, \
-        returned_units = r.returned_units + excluded.returned_units",
-};
+pub const MONTH_ROLLUP: Rollup = variant_rollup!("sales_by_variant_month", "month", "month");
 
 /// The top $9 by $7 (product, variant, category) ranked by $8 (net_sales,
 /// net_units) of store $1 from local date $2 to $3 in zone $4: whole months
-/// [$5, $6) from the month rollup, the other days from the day rollup, the
+/// [$5, $6) from the month rollup, whole weeks [$11, $12) and [$13, $14)
+/// around them from the week rollup, the other days from the day rollup, the
 /// facts past the fold's mark $10 (`Snapshot::folded_below`) from `sales_facts`;
 /// summed per variant once (tens of thousands of rows), then keyed by what
 /// is ranked (a few thousand).
@@ -262,10 +272,18 @@ const TOP: &str = "\
         FROM sales_by_variant_month m \
         WHERE $10::xid8 IS NOT NULL AND m.store_id = $1 AND m.month >= $5 AND m.month < $6 \
         UNION ALL \
+        SELECT w.variant_id, w.product_id, w.units, w.gross_minor, w.discounts_minor, w.returns_minor, \
+            w.returned_units \
+        FROM sales_by_variant_week w \
+        WHERE $10::xid8 IS NOT NULL AND w.store_id = $1 \
+            AND (w.week >= $11 AND w.week < $12 OR w.week >= $13 AND w.week < $14) \
+        UNION ALL \
         SELECT d.variant_id, d.product_id, d.units, d.gross_minor, d.discounts_minor, d.returns_minor, \
             d.returned_units \
         FROM sales_by_variant_day d \
-        WHERE $10::xid8 IS NOT NULL AND d.store_id = $1 AND d.day >= $2 AND d.day < $3 AND NOT (d.day >= $5 AND d.day < $6) \
+        WHERE $10::xid8 IS NOT NULL AND d.store_id = $1 AND d.day >= $2 AND d.day < $3 \
+            AND NOT (d.day >= $5 AND d.day < $6) AND NOT (d.day >= $11 AND d.day < $12) \
+            AND NOT (d.day >= $13 AND d.day < $14) \
         UNION ALL \
         SELECT f.variant_id, f.product_id, f.units, f.gross_minor, f.discounts_minor, f.returns_minor, \
             f.returned_units \

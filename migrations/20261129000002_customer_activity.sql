@@ -53,13 +53,18 @@ create table customer_cohorts (
 call make_store_scoped('customer_hour_counts', 'customer_days', 'customer_cohorts');
 
 -- What the orders paid with a customer in store `p_store`'s transactions in
--- [p_from_xid, p_to_xid) change in the counts above, cut in `p_zone`: each
--- of those customers' orders as the fold left them (`customer_hours`, when
--- `p_with_folded`) with weight −1, and with the new ones with weight +1,
--- so that an order paid before one already folded (two orders of one
--- customer committing out of order) moves the later one's gaps too. The
--- orders whose figures did not change cancel out. Gaps are in local days,
--- null for none or 1,100 days and more.
+-- [p_from_xid, p_to_xid) change in the counts above, cut in `p_zone`. For
+-- each of those customers, from the hour of their first new order on:
+-- their orders as the fold left them (`customer_hours`, when
+-- `p_with_folded`) with weight −1, and with the new ones with weight +1, so
+-- that an order paid before one already folded (two orders of one customer
+-- committing out of order) moves the later one's gaps too. The orders
+-- whose figures did not change cancel out. Earlier orders keep their
+-- figures (only their cohort could change, when the new order is the
+-- first: then there are none); the two hours with orders before that hour
+-- give the gaps, and the first folded order the cohort. So a fold reads a
+-- few rows per customer, however long their history. Gaps are in local
+-- days, null for none or 1,100 days and more.
 create function customer_order_changes(p_store uuid, p_from_xid xid8, p_to_xid xid8, p_zone text,
                                        p_with_folded boolean)
     returns table (hour_start timestamptz, day date, cohort date, gap_days integer, second_gap_days integer,
@@ -73,11 +78,28 @@ create function customer_order_changes(p_store uuid, p_from_xid xid8, p_to_xid x
             where e.store_id = p_store and e.kind = 'paid' and o.customer_id is not null
               and e.xid >= p_from_xid and e.xid < p_to_xid
             group by 1, 2
+        ), customers as (
+            select p.customer_id, min(p.hour_start) as since,
+                   (select min(h.hour_start) from customer_hours h
+                    where p_with_folded and h.store_id = p_store and h.customer_id = p.customer_id
+                      and h.orders > 0) as folded_first
+            from paid p
+            group by p.customer_id
         ), folded as (
-            select c.customer_id, c.hour_start, c.orders
-            from customer_hours c
-            where p_with_folded and c.store_id = p_store and c.orders > 0
-              and c.customer_id in (select customer_id from paid)
+            select s.customer_id, c.hour_start, c.orders
+            from customers s
+            cross join lateral (
+                select h.hour_start, h.orders from customer_hours h
+                where h.store_id = p_store and h.customer_id = s.customer_id and h.orders > 0
+                  and h.hour_start >= s.since
+                union all
+                (select h.hour_start, h.orders from customer_hours h
+                 where h.store_id = p_store and h.customer_id = s.customer_id and h.orders > 0
+                   and h.hour_start < s.since
+                 order by h.hour_start desc
+                 limit 2)
+            ) c
+            where p_with_folded
         ), versions as (
             select customer_id, hour_start, orders, -1 as weight from folded
             union all
@@ -85,18 +107,20 @@ create function customer_order_changes(p_store uuid, p_from_xid xid8, p_to_xid x
             union all
             select customer_id, hour_start, orders, 1 from paid
         ), each_order as (
-            select v.weight, v.hour_start,
+            select v.customer_id, v.weight, v.hour_start,
                    lag(v.hour_start, 1) over w as previous,
-                   lag(v.hour_start, 2) over w as before_previous,
-                   min(v.hour_start) over (partition by v.customer_id, v.weight) as first_hour
+                   lag(v.hour_start, 2) over w as before_previous
             from versions v, generate_series(1, v.orders)
             window w as (partition by v.customer_id, v.weight order by v.hour_start)
         ), dated as (
-            select weight, hour_start, previous, first_hour,
-                   (hour_start at time zone p_zone)::date as day,
-                   (previous at time zone p_zone)::date as previous_day,
-                   (before_previous at time zone p_zone)::date as before_previous_day
-            from each_order
+            select e.weight, e.hour_start, e.previous,
+                   case when e.weight < 0 then s.folded_first else least(s.folded_first, s.since) end as first_hour,
+                   (e.hour_start at time zone p_zone)::date as day,
+                   (e.previous at time zone p_zone)::date as previous_day,
+                   (e.before_previous at time zone p_zone)::date as before_previous_day
+            from each_order e
+            join customers s on s.customer_id = e.customer_id
+            where e.hour_start >= s.since
         )
         select hour_start, day,
                date_trunc('month', first_hour at time zone p_zone)::date,

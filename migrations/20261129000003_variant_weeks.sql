@@ -1,19 +1,9 @@
 -- Sales per variant and local ISO week (Monday to Sunday): a top list of
 -- 30 days reads three or four weeks and a few days per variant, not 30 days
 -- (docs/analytics.md, "How the answers stay exact and fast").
-create table sales_by_variant_week (
-    store_id uuid not null,
-    -- The Monday.
-    week date not null,
-    variant_id uuid not null,
-    product_id uuid not null,
-    units bigint not null,
-    gross_minor bigint not null,
-    discounts_minor bigint not null,
-    returns_minor bigint not null,
-    returned_units bigint not null,
-    primary key (store_id, week, variant_id)
-);
+-- The month rollup's columns and key, the month's 1st become the Monday.
+create table sales_by_variant_week (like sales_by_variant_month including all);
+alter table sales_by_variant_week rename column month to week;
 
 call make_store_scoped('sales_by_variant_week');
 

@@ -47,10 +47,12 @@ pub async fn read(tx: &mut StoreTx) -> Result<Snapshot, ApiError> {
     .bind(tx.store.id)
     .fetch_one(tx.conn())
     .await
-    .map_err(|error| {
-        ApiError::Internal(format!(
-            "reading the store's time zone and analytics mark, and setting the transaction to it, failed: {error}"
-        ))
+    .map_err(|error| match error {
+        // A zone the database does not know, above all.
+        sqlx::Error::Database(_) => ApiError::Internal(format!(
+            "reading the store's time zone and analytics mark, and setting the transaction to them, failed: {error}"
+        )),
+        other => other.into(),
     })?;
     if isolation != "repeatable read" {
         return Err(ApiError::Internal(format!(

@@ -107,7 +107,7 @@ impl Dates {
     /// The whole ISO weeks inside (Monday to Sunday), as the Monday of the
     /// first and the Monday after the last; the same date twice when there
     /// is none.
-    pub fn whole_weeks(self) -> (NaiveDate, NaiveDate) {
+    fn whole_weeks(self) -> (NaiveDate, NaiveDate) {
         let to_monday = (7 - self.from.weekday().num_days_from_monday()) % 7;
         let first = self.from + Days::new(u64::from(to_monday));
         let end = self.to - Days::new(u64::from(self.to.weekday().num_days_from_monday()));
